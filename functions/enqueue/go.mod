@@ -1,0 +1,3 @@
+module github.com/dtecl/pipeline/functions/enqueue
+
+go 1.26

@@ -1,0 +1,61 @@
+package events
+
+import "github.com/dtecl/pipeline/shared/request"
+
+// Signed is the data of cl.dte.signed.
+type Signed struct {
+	DTEKey     string             `json:"dtekey"`
+	ArchiveKey string             `json:"archive_key"` // dte/{rut}/{type}/{folio}.xml
+	Digest     string             `json:"digest"`      // hex SHA-256 of the archived bytes
+	Receiver   string             `json:"receiver"`    // RUTRecep, for the SII's status query
+	IssueDate  string             `json:"issue_date"`  // FchEmis
+	Total      int64              `json:"total"`       // MntTotal
+	Resolution request.Resolution `json:"sii_resolution"`
+	// References lists the dtekeys of documents of the same issuer that this
+	// one modifies (notes): the SII must have accepted them first.
+	References []string     `json:"references,omitempty"`
+	Odoo       request.Odoo `json:"odoo"`
+}
+
+// Submitted is the data of cl.dte.submitted.
+type Submitted struct {
+	DTEKey   string       `json:"dtekey"`
+	TrackID  string       `json:"track_id"`
+	EnvioKey string       `json:"envio_key"` // envio/{rut}/{yyyy}/{mm}/{envioID}.xml
+	Odoo     request.Odoo `json:"odoo"`
+}
+
+// Check is the data of cl.dte.check, a delayed status query.
+type Check struct {
+	DTEKey  string       `json:"dtekey"`
+	TrackID string       `json:"track_id"`
+	Attempt int          `json:"attempt"`
+	Odoo    request.Odoo `json:"odoo"`
+}
+
+// Results of a settled document.
+const (
+	ResultAccepted = "accepted" // aceptado
+	ResultObjected = "objected" // aceptado con reparos
+	ResultRejected = "rejected" // rechazado
+)
+
+// Settled is the data of cl.dte.settled: the SII's final answer.
+type Settled struct {
+	DTEKey     string       `json:"dtekey"`
+	TrackID    string       `json:"track_id"`
+	Result     string       `json:"result"`      // accepted, objected, rejected
+	SIIState   string       `json:"sii_state"`   // e.g. EPR, RCH, RPR
+	SIIMessage string       `json:"sii_message"` // the SII's glosa and detail
+	Odoo       request.Odoo `json:"odoo"`
+}
+
+// Failed is the data of cl.dte.failed.
+type Failed struct {
+	DTEKey    string       `json:"dtekey"`
+	Stage     string       `json:"stage"` // enqueue, sign, submit, check, notify
+	Reason    string       `json:"reason"`
+	Attempts  int          `json:"attempts"`
+	Retryable bool         `json:"retryable"` // whether trying again later could help
+	Odoo      request.Odoo `json:"odoo"`
+}

@@ -1,0 +1,112 @@
+// Command dte is the operator's and developer's handle on the pipeline:
+// offline document work, the broker topology, sending requests, the archive,
+// CAF files, the dead-letter queue, the SII simulator and the local stack.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand. run gets the arguments after the command name.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *cliEnv, args []string) error
+}
+
+// cliEnv carries what every command may use instead of globals.
+type cliEnv struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"send":     {"send FILE.json: sign a DTE request like the Odoo addon and POST it to enqueue", runSend},
+		"topology": {"declare the RabbitMQ topology (exchanges, queues, bindings); idempotent", runTopology},
+		"sign":     {"sign a DTE request offline: request JSON + certificate + CAF → signed DTE XML", runSign},
+		"envelope": {"wrap signed DTEs in a signed EnvioDTE", runEnvelope},
+		"verify":   {"verify a DTE or EnvioDTE: signatures, TEDs, CAFs", runVerify},
+		"siisim":   {"run the SII simulator (certification endpoints) on a port", runSIISim},
+		"caf":      {"manage CAF files in the archive: caf add FILE..., caf list", runCAF},
+		"status":   {"status DTEKEY: a document's state and history from the archive", runStatus},
+		"dead":     {"dead list | dead replay [DTEKEY|--all]: the dead-letter queue", runDead},
+		"local":    {"run the whole pipeline locally and send the sample invoices", runLocal},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &cliEnv{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	os.Exit(run(ctx, env, os.Args[1:]))
+}
+
+func run(ctx context.Context, env *cliEnv, args []string) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.stderr, cmds)
+		return 2
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(env.stderr, "dte: unknown command %q\n\n", args[0])
+		usage(env.stderr, cmds)
+		return 2
+	}
+	if err := c.run(ctx, env, args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 2
+		}
+		var ee exitError
+		if errors.As(err, &ee) {
+			if ee.msg != "" {
+				fmt.Fprintln(env.stderr, "dte "+args[0]+": "+ee.msg)
+			}
+			return ee.code
+		}
+		fmt.Fprintf(env.stderr, "dte %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+// exitError ends a command with a specific exit code (e.g. 1 for "verified:
+// invalid") after the command printed its own report.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "usage: dte COMMAND [flags] [args]\n\ncommands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'dte COMMAND -h' for a command's flags.")
+}
+
+// newFlags makes a FlagSet that prints to the command's stderr.
+func newFlags(env *cliEnv, name, usageLine string) *flag.FlagSet {
+	fs := flag.NewFlagSet("dte "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.stderr, "usage: dte %s %s\n", name, usageLine)
+		fs.PrintDefaults()
+	}
+	return fs
+}

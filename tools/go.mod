@@ -1,0 +1,3 @@
+module github.com/dtecl/pipeline/tools
+
+go 1.26
