@@ -1,0 +1,70 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/dtecl/pipeline/shared/events"
+)
+
+// HeaderAttempts counts the deliveries a message has had to its function
+// (set by the local dispatcher on retries). Our headers never start with
+// "x-": Knative ignores those and RabbitMQ reserves them.
+const HeaderAttempts = "dte-attempts"
+
+// Message turns an event into an AMQP message in CloudEvents structured mode:
+// the body is the event as JSON, the message id is the event id, the
+// trace context travels in the traceparent header.
+func Message(e events.Event) (amqp.Publishing, error) {
+	body, err := events.Marshal(e)
+	if err != nil {
+		return amqp.Publishing{}, fmt.Errorf("encode event %s: %w", e.ID(), err)
+	}
+	msg := amqp.Publishing{
+		ContentType:  events.ContentTypeStructured,
+		MessageId:    e.ID(),
+		Timestamp:    e.Time(),
+		DeliveryMode: amqp.Persistent,
+		Type:         e.Type(),
+		Body:         body,
+	}
+	if tp, ok := e.Extensions()[events.ExtTraceparent].(string); ok && tp != "" {
+		msg.Headers = amqp.Table{events.ExtTraceparent: tp}
+	}
+	return msg, nil
+}
+
+// PublishEvent publishes e to dte.direct with its type as routing key.
+func (p *Publisher) PublishEvent(ctx context.Context, e events.Event) error {
+	msg, err := Message(e)
+	if err != nil {
+		return err
+	}
+	return p.Publish(ctx, ExchangeDirect, e.Type(), msg)
+}
+
+// PublishDelayed publishes msg so that it reaches dte.direct with routing
+// key after about delay (rounded up to a delay tier). key is an event type,
+// or a queue name to reach one queue only (retries).
+func (p *Publisher) PublishDelayed(ctx context.Context, key string, msg amqp.Publishing, delay time.Duration) error {
+	tier := TierFor(delay)
+	h := amqp.Table{}
+	for k, v := range msg.Headers {
+		h[k] = v
+	}
+	h[HeaderDelay] = tierName(tier)
+	msg.Headers = h
+	return p.Publish(ctx, ExchangeDelay, key, msg)
+}
+
+// PublishEventDelayed publishes e to reach its queues after delay.
+func (p *Publisher) PublishEventDelayed(ctx context.Context, e events.Event, delay time.Duration) error {
+	msg, err := Message(e)
+	if err != nil {
+		return err
+	}
+	return p.PublishDelayed(ctx, e.Type(), msg, delay)
+}

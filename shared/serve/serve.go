@@ -1,0 +1,128 @@
+// Package serve runs a function's HTTP server the same way on every
+// platform: the function's handler, the health paths that Knative,
+// OpenFaaS and the local runner probe, and a graceful shutdown that lets
+// in-flight requests finish.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// Options configures Run.
+type Options struct {
+	// Addr to listen on, e.g. ":8080". Ignored when Listener is set.
+	Addr string
+	// Listener to serve on instead of Addr (tests pass one on port 0).
+	Listener net.Listener
+	// Handler serves everything but the health paths.
+	Handler http.Handler
+	// Ready reports whether the function can do its work now (e.g. the
+	// broker is reachable). nil means always ready.
+	Ready func(ctx context.Context) error
+	// ShutdownTimeout bounds the wait for in-flight requests (default 25 s).
+	ShutdownTimeout time.Duration
+	// RequestTimeout bounds reading a request and writing its answer
+	// (default 2 min: an SII call with retries fits).
+	RequestTimeout time.Duration
+	// LockFile is created once serving starts and removed at shutdown:
+	// OpenFaaS's exec probe checks it. Empty disables it.
+	LockFile string
+	// Logger receives start and stop lines.
+	Logger *slog.Logger
+	// OnListen is called with the bound address once the server listens.
+	OnListen func(addr net.Addr)
+}
+
+// Health paths answered by every function.
+const (
+	PathHealthz = "/healthz"
+	PathHealth  = "/_/health"
+	PathReady   = "/_/ready"
+)
+
+// Run serves until ctx is done, then shuts down gracefully. It returns nil
+// after a clean shutdown.
+func Run(ctx context.Context, o Options) error {
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 25 * time.Second
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 2 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	ln := o.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", o.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", o.Addr, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           Mux(o.Handler, o.Ready),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       o.RequestTimeout,
+		WriteTimeout:      o.RequestTimeout,
+		IdleTimeout:       90 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if o.LockFile != "" {
+		if err := os.WriteFile(o.LockFile, nil, 0o644); err != nil {
+			o.Logger.Warn("cannot create the health lock file", "path", o.LockFile, "error", err)
+		}
+		defer os.Remove(o.LockFile)
+	}
+	o.Logger.Info("listening", "addr", ln.Addr().String())
+	if o.OnListen != nil {
+		o.OnListen(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	o.Logger.Info("shutting down; finishing in-flight requests", "timeout", o.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// Mux wraps h with the health paths.
+func Mux(h http.Handler, ready func(context.Context) error) http.Handler {
+	mux := http.NewServeMux()
+	ok := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	}
+	mux.HandleFunc(PathHealthz, ok)
+	mux.HandleFunc(PathHealth, ok)
+	mux.HandleFunc(PathReady, func(w http.ResponseWriter, r *http.Request) {
+		if ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+			defer cancel()
+			if err := ready(ctx); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		ok(w, r)
+	})
+	mux.Handle("/", h)
+	return mux
+}
