@@ -79,7 +79,7 @@ func edited(t testing.TB, edit func(m map[string]any)) []byte {
 }
 
 func sub(m map[string]any, key string) map[string]any { return m[key].(map[string]any) }
-func line0(m map[string]any) map[string]any        { return m["lines"].([]any)[0].(map[string]any) }
+func line0(m map[string]any) map[string]any           { return m["lines"].([]any)[0].(map[string]any) }
 
 type call struct {
 	body        []byte
