@@ -24,6 +24,10 @@ const (
 	QueueSubmit = "dte.submit"
 	QueueNotify = "dte.notify"
 	QueueDead   = "dte.dead"
+	// QueueDeadParked keeps a copy of every dead letter for operators to
+	// list and replay (dte dead list / replay): dte.dead itself is drained
+	// by notify, which tells Odoo about each one.
+	QueueDeadParked = "dte.dead.parked"
 
 	// HeaderDelay names the delay tier of a message published to ExchangeDelay.
 	HeaderDelay = "delay"
@@ -133,6 +137,10 @@ func Declaration() Topology {
 		t.Queues = append(t.Queues, Queue{Name: q, Args: amqp.Table{
 			amqp.QueueTypeArg:        amqp.QueueTypeQuorum,
 			"x-dead-letter-exchange": ExchangeDLX,
+			// at-least-once: a dead letter stays in its queue until dte.dead
+			// has confirmed it (it needs reject-publish overflow).
+			"x-dead-letter-strategy": "at-least-once",
+			amqp.QueueOverflowArg:    amqp.QueueOverflowRejectPublish,
 			"x-delivery-limit":       int32(DeliveryLimit),
 		}})
 		for _, typ := range workQueues[q] {
@@ -140,8 +148,12 @@ func Declaration() Topology {
 		}
 		t.Bindings = append(t.Bindings, Binding{Exchange: ExchangeDirect, Queue: q, Key: q})
 	}
-	t.Queues = append(t.Queues, Queue{Name: QueueDead, Args: amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum}})
-	t.Bindings = append(t.Bindings, Binding{Exchange: ExchangeDLX, Queue: QueueDead})
+	for _, q := range []string{QueueDead, QueueDeadParked} {
+		t.Queues = append(t.Queues, Queue{Name: q, Args: amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum}})
+		t.Bindings = append(t.Bindings, Binding{Exchange: ExchangeDLX, Queue: q})
+	}
+	// Retries of a dead letter's delivery to notify come back by name.
+	t.Bindings = append(t.Bindings, Binding{Exchange: ExchangeDirect, Queue: QueueDead, Key: QueueDead})
 	for _, tier := range delayTiers {
 		q := DelayQueue(tier)
 		t.Queues = append(t.Queues, Queue{Name: q, Args: amqp.Table{

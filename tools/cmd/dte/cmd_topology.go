@@ -2,10 +2,47 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/dtecl/pipeline/shared/bus"
 )
 
-// TODO(owner of dte topology): replace with the real command.
 func runTopology(ctx context.Context, env *cliEnv, args []string) error {
-	return errors.New("not implemented yet")
+	fs := newFlags(env, "topology", "[flags]")
+	url := fs.String("amqp-url", envOr(env, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "broker URL (env AMQP_URL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	conn, err := amqp.DialConfig(*url, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", redactURL(*url), err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	t := bus.Declaration()
+	if err := t.Declare(ch); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "declared on %s: %d exchanges, %d queues, %d bindings\n", redactURL(*url), len(t.Exchanges), len(t.Queues), len(t.Bindings))
+	for _, q := range t.Queues {
+		fmt.Fprintf(env.stdout, "  queue %-16s %v\n", q.Name, q.Args)
+	}
+	return nil
+}
+
+// redactURL hides the password of a broker URL in messages.
+func redactURL(s string) string {
+	u, err := amqp.ParseURI(s)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	u.Password = "xxx"
+	return u.String()
 }

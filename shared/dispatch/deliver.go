@@ -1,0 +1,227 @@
+package dispatch
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/dtecl/pipeline/shared/bus"
+	"github.com/dtecl/pipeline/shared/delivery"
+	"github.com/dtecl/pipeline/shared/events"
+)
+
+// Headers a dead letter carries (besides RabbitMQ's own x-death when the
+// queue itself dead-lettered it).
+const (
+	HeaderDeadQueue  = "dte-dead-queue"
+	HeaderDeadReason = "dte-dead-reason"
+	HeaderDeadAt     = "dte-dead-at"
+)
+
+// Extensions the dispatcher adds to a dead letter it delivers to notify's
+// /dead, so notify can name the stage and the last error.
+const (
+	ExtDeadQueue  = "deadqueue"
+	ExtDeadReason = "deadreason"
+)
+
+// retryable is the Knative source's set of HTTP statuses worth retrying.
+var retryable = map[int]bool{404: true, 413: true, 425: true, 429: true, 502: true, 503: true, 504: true}
+
+// result of one POST.
+type result struct {
+	status int // 0 when no answer came
+	detail string
+	err    error
+}
+
+func (r result) ok() bool { return r.err == nil && r.status >= 200 && r.status < 300 }
+func (r result) retry() bool {
+	return r.err != nil || retryable[r.status]
+}
+func (r result) String() string {
+	if r.err != nil {
+		return r.err.Error()
+	}
+	return fmt.Sprintf("HTTP %d: %s", r.status, r.detail)
+}
+
+// handle delivers one message and settles it: ack after success, after a
+// confirmed retry, or after a confirmed dead letter. If the broker cannot
+// take the retry or dead letter, the message goes back to its queue.
+func (d *Dispatcher) handle(r Route, m amqp.Delivery) {
+	start := time.Now()
+	attempt := attemptOf(m)
+	res := d.post(r, m, attempt)
+	log := d.cfg.Logger.With("queue", r.Queue, "message_id", m.MessageId, "attempt", attempt, "status", res.status, "took", time.Since(start).String())
+	if dk := dtekeyOf(m); dk != "" {
+		log = log.With("dtekey", dk)
+	}
+	var err error
+	var action string
+	switch {
+	case res.ok():
+		action = "delivered"
+	case res.retry() && attempt < d.cfg.Attempts:
+		action = "retry"
+		err = d.retry(r, m, attempt)
+	case r.Queue == bus.QueueDead || r.Queue == bus.QueueDeadParked:
+		action = "dropped" // its copy stays in dte.dead.parked
+	default:
+		action = "dead-lettered"
+		err = d.deadLetter(r, m, attempt, res)
+	}
+	if err != nil {
+		log.Error("cannot settle the message; returning it to its queue", "action", action, "error", err, "last", res.String())
+		time.Sleep(time.Second) // the broker is in trouble: do not spin
+		_ = m.Nack(false, true)
+		return
+	}
+	if ackErr := m.Ack(false); ackErr != nil {
+		log.Warn("ack failed; the message will be delivered again", "error", ackErr)
+	}
+	switch action {
+	case "delivered":
+		log.Info("delivery", "action", action)
+	case "retry":
+		log.Warn("delivery", "action", action, "last", res.String())
+	default:
+		log.Error("delivery", "action", action, "last", res.String())
+	}
+}
+
+func (d *Dispatcher) post(r Route, m amqp.Delivery, attempt int) result {
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, nil)
+	if err != nil {
+		return result{err: err}
+	}
+	if e, perr := events.Unmarshal(m.Body); perr == nil && m.ContentType == events.ContentTypeStructured {
+		if r.Queue == bus.QueueDead {
+			addDeadExtensions(&e, m)
+		}
+		// Binary mode, as the Knative source delivers.
+		if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
+			return result{err: fmt.Errorf("encode event: %w", err)}
+		}
+	} else {
+		// Not a CloudEvent: pass it on as is; the function refuses it and
+		// it is dead-lettered, like any poison message.
+		req.Body = io.NopCloser(bytes.NewReader(m.Body))
+		req.ContentLength = int64(len(m.Body))
+		req.Header.Set("Content-Type", m.ContentType)
+	}
+	req.Header.Set(delivery.HeaderAttempt, strconv.Itoa(attempt))
+	resp, err := d.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return result{err: err}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 600))
+	return result{status: resp.StatusCode, detail: string(bytes.TrimSpace(body))}
+}
+
+// retry publishes a copy that comes back to this queue only, after the
+// backoff for this attempt.
+func (d *Dispatcher) retry(r Route, m amqp.Delivery, attempt int) error {
+	msg := republish(m)
+	msg.Headers[bus.HeaderAttempts] = int32(attempt + 1)
+	delay := d.cfg.Backoff[min(attempt-1, len(d.cfg.Backoff)-1)]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.pub.PublishDelayed(ctx, r.Queue, msg, delay); err != nil {
+		return fmt.Errorf("publish retry: %w", err)
+	}
+	return nil
+}
+
+func (d *Dispatcher) deadLetter(r Route, m amqp.Delivery, attempt int, res result) error {
+	msg := republish(m)
+	msg.Headers[bus.HeaderAttempts] = int32(attempt)
+	msg.Headers[HeaderDeadQueue] = r.Queue
+	msg.Headers[HeaderDeadReason] = truncate(res.String(), 500)
+	msg.Headers[HeaderDeadAt] = time.Now().UTC().Format(time.RFC3339)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.pub.Publish(ctx, bus.ExchangeDLX, r.Queue, msg); err != nil {
+		return fmt.Errorf("publish dead letter: %w", err)
+	}
+	return nil
+}
+
+// republish copies a delivery into a new message with the same body,
+// identity and headers.
+func republish(m amqp.Delivery) amqp.Publishing {
+	h := amqp.Table{}
+	for k, v := range m.Headers {
+		if k == "x-death" || k == "x-delivery-count" || k == "x-first-death-exchange" || k == "x-first-death-queue" || k == "x-first-death-reason" {
+			continue
+		}
+		h[k] = v
+	}
+	return amqp.Publishing{
+		ContentType: m.ContentType, ContentEncoding: m.ContentEncoding, MessageId: m.MessageId,
+		Timestamp: m.Timestamp, Type: m.Type, Headers: h, Body: m.Body, DeliveryMode: amqp.Persistent,
+	}
+}
+
+func attemptOf(m amqp.Delivery) int {
+	switch v := m.Headers[bus.HeaderAttempts].(type) {
+	case int32:
+		return max(int(v), 1)
+	case int64:
+		return max(int(v), 1)
+	case int:
+		return max(v, 1)
+	}
+	return 1
+}
+
+// addDeadExtensions tells notify where a dead letter died and why, from our
+// own headers or from RabbitMQ's x-death when the queue dead-lettered it.
+func addDeadExtensions(e *events.Event, m amqp.Delivery) {
+	q, _ := m.Headers[HeaderDeadQueue].(string)
+	reason, _ := m.Headers[HeaderDeadReason].(string)
+	if q == "" {
+		if deaths, ok := m.Headers["x-death"].([]any); ok && len(deaths) > 0 {
+			if t, ok := deaths[0].(amqp.Table); ok {
+				q, _ = t["queue"].(string)
+				if why, _ := t["reason"].(string); why != "" && reason == "" {
+					reason = "dead-lettered by the broker: " + why
+				}
+			}
+		}
+	}
+	if q != "" {
+		e.SetExtension(ExtDeadQueue, q)
+	}
+	if reason != "" {
+		e.SetExtension(ExtDeadReason, reason)
+	}
+}
+
+func dtekeyOf(m amqp.Delivery) string {
+	e, err := events.Unmarshal(m.Body)
+	if err != nil {
+		return ""
+	}
+	k, _ := e.Extensions()[events.ExtDTEKey].(string)
+	return k
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
