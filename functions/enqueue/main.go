@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -33,7 +32,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.LogLevel)
+	logger := serve.NewLogger("enqueue", cfg.LogLevel)
 	if cfg.DefaultSecret {
 		logger.Warn("ENQUEUE_SECRET is not set: using the local development secret; set it in any real deployment")
 	}
@@ -60,12 +59,4 @@ func run(ctx context.Context) error {
 		LockFile:        os.TempDir() + "/.lock",
 		Logger:          logger,
 	})
-}
-
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})).With("function", "enqueue")
 }

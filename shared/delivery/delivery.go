@@ -63,7 +63,8 @@ type Config struct {
 	Types []string
 	// Mode is ModePublish (default) or ModeReply.
 	Mode string
-	// Publisher publishes next events in ModePublish.
+	// Publisher publishes next events in ModePublish. A function that never
+	// returns a next event (notify) may leave it nil.
 	Publisher Publisher
 	// Timeout bounds one event's handling (default 60 s).
 	Timeout time.Duration
@@ -71,6 +72,10 @@ type Config struct {
 	PublishTimeout time.Duration
 	// Logger gets one line per event handled.
 	Logger *slog.Logger
+	// DeadLetterPermanent dead-letters permanent failures (422) instead of
+	// turning them into cl.dte.failed. notify sets it: a failed event would
+	// come back to notify itself.
+	DeadLetterPermanent bool
 }
 
 // New returns the HTTP handler serving h.
@@ -80,9 +85,6 @@ func New(h Handler, cfg Config) (http.Handler, error) {
 	}
 	if cfg.Mode != ModePublish && cfg.Mode != ModeReply {
 		return nil, fmt.Errorf("delivery: REPLY_MODE %q: want %s or %s", cfg.Mode, ModePublish, ModeReply)
-	}
-	if cfg.Mode == ModePublish && cfg.Publisher == nil {
-		return nil, errors.New("delivery: publish mode needs a publisher")
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
@@ -140,6 +142,9 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Even
 	case errors.Is(err, errPanic):
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return outcome{status: 500, result: "bug", err: err}
+	case errs.IsPermanent(err) && s.cfg.DeadLetterPermanent:
+		http.Error(w, "permanent failure: "+err.Error(), http.StatusUnprocessableEntity)
+		return outcome{status: 422, result: "permanent", err: err}
 	case errs.IsPermanent(err):
 		failed, ferr := FailedEvent(e, s.cfg.Stage, err, attempt)
 		if ferr != nil {
@@ -169,6 +174,10 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Even
 		}
 		o.status = 200
 		return o
+	}
+	if s.cfg.Publisher == nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return outcome{status: 500, result: "bug", next: next.Type(), err: errors.New("a next event but no publisher configured")}
 	}
 	pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PublishTimeout)
 	defer pcancel()

@@ -37,7 +37,6 @@ func (p *fakePublisher) PublishEvent(_ context.Context, e events.Event) error {
 
 var key, _ = dtekey.Parse("76086428-5-33-7")
 
-
 func signedEvent(t *testing.T) events.Event {
 	t.Helper()
 	e, err := events.New("in-1", events.TypeSigned, events.SourceSign, key, events.Signed{DTEKey: key.String(), Odoo: request.Odoo{Database: "odoo", MoveID: 9}})

@@ -103,6 +103,16 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
+// NewLogger is the JSON logger every function uses: one object per line on
+// stderr, tagged with the function's name.
+func NewLogger(function, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})).With("function", function)
+}
+
 // Mux wraps h with the health paths.
 func Mux(h http.Handler, ready func(context.Context) error) http.Handler {
 	mux := http.NewServeMux()

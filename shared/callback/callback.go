@@ -1,0 +1,159 @@
+// Package callback tells Odoo about a document's progress: the signed POST
+// of DESIGN.md's "Odoo callback" contract, and the mapping from pipeline
+// events to the statuses Odoo shows.
+package callback
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/errs"
+	"github.com/dtecl/pipeline/shared/webhook"
+)
+
+// Statuses Odoo knows.
+const (
+	StatusQueued   = "queued"
+	StatusSigned   = "signed"
+	StatusSent     = "sent"
+	StatusAccepted = "accepted"
+	StatusObjected = "objected"
+	StatusRejected = "rejected"
+	StatusError    = "error"
+)
+
+// HeaderDatabase picks the Odoo database for the public callback route.
+const HeaderDatabase = "X-Odoo-Database"
+
+// Payload is the callback body.
+type Payload struct {
+	EventID    string `json:"event_id"`
+	DTEKey     string `json:"dtekey"`
+	MoveID     int64  `json:"move_id"`
+	Status     string `json:"status"`
+	TrackID    string `json:"track_id"`
+	SIIState   string `json:"sii_state"`
+	Message    string `json:"message"`
+	OccurredAt string `json:"occurred_at"` // RFC 3339, UTC
+}
+
+// Client posts callbacks to one Odoo.
+type Client struct {
+	// URL of the callback route, e.g. https://erp.example.cl/api/dte/callback.
+	URL string
+	// Secret signs the body (X-DTE-Signature).
+	Secret []byte
+	// HTTP is the client used (default: http.DefaultClient).
+	HTTP *http.Client
+	// Timeout bounds one POST (default 10 s).
+	Timeout time.Duration
+	// Attempts is how many POSTs one Send makes before giving up on a
+	// transient failure (default 3), waiting Backoff, 2×Backoff, ...
+	Attempts int
+	// Backoff is the first wait between attempts (default 300 ms).
+	Backoff time.Duration
+	// Now is the clock for signatures (default time.Now).
+	Now func() time.Time
+}
+
+// RejectedError is Odoo refusing a callback for good: the move does not
+// exist (404), the dtekey is not the move's (409), or the body is invalid
+// (400). Sending it again cannot help.
+type RejectedError struct {
+	Status int
+	Body   string
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("odoo refused the callback: HTTP %d: %s", e.Status, e.Body)
+}
+
+// Send posts p to Odoo's database db, retrying transient failures a few
+// times. The error is permanent (errs.IsPermanent, *RejectedError) when Odoo
+// refused the callback, transient otherwise.
+func (c *Client) Send(ctx context.Context, db string, p Payload) error {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return errs.Permanent(fmt.Errorf("encode callback: %w", err))
+	}
+	attempts, backoff := c.Attempts, c.Backoff
+	if attempts <= 0 {
+		attempts = 3
+	}
+	if backoff <= 0 {
+		backoff = 300 * time.Millisecond
+	}
+	var last error
+	for i := 0; i < attempts; i++ {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("callback %s for %s: %w (last: %w)", p.Status, p.DTEKey, ctx.Err(), last)
+			case <-time.After(backoff << (i - 1)):
+			}
+		}
+		last = c.post(ctx, db, body)
+		if last == nil || errs.IsPermanent(last) {
+			break
+		}
+	}
+	if last != nil {
+		return fmt.Errorf("callback %s for %s: %w", p.Status, p.DTEKey, last)
+	}
+	return nil
+}
+
+func (c *Client) post(ctx context.Context, db string, body []byte) error {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
+	if err != nil {
+		return errs.Permanent(fmt.Errorf("callback URL: %w", err))
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(webhook.Header, webhook.Sign(c.Secret, now(), body))
+	if db != "" {
+		req.Header.Set(HeaderDatabase, db)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("post to odoo: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusBadRequest:
+		return errs.Permanent(&RejectedError{Status: resp.StatusCode, Body: string(bytes.TrimSpace(answer))})
+	default:
+		// 401 means the callback secrets differ: a configuration error
+		// that an operator fixes, after which a replay succeeds; 5xx and
+		// anything else may pass later.
+		return fmt.Errorf("odoo answered HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(answer))
+	}
+}
+
+// IsRejected reports whether err is Odoo refusing the callback for good.
+func IsRejected(err error) bool {
+	var r *RejectedError
+	return errors.As(err, &r)
+}

@@ -1,0 +1,110 @@
+package callback
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/dtekey"
+	"github.com/dtecl/pipeline/shared/errs"
+	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/request"
+	"github.com/dtecl/pipeline/shared/webhook"
+)
+
+var secret = []byte("callback-secret")
+
+func TestSend(t *testing.T) {
+	tests := []struct {
+		name      string
+		statuses  []int
+		wantErr   bool
+		permanent bool
+		calls     int32
+	}{
+		{"accepted", []int{200}, false, false, 1},
+		{"transient then accepted", []int{503, 502, 200}, false, false, 3},
+		{"unknown move", []int{404}, true, true, 1},
+		{"dtekey mismatch", []int{409}, true, true, 1},
+		{"bad signature is a config error, not permanent", []int{401}, true, false, 3},
+		{"down for good", []int{500}, true, false, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := calls.Add(1)
+				body, _ := io.ReadAll(r.Body)
+				if err := webhook.Verify(secret, r.Header.Get(webhook.Header), body, time.Now(), webhook.DefaultWindow); err != nil {
+					t.Errorf("signature: %v", err)
+				}
+				if r.Header.Get(HeaderDatabase) != "odoo19" || r.Header.Get("Content-Type") != "application/json" {
+					t.Errorf("headers %v", r.Header)
+				}
+				var p Payload
+				if err := json.Unmarshal(body, &p); err != nil || p.DTEKey != "76086428-5-33-1" {
+					t.Errorf("payload %s: %v", body, err)
+				}
+				w.WriteHeader(tt.statuses[min(int(n)-1, len(tt.statuses)-1)])
+			}))
+			defer srv.Close()
+			c := &Client{URL: srv.URL, Secret: secret, Backoff: time.Millisecond}
+			err := c.Send(context.Background(), "odoo19", Payload{EventID: "e1", DTEKey: "76086428-5-33-1", MoveID: 3, Status: StatusQueued})
+			if (err != nil) != tt.wantErr || errs.IsPermanent(err) != tt.permanent || IsRejected(err) != tt.permanent {
+				t.Fatalf("err %v (permanent %v)", err, errs.IsPermanent(err))
+			}
+			if calls.Load() != tt.calls {
+				t.Fatalf("%d calls, want %d", calls.Load(), tt.calls)
+			}
+		})
+	}
+}
+
+func TestFromEvent(t *testing.T) {
+	k, _ := dtekey.Parse("76086428-5-61-23")
+	odoo := request.Odoo{Database: "odoo", MoveID: 505}
+	mk := func(typ string, data any) events.Event {
+		e, err := events.New("id-"+typ, typ, "/test", k, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	tests := []struct {
+		e       events.Event
+		status  string
+		track   string
+		message string
+		skip    bool
+	}{
+		{e: mk(events.TypeRequested, request.Request{Odoo: odoo}), status: StatusQueued},
+		{e: mk(events.TypeSigned, events.Signed{Odoo: odoo}), status: StatusSigned},
+		{e: mk(events.TypeSubmitted, events.Submitted{TrackID: "123", Odoo: odoo}), status: StatusSent, track: "123"},
+		{e: mk(events.TypeSettled, events.Settled{TrackID: "123", Result: events.ResultRejected, SIIState: "RCH", SIIMessage: "DTE Rechazado", Odoo: odoo}), status: StatusRejected, track: "123", message: "DTE Rechazado"},
+		{e: mk(events.TypeSettled, events.Settled{Result: events.ResultObjected, Odoo: odoo}), status: StatusObjected},
+		{e: mk(events.TypeFailed, events.Failed{Stage: "sign", Reason: "folio 23 outside every CAF", Odoo: odoo}), status: StatusError, message: "Falló la firma: folio 23 outside every CAF"},
+		{e: mk(events.TypeCheck, events.Check{Odoo: odoo}), skip: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.e.Type(), func(t *testing.T) {
+			p, o, ok, err := FromEvent(tt.e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok == tt.skip {
+				t.Fatalf("ok = %v", ok)
+			}
+			if tt.skip {
+				return
+			}
+			if p.Status != tt.status || p.TrackID != tt.track || p.Message != tt.message || p.MoveID != 505 || o.Database != "odoo" || p.DTEKey != k.String() || p.EventID != tt.e.ID() || p.OccurredAt == "" {
+				t.Fatalf("payload %+v odoo %+v", p, o)
+			}
+		})
+	}
+}

@@ -1,0 +1,81 @@
+package callback
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/request"
+)
+
+// stageNames are the stages as Odoo users read them.
+var stageNames = map[string]string{
+	"enqueue": "recepción",
+	"sign":    "firma",
+	"submit":  "envío al SII",
+	"check":   "consulta de estado al SII",
+	"notify":  "notificación",
+}
+
+// StageName is a stage's Spanish name for messages shown in Odoo.
+func StageName(stage string) string {
+	if n, ok := stageNames[stage]; ok {
+		return n
+	}
+	return stage
+}
+
+// FromEvent maps a pipeline event to the callback Odoo gets and the
+// database it goes to. ok is false for events Odoo is not told about.
+func FromEvent(e events.Event) (p Payload, odoo request.Odoo, ok bool, err error) {
+	p = Payload{
+		EventID:    e.ID(),
+		OccurredAt: e.Time().UTC().Format(time.RFC3339),
+	}
+	p.DTEKey, _ = e.Extensions()[events.ExtDTEKey].(string)
+	switch e.Type() {
+	case events.TypeRequested:
+		d, err := events.Decode[events.Requested](e)
+		if err != nil {
+			return p, odoo, false, err
+		}
+		p.Status, odoo = StatusQueued, d.Odoo
+	case events.TypeSigned:
+		d, err := events.Decode[events.Signed](e)
+		if err != nil {
+			return p, odoo, false, err
+		}
+		p.Status, odoo = StatusSigned, d.Odoo
+	case events.TypeSubmitted:
+		d, err := events.Decode[events.Submitted](e)
+		if err != nil {
+			return p, odoo, false, err
+		}
+		p.Status, p.TrackID, odoo = StatusSent, d.TrackID, d.Odoo
+	case events.TypeSettled:
+		d, err := events.Decode[events.Settled](e)
+		if err != nil {
+			return p, odoo, false, err
+		}
+		status, known := map[string]string{
+			events.ResultAccepted: StatusAccepted,
+			events.ResultObjected: StatusObjected,
+			events.ResultRejected: StatusRejected,
+		}[d.Result]
+		if !known {
+			return p, odoo, false, fmt.Errorf("settled event with unknown result %q", d.Result)
+		}
+		p.Status, p.TrackID, p.SIIState, p.Message, odoo = status, d.TrackID, d.SIIState, d.SIIMessage, d.Odoo
+	case events.TypeFailed:
+		d, err := events.Decode[events.Failed](e)
+		if err != nil {
+			return p, odoo, false, err
+		}
+		p.Status, odoo = StatusError, d.Odoo
+		p.Message = fmt.Sprintf("Falló la %s: %s", StageName(d.Stage), d.Reason)
+	default:
+		return p, odoo, false, nil
+	}
+	p.MoveID = odoo.MoveID
+	return p, odoo, true, nil
+}

@@ -1,0 +1,153 @@
+// Package notify is the notify stage: it tells Odoo about every status
+// event of a document, and about documents whose messages died in the
+// dead-letter queue.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/dtecl/pipeline/shared/bus"
+	"github.com/dtecl/pipeline/shared/callback"
+	"github.com/dtecl/pipeline/shared/delivery"
+	"github.com/dtecl/pipeline/shared/errs"
+	"github.com/dtecl/pipeline/shared/events"
+)
+
+// Sender posts a callback to Odoo (callback.Client in production).
+type Sender interface {
+	Send(ctx context.Context, database string, p callback.Payload) error
+}
+
+// Types are the events notify takes on its main path.
+var Types = []string{events.TypeRequested, events.TypeSigned, events.TypeSubmitted, events.TypeSettled, events.TypeFailed}
+
+// Dead-letter extensions: ours (local dispatcher) and Knative broker's.
+const (
+	extDeadQueue        = "deadqueue"
+	extDeadReason       = "deadreason"
+	extKnativeErrorCode = "knativeerrorcode"
+	extKnativeErrorData = "knativeerrordata"
+)
+
+// Function is the notify stage.
+type Function struct {
+	sender Sender
+	logger *slog.Logger
+}
+
+// New returns the notify stage posting through sender.
+func New(sender Sender, logger *slog.Logger) *Function {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Function{sender: sender, logger: logger}
+}
+
+// Handle tells Odoo about one status event. Odoo refusing the callback for
+// good (unknown move, dtekey mismatch) is permanent: the message is
+// dead-lettered for an operator to look at, never turned into another event.
+func (f *Function) Handle(ctx context.Context, e events.Event) (*events.Event, error) {
+	p, odoo, ok, err := callback.FromEvent(e)
+	if err != nil {
+		return nil, errs.Permanent(fmt.Errorf("read %s: %w", e.Type(), err))
+	}
+	if !ok {
+		return nil, nil
+	}
+	if odoo.MoveID <= 0 {
+		return nil, errs.Permanentf("%s %s has no Odoo move to report to", e.Type(), p.DTEKey)
+	}
+	return nil, f.sender.Send(ctx, odoo.Database, p)
+}
+
+// HandleDead takes a message that died after its attempts. A status event
+// that died on its way to Odoo is delivered again as it was; a message that
+// died in sign or submit makes Odoo show `error` with the stage and the last
+// error. It never fails permanently: a dead letter that cannot be reported is
+// logged and dropped (its copy stays in dte.dead.parked).
+func (f *Function) HandleDead(ctx context.Context, e events.Event) (*events.Event, error) {
+	queue, _ := e.Extensions()[extDeadQueue].(string)
+	stage := stageOf(queue, e.Type())
+	var err error
+	if stage == "notify" {
+		_, err = f.Handle(ctx, e)
+	} else {
+		err = f.reportError(ctx, e, stage)
+	}
+	if err == nil || !errs.IsPermanent(err) {
+		return nil, err
+	}
+	f.logger.Error("dead letter cannot be reported to Odoo; dropped (a copy stays in "+bus.QueueDeadParked+")",
+		"ce_id", e.ID(), "ce_type", e.Type(), "dtekey", e.Extensions()[events.ExtDTEKey], "error", err)
+	return nil, nil
+}
+
+func (f *Function) reportError(ctx context.Context, e events.Event, stage string) error {
+	key, err := events.Key(e)
+	if err != nil {
+		return errs.Permanent(err)
+	}
+	reason := deadReason(e)
+	data := events.Failed{DTEKey: key.String(), Stage: stage, Reason: reason, Attempts: 3, Retryable: true, Odoo: delivery.OdooOf(e)}
+	failed, err := events.New(events.ID(key, "dead", e.ID()), events.TypeFailed, events.SourceNotify, key, data)
+	if err != nil {
+		return errs.Permanent(err)
+	}
+	p, odoo, _, err := callback.FromEvent(failed)
+	if err != nil {
+		return errs.Permanent(err)
+	}
+	if odoo.MoveID <= 0 {
+		return errs.Permanentf("dead letter %s names no Odoo move", e.ID())
+	}
+	p.Message += " — reintentos agotados; un operador puede reenviarlo con «dte dead replay " + key.String() + "»"
+	return f.sender.Send(ctx, odoo.Database, p)
+}
+
+// stageOf names the stage a dead letter died in: from the queue when the
+// dispatcher said so, else from the event type (under Knative the queue is
+// not passed on).
+func stageOf(queue, typ string) string {
+	switch queue {
+	case bus.QueueSign:
+		return "sign"
+	case bus.QueueSubmit:
+		if typ == events.TypeCheck {
+			return "check"
+		}
+		return "submit"
+	case bus.QueueNotify:
+		return "notify"
+	}
+	switch typ {
+	case events.TypeRequested:
+		return "sign"
+	case events.TypeSigned:
+		return "submit"
+	case events.TypeCheck:
+		return "check"
+	default:
+		return "notify"
+	}
+}
+
+func deadReason(e events.Event) string {
+	ext := e.Extensions()
+	if r, ok := ext[extDeadReason].(string); ok && r != "" {
+		return r
+	}
+	var parts []string
+	if c, ok := ext[extKnativeErrorCode]; ok {
+		parts = append(parts, fmt.Sprintf("HTTP %v", c))
+	}
+	if d, ok := ext[extKnativeErrorData].(string); ok && d != "" {
+		parts = append(parts, d)
+	}
+	if len(parts) > 0 {
+		return strings.Join(parts, ": ")
+	}
+	return "delivery failed after every attempt (see the function's logs)"
+}

@@ -1,0 +1,261 @@
+// Package odoofake is a stand-in for Odoo's side of the callback contract
+// (DESIGN.md, "Odoo callback"), strict enough to catch any drift: it checks
+// the signature and its time window, the database header, the exact JSON
+// fields and their types, the status values and the dtekey of each move;
+// it drops repeated event ids and never moves a status backwards, like the
+// addon does; and it records everything for tests and for `dte local`.
+package odoofake
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/webhook"
+)
+
+// Path is the callback route.
+const Path = "/api/dte/callback"
+
+// Callback is one accepted callback as Odoo received it.
+type Callback struct {
+	EventID    string    `json:"event_id"`
+	DTEKey     string    `json:"dtekey"`
+	MoveID     int64     `json:"move_id"`
+	Status     string    `json:"status"`
+	TrackID    string    `json:"track_id"`
+	SIIState   string    `json:"sii_state"`
+	Message    string    `json:"message"`
+	OccurredAt string    `json:"occurred_at"`
+	Received   time.Time `json:"-"`
+	Result     string    `json:"-"` // applied, duplicate, ignored
+}
+
+// Move is an invoice Odoo knows: its dtekey and current status.
+type Move struct {
+	ID      int64
+	DTEKey  string
+	Status  string // "" = not sent
+	TrackID string
+	// errorAt is when the current error happened, so that a later event
+	// can move the status on (a replayed dead letter completing the document).
+	errorAt time.Time
+}
+
+// Server is the fake Odoo.
+type Server struct {
+	secret   []byte
+	database string
+	now      func() time.Time
+	onChange func(Callback)
+
+	mu         sync.Mutex
+	moves      map[int64]*Move
+	seen       map[string]bool
+	received   []Callback
+	violations []string
+	failNext   []int // statuses to answer before the next callbacks
+}
+
+// New returns a fake Odoo for database db that checks signatures with secret.
+// onChange, if not nil, is called for each applied status change.
+func New(secret []byte, db string, onChange func(Callback)) *Server {
+	return &Server{secret: secret, database: db, now: time.Now, onChange: onChange, moves: map[int64]*Move{}, seen: map[string]bool{}}
+}
+
+// AddMove registers an invoice, as posting it in Odoo would.
+func (s *Server) AddMove(id int64, dtekey string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.moves[id] = &Move{ID: id, DTEKey: dtekey}
+}
+
+// FailNext makes the next len(statuses) callbacks answer those HTTP statuses
+// (e.g. 503 while "Odoo is down") without applying them.
+func (s *Server) FailNext(statuses ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = append(s.failNext, statuses...)
+}
+
+// Move returns a copy of a move's state.
+func (s *Server) Move(id int64) (Move, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.moves[id]
+	if !ok {
+		return Move{}, false
+	}
+	return *m, true
+}
+
+// Received lists the callbacks accepted so far (applied, duplicate or
+// ignored), in arrival order.
+func (s *Server) Received() []Callback {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Callback(nil), s.received...)
+}
+
+// Violations lists every contract violation seen; a test fails on any.
+func (s *Server) Violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.violations...)
+}
+
+// rank orders statuses; finals are terminal.
+var rank = map[string]int{"queued": 1, "signed": 2, "sent": 3, "accepted": 4, "objected": 4, "rejected": 4, "error": 0}
+
+var fields = []string{"event_id", "dtekey", "move_id", "status", "track_id", "sii_state", "message", "occurred_at"}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != Path {
+		http.NotFound(w, r)
+		return
+	}
+	status, body := s.handle(r)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (s *Server) handle(r *http.Request) (int, map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.failNext) > 0 {
+		st := s.failNext[0]
+		s.failNext = s.failNext[1:]
+		return st, map[string]string{"error": "injected failure"}
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return s.violation(400, "unreadable body: %v", err)
+	}
+	if r.Method != http.MethodPost {
+		return s.violation(405, "method %s", r.Method)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		return s.violation(400, "Content-Type %q, want application/json", ct)
+	}
+	if err := webhook.Verify(s.secret, r.Header.Get(webhook.Header), raw, s.now(), webhook.DefaultWindow); err != nil {
+		return 401, map[string]string{"error": err.Error()}
+	}
+	if db := r.Header.Get("X-Odoo-Database"); db != s.database {
+		return s.violation(404, "X-Odoo-Database %q, want %q", db, s.database)
+	}
+	cb, err := s.decode(raw)
+	if err != nil {
+		return s.violation(400, "%v: %s", err, raw)
+	}
+	cb.Received = s.now()
+	m, ok := s.moves[cb.MoveID]
+	if !ok {
+		return 404, map[string]string{"error": fmt.Sprintf("move %d not found", cb.MoveID)}
+	}
+	if m.DTEKey != cb.DTEKey {
+		return 409, map[string]string{"error": fmt.Sprintf("move %d is %s, not %s", cb.MoveID, m.DTEKey, cb.DTEKey)}
+	}
+	switch {
+	case s.seen[cb.EventID]:
+		cb.Result = "duplicate"
+	case s.applies(m, cb):
+		cb.Result = "applied"
+		m.Status = cb.Status
+		if cb.TrackID != "" {
+			m.TrackID = cb.TrackID
+		}
+		if cb.Status == "error" {
+			m.errorAt, _ = time.Parse(time.RFC3339, cb.OccurredAt)
+		}
+	default:
+		cb.Result = "ignored"
+	}
+	s.seen[cb.EventID] = true
+	s.received = append(s.received, cb)
+	if cb.Result == "applied" && s.onChange != nil {
+		s.onChange(cb)
+	}
+	return 200, map[string]string{"result": cb.Result}
+}
+
+// applies is the addon's rule: never backwards; finals never change; error
+// only over a non-final status; from error, an event that happened later
+// moves the document on.
+func (s *Server) applies(m *Move, cb Callback) bool {
+	cur := m.Status
+	if cur != "" && rank[cur] == 4 {
+		return false
+	}
+	if cb.Status == "error" {
+		return true
+	}
+	if cur == "error" {
+		at, _ := time.Parse(time.RFC3339, cb.OccurredAt)
+		return !at.Before(m.errorAt)
+	}
+	return rank[cb.Status] > rank[cur]
+}
+
+// decode checks the exact shape: every field present, nothing else, the
+// right JSON types, a known status and an RFC 3339 time.
+func (s *Server) decode(raw []byte) (Callback, error) {
+	var generic map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		return Callback{}, fmt.Errorf("body is not a JSON object: %w", err)
+	}
+	var missing, extra []string
+	for _, f := range fields {
+		if _, ok := generic[f]; !ok {
+			missing = append(missing, f)
+		}
+	}
+	for k := range generic {
+		if !contains(fields, k) {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		return Callback{}, fmt.Errorf("fields: missing %v, unexpected %v", missing, extra)
+	}
+	var cb Callback
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cb); err != nil {
+		return Callback{}, fmt.Errorf("field types: %w", err)
+	}
+	if _, ok := rank[cb.Status]; !ok {
+		return Callback{}, fmt.Errorf("unknown status %q", cb.Status)
+	}
+	if _, err := time.Parse(time.RFC3339, cb.OccurredAt); err != nil {
+		return Callback{}, fmt.Errorf("occurred_at %q is not RFC 3339", cb.OccurredAt)
+	}
+	if cb.EventID == "" || cb.DTEKey == "" || cb.MoveID <= 0 {
+		return Callback{}, fmt.Errorf("empty event_id, dtekey or move_id")
+	}
+	if cb.Status == "sent" && cb.TrackID == "" {
+		return Callback{}, fmt.Errorf("status sent without a track_id")
+	}
+	return cb, nil
+}
+
+func (s *Server) violation(status int, format string, args ...any) (int, map[string]string) {
+	msg := fmt.Sprintf(format, args...)
+	s.violations = append(s.violations, msg)
+	return status, map[string]string{"error": msg}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,76 @@
+package odoofake
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/webhook"
+)
+
+var secret = []byte("cb")
+
+func post(t *testing.T, s *Server, body string, sign bool, db string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader([]byte(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Odoo-Database", db)
+	if sign {
+		req.Header.Set(webhook.Header, webhook.Sign(secret, time.Now(), []byte(body)))
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	var out map[string]string
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Code, out["result"]
+}
+
+func cb(id, status, at string) string {
+	b, _ := json.Marshal(map[string]any{"event_id": id, "dtekey": "76086428-5-33-1", "move_id": 1, "status": status,
+		"track_id": "7", "sii_state": "", "message": "", "occurred_at": at})
+	return string(b)
+}
+
+func TestContractAndTransitions(t *testing.T) {
+	s := New(secret, "odoo", nil)
+	s.AddMove(1, "76086428-5-33-1")
+	s.AddMove(2, "76086428-5-33-2")
+	t0 := time.Now().UTC()
+	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
+	steps := []struct {
+		body       string
+		sign       bool
+		db         string
+		wantCode   int
+		wantResult string
+		wantStatus string
+	}{
+		{cb("a", "queued", at(0)), false, "odoo", 401, "", ""},
+		{cb("a", "queued", at(0)), true, "other", 404, "", ""},
+		{cb("a", "queued", at(0)), true, "odoo", 200, "applied", "queued"},
+		{cb("a", "queued", at(0)), true, "odoo", 200, "duplicate", "queued"},
+		{cb("c", "sent", at(2*time.Second)), true, "odoo", 200, "applied", "sent"},
+		{cb("b", "signed", at(time.Second)), true, "odoo", 200, "ignored", "sent"},
+		{cb("d", "error", at(3*time.Second)), true, "odoo", 200, "applied", "error"},
+		{cb("e", "accepted", at(4*time.Second)), true, "odoo", 200, "applied", "accepted"},
+		{cb("f", "error", at(5*time.Second)), true, "odoo", 200, "ignored", "accepted"},
+		{`{"event_id":"g","dtekey":"76086428-5-33-1","move_id":1,"status":"bogus","track_id":"","sii_state":"","message":"","occurred_at":"` + at(0) + `"}`, true, "odoo", 400, "", "accepted"},
+		{`{"event_id":"h","dtekey":"76086428-5-33-1","move_id":1,"status":"queued"}`, true, "odoo", 400, "", "accepted"},
+		{`{"event_id":"i","dtekey":"76086428-5-33-9","move_id":2,"status":"queued","track_id":"","sii_state":"","message":"","occurred_at":"` + at(0) + `"}`, true, "odoo", 409, "", "accepted"},
+	}
+	for i, st := range steps {
+		code, result := post(t, s, st.body, st.sign, st.db)
+		if code != st.wantCode || result != st.wantResult {
+			t.Fatalf("step %d: %d %q, want %d %q", i, code, result, st.wantCode, st.wantResult)
+		}
+		if m, _ := s.Move(1); m.Status != st.wantStatus {
+			t.Fatalf("step %d: status %q, want %q", i, m.Status, st.wantStatus)
+		}
+	}
+	if len(s.Violations()) != 3 {
+		t.Fatalf("violations %v", s.Violations())
+	}
+}
