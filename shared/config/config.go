@@ -121,3 +121,21 @@ func (e *Env) Err() error {
 	}
 	return errors.New("configuration: " + strings.Join(e.problems, "; "))
 }
+
+// Durations returns a comma-separated list of durations ("1s,5s,1m"), or def.
+func (e *Env) Durations(key string, def []time.Duration) []time.Duration {
+	v, ok := e.get(key)
+	if !ok {
+		return def
+	}
+	var out []time.Duration
+	for _, part := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			e.problems = append(e.problems, fmt.Sprintf("%s=%q is not a list of durations like 1s,5s,1m", key, v))
+			return def
+		}
+		out = append(out, d)
+	}
+	return out
+}

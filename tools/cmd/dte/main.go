@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"status":   {"status DTEKEY: a document's state and history from the archive", runStatus},
 		"dead":     {"dead list | dead replay [DTEKEY|--all]: the dead-letter queue", runDead},
 		"local":    {"run the whole pipeline locally and send the sample invoices", runLocal},
+		"dispatch": {"dispatch --config FILE: feed queues to functions over HTTP (the OpenFaaS connector)", runDispatch},
 	}
 }
 

@@ -1,0 +1,3 @@
+module github.com/dtecl/pipeline/functions/sign
+
+go 1.26

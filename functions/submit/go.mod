@@ -1,0 +1,3 @@
+module github.com/dtecl/pipeline/functions/submit
+
+go 1.26

@@ -1,0 +1,386 @@
+// Package local runs the whole pipeline on one machine: the SII simulator,
+// a fake Odoo that checks the callback contract, the four function binaries
+// and the dispatcher that plays the Knative RabbitMQ source, against the
+// real RabbitMQ and S3 server. `dte local` (make run), the end-to-end tests
+// and the pipeline benchmark all use it.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/bus"
+	"github.com/dtecl/pipeline/shared/caf"
+	"github.com/dtecl/pipeline/shared/dispatch"
+	"github.com/dtecl/pipeline/shared/dte/dtetest"
+	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/tools/odoofake"
+	"github.com/dtecl/pipeline/tools/siisim"
+)
+
+// Secrets the local stack uses between its parts.
+const (
+	EnqueueSecret  = "local-dev-enqueue-secret"
+	CallbackSecret = "local-dev-callback-secret"
+	OdooDatabase   = "odoo"
+	certPassword   = "local-test-password"
+)
+
+// Function names, which are also the binaries' names.
+var Functions = []string{"enqueue", "sign", "submit", "notify"}
+
+// Ports of the stack's servers; zero picks a free port.
+type Ports struct {
+	Enqueue, Sign, Submit, Notify, SII, Odoo int
+}
+
+// DefaultPorts are those of `make run`: enqueue on 8080, where `dte send`
+// posts by default.
+var DefaultPorts = Ports{Enqueue: 8080, Sign: 8081, Submit: 8082, Notify: 8083, SII: 8090, Odoo: 8069}
+
+// CAFRange is a folio range the stack authorises for an issuer and type.
+type CAFRange struct {
+	Issuer   string
+	Type     int
+	From, To int64
+}
+
+// Config configures a stack.
+type Config struct {
+	BinDir     string           // the function binaries
+	WorkDir    string           // keys, CAFs and logs go here
+	AMQPURL    string           // the broker (a vhost of its own is best)
+	S3         archive.S3Config // the archive
+	SchemaPath string           // EnvioDTE_v10.xsd for the simulator
+	Ports      Ports
+	CAFs       []CAFRange
+	// SIIStep is how long the simulator keeps an upload in each state
+	// (0 settles at once).
+	SIIStep time.Duration
+	// Parallelism of the dispatcher per function queue (default 4; notify 2).
+	Parallelism int
+	// FunctionEnv adds environment variables per function (fault tests).
+	FunctionEnv map[string][]string
+	// OnCallback is told each status change Odoo applies.
+	OnCallback func(odoofake.Callback)
+	// Logger receives the dispatcher's and simulator's lines.
+	Logger *slog.Logger
+}
+
+// Stack is a running pipeline.
+type Stack struct {
+	cfg        Config
+	Odoo       *odoofake.Server
+	SII        *siisim.Server
+	Archive    *archive.Archive
+	Store      archive.Store
+	EnqueueURL string
+	procs      map[string]*process
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closers []func()
+}
+
+// Start brings the stack up; Stop takes it down.
+func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Parallelism <= 0 {
+		cfg.Parallelism = 4
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s = &Stack{cfg: cfg, procs: map[string]*process{}, cancel: cancel}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	for _, d := range []string{cfg.WorkDir, filepath.Join(cfg.WorkDir, "logs")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	pki, files, err := writePKI(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.startArchive(ctx, pki, files); err != nil {
+		return nil, err
+	}
+	if err := declareTopology(cfg.AMQPURL); err != nil {
+		return nil, err
+	}
+	if err := s.startSII(runCtx, pki.Keys()); err != nil {
+		return nil, err
+	}
+	if err := s.startOdoo(); err != nil {
+		return nil, err
+	}
+	if err := s.startFunctions(ctx, files); err != nil {
+		return nil, err
+	}
+	s.startDispatcher(runCtx)
+	return s, nil
+}
+
+func writePKI(cfg Config) (*dtetest.PKI, *dtetest.Files, error) {
+	pki, err := dtetest.New()
+	if err != nil {
+		return nil, nil, fmt.Errorf("make test keys: %w", err)
+	}
+	var specs []dtetest.CAFSpec
+	for _, r := range cfg.CAFs {
+		issuer, err := rut.Parse(r.Issuer)
+		if err != nil {
+			return nil, nil, fmt.Errorf("CAF issuer: %w", err)
+		}
+		specs = append(specs, dtetest.CAFSpec{Issuer: issuer, Name: "EMPRESA DE PRUEBA LOCAL", Type: r.Type, From: r.From, To: r.To})
+	}
+	files, err := pki.WriteFiles(filepath.Join(cfg.WorkDir, "pki"), certPassword, specs...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("write test keys: %w", err)
+	}
+	return pki, files, nil
+}
+
+// startArchive connects to S3, clears what earlier local runs left for the
+// stack's issuers (the keys are new each run) and stores the CAFs, checked
+// against the test SII key the way `dte caf add` checks real ones.
+func (s *Stack) startArchive(ctx context.Context, pki *dtetest.PKI, files *dtetest.Files) error {
+	store, err := archive.NewS3(s.cfg.S3)
+	if err != nil {
+		return err
+	}
+	if err := store.EnsureBucket(ctx); err != nil {
+		return fmt.Errorf("S3 at %s: %w (is it running? scripts/s3-server.sh start)", s.cfg.S3.Endpoint, err)
+	}
+	s.Store = store
+	s.Archive = archive.New(store, archive.WithLogger(s.cfg.Logger))
+	issuers := map[string]bool{}
+	for _, r := range s.cfg.CAFs {
+		issuers[r.Issuer] = true
+	}
+	for issuer := range issuers {
+		for _, prefix := range []string{"dte/", "state/", "envio/", "caf/"} {
+			if err := deletePrefix(ctx, store, prefix+issuer+"/"); err != nil {
+				return err
+			}
+		}
+	}
+	for _, path := range files.CAFs {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		c, err := caf.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := c.VerifySII(pki.Keys()); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if _, _, err := s.Archive.PutCAF(ctx, c.Issuer, c.Type, c.From, c.To, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deletePrefix(ctx context.Context, store archive.Store, prefix string) error {
+	objs, err := store.List(ctx, prefix)
+	if err != nil {
+		return fmt.Errorf("clear %s: %w", prefix, err)
+	}
+	for _, o := range objs {
+		if err := store.Delete(ctx, o.Key); err != nil {
+			return fmt.Errorf("clear %s: %w", o.Key, err)
+		}
+	}
+	return nil
+}
+
+func declareTopology(url string) error {
+	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
+	if err != nil {
+		return fmt.Errorf("RabbitMQ at %s: %w (start it with `rabbitmq-server -detached`)", url, err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	t := bus.Declaration()
+	if err := t.Declare(ch); err != nil {
+		return err
+	}
+	// A fresh demo: drop what an interrupted earlier run left queued.
+	for _, q := range t.Queues {
+		if _, err := ch.QueuePurge(q.Name, false); err != nil {
+			return fmt.Errorf("purge %s: %w", q.Name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Stack) startSII(ctx context.Context, keys *caf.Keys) error {
+	sim, err := siisim.New(siisim.Config{
+		Inspector:  siisim.NewProjectInspector(keys),
+		SchemaPath: s.cfg.SchemaPath,
+		Step:       s.cfg.SIIStep,
+		Logger:     s.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	addr, errc, err := sim.Start(ctx, "127.0.0.1:"+strconv.Itoa(s.cfg.Ports.SII))
+	if err != nil {
+		return fmt.Errorf("SII simulator: %w", err)
+	}
+	_ = errc
+	s.SII = sim
+	s.cfg.Ports.SII = portOf(addr)
+	return nil
+}
+
+func (s *Stack) startOdoo() error {
+	s.Odoo = odoofake.New([]byte(CallbackSecret), OdooDatabase, s.cfg.OnCallback)
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(s.cfg.Ports.Odoo))
+	if err != nil {
+		return fmt.Errorf("fake Odoo: %w", err)
+	}
+	srv := &http.Server{Handler: s.Odoo, ReadHeaderTimeout: 5 * time.Second}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); _ = srv.Serve(ln) }()
+	s.closers = append(s.closers, func() { _ = srv.Close() })
+	s.cfg.Ports.Odoo = portOf(ln.Addr().String())
+	return nil
+}
+
+func (s *Stack) startFunctions(ctx context.Context, files *dtetest.Files) error {
+	common := []string{"AMQP_URL=" + s.cfg.AMQPURL, "LOG_LEVEL=info", "SHUTDOWN_TIMEOUT=10s"}
+	s3env := []string{
+		"S3_ENDPOINT=" + s.cfg.S3.Endpoint, "S3_BUCKET=" + s.cfg.S3.Bucket, "S3_REGION=" + s.cfg.S3.Region,
+		"S3_ACCESS_KEY=" + s.cfg.S3.AccessKey, "S3_SECRET_KEY=" + s.cfg.S3.SecretKey,
+	}
+	cert := []string{"CERT_FILE=" + files.SignerP12, "CERT_PASSWORD=" + files.Password}
+	ports := map[string]*int{"enqueue": &s.cfg.Ports.Enqueue, "sign": &s.cfg.Ports.Sign, "submit": &s.cfg.Ports.Submit, "notify": &s.cfg.Ports.Notify}
+	env := map[string][]string{
+		"enqueue": {"ENQUEUE_SECRET=" + EnqueueSecret},
+		"sign":    append(append([]string{"SII_CAF_KEYS=" + files.SIIKeysDir}, s3env...), cert...),
+		"submit": append(append([]string{
+			"SII_ENV=http://127.0.0.1:" + strconv.Itoa(s.cfg.Ports.SII),
+			"CHECK_DELAYS=1s,1s,2s,5s", "NOTE_WAIT=1s", "LOST_UPLOAD_GRACE=2s",
+		}, s3env...), cert...),
+		"notify": {"ODOO_CALLBACK_URL=http://127.0.0.1:" + strconv.Itoa(s.cfg.Ports.Odoo) + odoofake.Path, "CALLBACK_SECRET=" + CallbackSecret},
+	}
+	for _, name := range Functions {
+		bin, err := binPath(s.cfg.BinDir, name)
+		if err != nil {
+			return err
+		}
+		port := *ports[name]
+		if port == 0 {
+			if port, err = freePort(); err != nil {
+				return err
+			}
+			*ports[name] = port
+		}
+		p := &process{
+			name: name, bin: bin, url: "http://127.0.0.1:" + strconv.Itoa(port),
+			log: filepath.Join(s.cfg.WorkDir, "logs", name+".log"),
+			env: append(append(append([]string{"PORT=" + strconv.Itoa(port)}, common...), env[name]...), s.cfg.FunctionEnv[name]...),
+		}
+		s.procs[name] = p
+		if err := p.start(ctx); err != nil {
+			return err
+		}
+	}
+	s.EnqueueURL = s.procs["enqueue"].url + "/"
+	return nil
+}
+
+func (s *Stack) startDispatcher(ctx context.Context) {
+	par := s.cfg.Parallelism
+	d, _ := dispatch.New(dispatch.Config{
+		URL: s.cfg.AMQPURL,
+		Routes: []dispatch.Route{
+			{Queue: bus.QueueSign, URL: s.procs["sign"].url + "/", Parallelism: par},
+			{Queue: bus.QueueSubmit, URL: s.procs["submit"].url + "/", Parallelism: par},
+			{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: max(par/2, 1)},
+			{Queue: bus.QueueDead, URL: s.procs["notify"].url + "/dead", Parallelism: 1},
+		},
+		Logger: s.cfg.Logger,
+	})
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); _ = d.Run(ctx) }()
+}
+
+// Kill crashes a function (SIGKILL), as a node failure would.
+func (s *Stack) Kill(name string) error { return s.proc(name).stop(true) }
+
+// Restart starts a stopped or killed function again.
+func (s *Stack) Restart(ctx context.Context, name string) error { return s.proc(name).start(ctx) }
+
+func (s *Stack) proc(name string) *process {
+	p, ok := s.procs[name]
+	if !ok {
+		panic("local: no function " + name)
+	}
+	return p
+}
+
+// LogFile is where a function's output goes.
+func (s *Stack) LogFile(name string) string { return s.proc(name).log }
+
+// Stop stops the dispatcher, then the functions (gracefully), then the
+// simulator and the fake Odoo.
+func (s *Stack) Stop() {
+	s.cancel()
+	var errs []error
+	for i := len(Functions) - 1; i >= 0; i-- {
+		if p, ok := s.procs[Functions[i]]; ok {
+			errs = append(errs, p.stop(false))
+		}
+	}
+	for _, c := range s.closers {
+		c()
+	}
+	if s.SII != nil {
+		s.SII.Close()
+	}
+	s.wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		s.cfg.Logger.Warn("stop", "error", err)
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portOf(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
