@@ -27,10 +27,15 @@ type Submitted struct {
 
 // Check is the data of cl.dte.check, a delayed status query.
 type Check struct {
-	DTEKey  string       `json:"dtekey"`
-	TrackID string       `json:"track_id"`
-	Attempt int          `json:"attempt"`
-	Odoo    request.Odoo `json:"odoo"`
+	DTEKey  string `json:"dtekey"`
+	TrackID string `json:"track_id"`
+	Attempt int    `json:"attempt"`
+	// Receiver, IssueDate and Total identify the document to the SII's
+	// per-document query (QueryEstDte).
+	Receiver  string       `json:"receiver"`
+	IssueDate string       `json:"issue_date"`
+	Total     int64        `json:"total"`
+	Odoo      request.Odoo `json:"odoo"`
 }
 
 // Results of a settled document.

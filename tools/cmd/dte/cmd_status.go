@@ -1,11 +1,127 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/dtekey"
 )
 
-// TODO(owner of dte status): replace with the real command.
+// runStatus is `dte status DTEKEY`: what the archive knows about one
+// document, its state and history, as a table or (--json) as stored.
 func runStatus(ctx context.Context, env *cliEnv, args []string) error {
-	return errors.New("not implemented yet")
+	fs := newFlags(env, "status", "[flags] DTEKEY   (e.g. 76086428-5-33-1042)")
+	asJSON := fs.Bool("json", false, "print the state object as stored (JSON)")
+	s3f := addS3Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError{code: 2, msg: "want exactly one DTEKEY, e.g. 76086428-5-33-1042"}
+	}
+	k, err := dtekey.Parse(fs.Arg(0))
+	if err != nil {
+		return exitError{code: 2, msg: err.Error()}
+	}
+	store, err := s3f.open(env)
+	if err != nil {
+		return err
+	}
+	notFound := func() error {
+		return fmt.Errorf("%s: no state in the archive (%s): the pipeline has not seen this document", k, where(store))
+	}
+	if *asJSON {
+		key, err := archive.StateObjectKey(k)
+		if err != nil {
+			return err
+		}
+		obj, err := store.Get(ctx, key)
+		if errors.Is(err, archive.ErrNotFound) {
+			return notFound()
+		}
+		if err != nil {
+			return err
+		}
+		_, err = env.stdout.Write(obj.Body)
+		return err
+	}
+	st, _, err := archive.New(store).LoadState(ctx, k)
+	if errors.Is(err, archive.ErrNotFound) {
+		return notFound()
+	}
+	if err != nil {
+		return err
+	}
+	return printState(env.stdout, st)
 }
+
+// printState writes the state as two aligned blocks: the fields that are
+// set, then the history.
+func printState(w io.Writer, st archive.State) error {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	row := func(name, value string) {
+		if value != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", name, value)
+		}
+	}
+	row("document", st.DTEKey)
+	row("status", st.Status)
+	row("updated", formatTime(st.UpdatedAt))
+	row("request", st.RequestDigest)
+	row("signed DTE", st.ArchiveKey)
+	row("DTE sha256", st.Digest)
+	row("EnvioDTE", st.EnvioKey)
+	if st.UploadStartedAt != nil {
+		row("upload started", formatTime(*st.UploadStartedAt))
+	}
+	row("track id", st.TrackID)
+	row("SII state", strings.TrimSpace(st.SIIState+"  "+st.SIIMessage))
+	if st.Checks > 0 {
+		row("status checks", fmt.Sprint(st.Checks))
+	}
+	fmt.Fprintln(tw)
+	if len(st.History) == 0 {
+		fmt.Fprintln(tw, "history\t(empty)")
+	} else {
+		fmt.Fprintln(tw, "AT\tSTATUS\tEVENT\tDETAIL")
+		for _, e := range st.History {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", formatTime(e.At), e.Status, dash(e.EventID), oneLine(e.Detail))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// tabwriter pads the last column too; drop the trailing blanks.
+	for line := range strings.Lines(buf.String()) {
+		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// oneLine keeps a multi-line SII detail on its table row.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

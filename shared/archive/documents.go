@@ -1,0 +1,107 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/dtekey"
+	"github.com/dtecl/pipeline/shared/rut"
+)
+
+// contentTypeXML is the content type of archived XML: the SII's documents
+// are ISO-8859-1 and stored byte for byte.
+const contentTypeXML = "application/xml; charset=ISO-8859-1"
+
+// Metadata keys stored with archived objects.
+const (
+	MetaSHA256  = "sha256"         // hex SHA-256 of the body
+	MetaDTEKey  = "dtekey"         // for a signed DTE
+	MetaRequest = "request-sha256" // for a signed DTE: the digest of the request it was built from
+)
+
+// Document is an archived XML document.
+type Document struct {
+	Key    string // object key
+	Body   []byte
+	Digest string // hex SHA-256 of Body, computed on read
+	// RequestDigest is, for a signed DTE, the digest of the request it was
+	// built from (stored with it), so that a redelivered request can tell
+	// its own document from another request's under the same folio.
+	RequestDigest string
+}
+
+// PutDTE archives the signed DTE of k at DTEObjectKey, only if nothing is
+// there yet. On ErrExists (a redelivered message, or another instance that
+// got there first) the caller reads the stored document with GetDTE and
+// compares digests: the same bytes mean the work is done; different bytes
+// mean a second signature of the same folio, which must not be sent.
+func (a *Archive) PutDTE(ctx context.Context, k dtekey.Key, signed []byte, requestDigest string) (Document, error) {
+	key, err := DTEObjectKey(k)
+	if err != nil {
+		return Document{}, err
+	}
+	doc := Document{Key: key, Body: signed, Digest: Digest(signed), RequestDigest: requestDigest}
+	meta := map[string]string{MetaSHA256: doc.Digest, MetaDTEKey: k.String(), MetaRequest: requestDigest}
+	if err := a.putIfAbsent(ctx, key, signed, PutOptions{ContentType: contentTypeXML, Metadata: meta}); err != nil {
+		return Document{}, fmt.Errorf("archive DTE %s: %w", k, err)
+	}
+	return doc, nil
+}
+
+// GetDTE reads the signed DTE of k (ErrNotFound when absent).
+func (a *Archive) GetDTE(ctx context.Context, k dtekey.Key) (Document, error) {
+	key, err := DTEObjectKey(k)
+	if err != nil {
+		return Document{}, err
+	}
+	doc, err := a.GetDocument(ctx, key)
+	if err != nil {
+		return Document{}, fmt.Errorf("read DTE %s: %w", k, err)
+	}
+	return doc, nil
+}
+
+// PutEnvio archives a signed EnvioDTE at EnvioObjectKey, only if absent
+// (ErrExists otherwise: envelope IDs are meant to be unique).
+func (a *Archive) PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, envioID string, signed []byte) (Document, error) {
+	key, err := EnvioObjectKey(issuer, at, envioID)
+	if err != nil {
+		return Document{}, err
+	}
+	doc := Document{Key: key, Body: signed, Digest: Digest(signed)}
+	meta := map[string]string{MetaSHA256: doc.Digest}
+	if err := a.putIfAbsent(ctx, key, signed, PutOptions{ContentType: contentTypeXML, Metadata: meta}); err != nil {
+		return Document{}, fmt.Errorf("archive EnvioDTE %s: %w", envioID, err)
+	}
+	return doc, nil
+}
+
+// GetDocument reads any archived document by its object key, e.g. the
+// archive_key or envio_key of a state.
+func (a *Archive) GetDocument(ctx context.Context, key string) (Document, error) {
+	obj, err := a.store.Get(ctx, key)
+	if err != nil {
+		return Document{}, err
+	}
+	return Document{Key: key, Body: obj.Body, Digest: Digest(obj.Body), RequestDigest: obj.Metadata[MetaRequest]}, nil
+}
+
+// putIfAbsent is a create-only write; on a server that ignores
+// If-None-Match it looks first (see WithCapabilities).
+func (a *Archive) putIfAbsent(ctx context.Context, key string, body []byte, opts PutOptions) error {
+	opts.IfNoneMatch = "*"
+	if !a.caps.IfNoneMatch {
+		_, err := a.store.Get(ctx, key)
+		switch {
+		case err == nil:
+			return fmt.Errorf("%s: %w", key, ErrExists)
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		opts.IfNoneMatch = ""
+	}
+	_, err := a.store.Put(ctx, key, body, opts)
+	return err
+}
