@@ -40,11 +40,10 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pubCfg := bus.PublisherConfig{URL: cfg.AMQPURL, Channels: cfg.PublishChannels, Logger: logger}
-	if cfg.DeclareTopology {
-		pubCfg.OnConnect = bus.Declaration().Declare
-	}
-	pub := bus.NewPublisher(pubCfg)
+	pub := bus.NewPublisher(bus.PublisherConfig{
+		URL: cfg.AMQPURL, Channels: cfg.PublishChannels, Logger: logger,
+		OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology),
+	})
 	defer pub.Close()
 	h := &Handler{
 		Validator: validator, Publisher: pub, Secret: []byte(cfg.Secret),

@@ -14,6 +14,7 @@ type Config struct {
 	AMQPURL         string           // AMQP_URL: next events (publish mode) and delayed status checks (both modes)
 	DeclareTopology bool             // DECLARE_TOPOLOGY (true)
 	S3              archive.S3Config // S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY(_FILE), S3_SECRET_KEY(_FILE)
+	ProbeS3         bool             // S3_PROBE (true): check at start that the S3 server honours conditional writes
 	CertFile        string           // CERT_FILE: the sender's certificate, PKCS#12 or PEM
 	CertKeyFile     string           // CERT_KEY_FILE: its PEM private key, when CERT_FILE is PEM
 	CertPassword    string           // CERT_PASSWORD or CERT_PASSWORD_FILE
@@ -38,6 +39,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		AMQPURL:         env.String("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
 		DeclareTopology: env.Bool("DECLARE_TOPOLOGY", true),
 		S3:              archive.S3ConfigFromEnv(env),
+		ProbeS3:         env.Bool("S3_PROBE", true),
 		CertFile:        env.Required("CERT_FILE"),
 		CertKeyFile:     env.String("CERT_KEY_FILE", ""),
 		SIIEnv:          env.String("SII_ENV", "maullin"),

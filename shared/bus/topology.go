@@ -191,3 +191,13 @@ func (t Topology) Declare(ch *amqp.Channel) error {
 	}
 	return nil
 }
+
+// DeclareOnConnect is the PublisherConfig.OnConnect of a function whose
+// DECLARE_TOPOLOGY setting is declare: the topology, or nothing when the
+// platform declares it (kn/ with the messaging-topology-operator).
+func DeclareOnConnect(declare bool) func(*amqp.Channel) error {
+	if !declare {
+		return nil
+	}
+	return Declaration().Declare
+}

@@ -87,6 +87,7 @@ type Stack struct {
 	Archive    *archive.Archive
 	Store      archive.Store
 	EnqueueURL string
+	SIIURL     string // the simulator's base URL
 	procs      map[string]*process
 
 	cancel context.CancelFunc
@@ -247,13 +248,18 @@ func (s *Stack) startSII(ctx context.Context, keys *caf.Keys) error {
 	if err != nil {
 		return err
 	}
-	addr, errc, err := sim.Start(ctx, "127.0.0.1:"+strconv.Itoa(s.cfg.Ports.SII))
+	base, errc, err := sim.Start(ctx, "127.0.0.1:"+strconv.Itoa(s.cfg.Ports.SII))
 	if err != nil {
 		return fmt.Errorf("SII simulator: %w", err)
 	}
-	_ = errc
-	s.SII = sim
-	s.cfg.Ports.SII = portOf(addr)
+	s.SII, s.SIIURL = sim, base
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := <-errc; err != nil {
+			s.cfg.Logger.Error("SII simulator stopped", "error", err)
+		}
+	}()
 	return nil
 }
 
@@ -283,7 +289,7 @@ func (s *Stack) startFunctions(ctx context.Context, files *dtetest.Files) error 
 		"enqueue": {"ENQUEUE_SECRET=" + EnqueueSecret},
 		"sign":    append(append([]string{"SII_CAF_KEYS=" + files.SIIKeysDir}, s3env...), cert...),
 		"submit": append(append([]string{
-			"SII_ENV=http://127.0.0.1:" + strconv.Itoa(s.cfg.Ports.SII),
+			"SII_ENV=" + s.SIIURL,
 			"CHECK_DELAYS=1s,1s,2s,5s", "NOTE_WAIT=1s", "LOST_UPLOAD_GRACE=2s",
 		}, s3env...), cert...),
 		"notify": {"ODOO_CALLBACK_URL=http://127.0.0.1:" + strconv.Itoa(s.cfg.Ports.Odoo) + odoofake.Path, "CALLBACK_SECRET=" + CallbackSecret},

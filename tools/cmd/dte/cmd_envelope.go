@@ -2,10 +2,71 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"os"
+
+	"github.com/dtecl/pipeline/shared/dte"
+	"github.com/dtecl/pipeline/shared/request"
+	"github.com/dtecl/pipeline/shared/rut"
 )
 
-// TODO(owner of dte envelope): replace with the real command.
+// runEnvelope is `dte envelope`: signed DTEs → signed EnvioDTE, as the
+// submit function builds it before the upload.
 func runEnvelope(ctx context.Context, env *cliEnv, args []string) error {
-	return errors.New("not implemented yet")
+	fs := newFlags(env, "envelope", "--cert FILE --resolution-date YYYY-MM-DD [flags] DTE.xml...")
+	cf := addCertFlags(fs)
+	resDate := fs.String("resolution-date", "", "FchResol: date of the SII resolution that authorises the issuer (required)")
+	resNumber := fs.Int("resolution-number", 0, "NroResol: its number (0 in certification)")
+	receiver := fs.String("receiver", rut.SII.String(), "RutReceptor: the SII, or the client for an exchange envelope")
+	setID := fs.String("set-id", "", "SetDTE ID (default: derived from the issuer, the time and the DTEs)")
+	out := fs.String("out", "-", "output file (- for standard output)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 || cf.cert == "" || *resDate == "" {
+		fs.Usage()
+		return exitError{code: 2, msg: "want --cert, --resolution-date and at least one DTE file"}
+	}
+	recv, err := rut.Parse(*receiver)
+	if err != nil {
+		return fmt.Errorf("--receiver: %w", err)
+	}
+	cert, err := cf.load(env)
+	if err != nil {
+		return err
+	}
+	var dtes [][]byte
+	for _, f := range fs.Args() {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		dtes = append(dtes, b)
+	}
+	signer, err := dte.NewSigner(cert)
+	if err != nil {
+		return err
+	}
+	h := dte.Header{Receiver: recv, Resolution: request.Resolution{Number: *resNumber, Date: *resDate}, SetID: *setID}
+	e, err := signer.Envelope(ctx, h, dtes...)
+	if err != nil {
+		// Errors name DTEs by position: say which file each one is.
+		for i, f := range fs.Args() {
+			fmt.Fprintf(env.stderr, "DTE %d: %s\n", i+1, f)
+		}
+		return err
+	}
+	if *out == "-" {
+		_, err = env.stdout.Write(e.XML)
+		return err
+	}
+	if err := os.WriteFile(*out, e.XML, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "%s: EnvioDTE %s with %d DTE(s) of %s, sent by %s to %s, signed %s\n",
+		*out, e.SetID, len(e.Documents), e.Issuer, e.Sender, e.Receiver, dte.Timestamp(e.SignedAt))
+	for _, st := range e.SubTotals {
+		fmt.Fprintf(env.stdout, "  type %d: %d\n", st.Type, st.Count)
+	}
+	return nil
 }

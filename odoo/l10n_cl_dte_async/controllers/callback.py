@@ -1,0 +1,93 @@
+import datetime
+import logging
+import time
+
+from odoo import http
+from odoo.http import request
+from odoo.tools import mute_logger
+
+from ..dtelib import callback, transitions
+
+_logger = logging.getLogger(__name__)
+
+UNIQUE_VIOLATION = '23505'
+
+
+def _is_unique_violation(err):
+    """True for a PostgreSQL unique violation, raw or wrapped by the ORM."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if (getattr(err, 'pgcode', None) or getattr(err, 'sqlstate', None)) == UNIQUE_VIOLATION:
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+class OdooCallbackStore:
+    """dtelib.callback's store, backed by the ORM (superuser environment)."""
+
+    def __init__(self, env):
+        self.env = env
+
+    def callback_secrets(self):
+        companies = self.env['res.company'].search([])
+        return [(company.id, company.dte_async_callback_secret or '') for company in companies]
+
+    def load_move(self, move_id):
+        # Lock the move so that concurrent events for it are decided one at a
+        # time (a status can never be overwritten by a stale decision).
+        self.env.cr.execute("SELECT id FROM account_move WHERE id = %s FOR NO KEY UPDATE", (move_id,))
+        if not self.env.cr.fetchone():
+            return None
+        move = self.env['account.move'].browse(move_id)
+        last = move.dte_async_last_update
+        return callback.MoveState(
+            move_id=move.id,
+            scope=move.company_id.id,
+            dtekey=move._dte_async_expected_dtekey(),
+            status=move.dte_async_status or transitions.NOT_SENT,
+            status_at=last.replace(tzinfo=datetime.timezone.utc) if last else None,
+        )
+
+    def event_seen(self, event_id):
+        return bool(self.env['l10n_cl_dte_async.event'].search_count([('event_id', '=', event_id)], limit=1))
+
+    def record(self, move, event, decision):
+        values = {
+            'event_id': event.event_id,
+            'move_id': move.move_id,
+            'dtekey': event.dtekey,
+            'status': event.status,
+            'result': 'applied' if decision.applied else 'ignored',
+            'occurred_at': event.occurred_at.astimezone(datetime.timezone.utc).replace(tzinfo=None),
+            'track_id': event.track_id or False,
+            'sii_state': event.sii_state or False,
+            'message': event.message or False,
+        }
+        try:
+            with mute_logger('odoo.sql_db'), self.env.cr.savepoint():
+                self.env['l10n_cl_dte_async.event'].create(values)
+                self.env.flush_all()
+        except Exception as err:
+            if _is_unique_violation(err):  # the same event id, committed by a concurrent request
+                return False
+            raise
+        if decision.applied:
+            self.env['account.move'].browse(move.move_id)._dte_async_apply_event(event, decision)
+        return True
+
+
+class DteAsyncCallback(http.Controller):
+
+    @http.route('/api/dte/callback', type='http', auth='public', methods=['POST'],
+                csrf=False, save_session=False)
+    def dte_async_callback(self, **kwargs):
+        """Status events from the pipeline's notify function (DESIGN.md, "Odoo callback")."""
+        raw = request.httprequest.get_data()
+        env = request.env(su=True)
+        response = callback.process(
+            OdooCallbackStore(env), request.httprequest.headers, raw, time.time(), env.cr.dbname)
+        if response.status != 200:
+            _logger.info("l10n_cl_dte_async callback answered %s: %s", response.status, response.body)
+        return request.make_json_response(response.body, status=response.status)

@@ -1,0 +1,80 @@
+"""User-facing texts, in Spanish.
+
+The chatter texts record what the SII decided about a Chilean tax document,
+so they are written in Spanish whatever the reader's interface language, and
+they are computed here (plain, testable) rather than in the Odoo model.
+"""
+
+from . import transitions as t
+
+STATUS_LABELS = {
+    t.NOT_SENT: "No enviado",
+    t.QUEUED: "En cola",
+    t.SIGNED: "Firmado",
+    t.SENT: "Enviado al SII",
+    t.ACCEPTED: "Aceptado",
+    t.OBJECTED: "Aceptado con reparos",
+    t.REJECTED: "Rechazado",
+    t.ERROR: "Error",
+}
+
+
+def chatter_text(status, track_id="", sii_state="", message=""):
+    """The chatter message for a status the pipeline reported."""
+    track_id = (track_id or "").strip()
+    sii_state = (sii_state or "").strip()
+    message = (message or "").strip()
+    if status == t.QUEUED:
+        return "En cola para su emisión."
+    if status == t.SIGNED:
+        return "DTE generado, timbrado y firmado."
+    if status == t.SENT:
+        return f"Enviado al SII (TrackID {track_id})" if track_id else "Enviado al SII"
+    if status == t.ACCEPTED:
+        return "Aceptado por el SII"
+    if status == t.OBJECTED:
+        return f"Aceptado con reparos por el SII: {message or sii_state or 'sin detalle informado'}"
+    if status == t.REJECTED:
+        return f"Rechazado: {message or sii_state or 'el SII no informó el motivo'}"
+    if status == t.ERROR:
+        return f"Error: {message or 'el pipeline no informó el motivo'}"
+    raise ValueError(f"no chatter text for status {status!r}")
+
+
+def queued_text(dtekey):
+    """Chatter text when Odoo got the 202 from enqueue."""
+    return f"Enviado a la cola de emisión (clave {dtekey})."
+
+
+def enqueue_error(result, url=""):
+    """Spanish explanation of a failed POST to enqueue (an EnqueueResult)."""
+    from . import problems  # local import: problems imports nothing from here
+
+    kind = result.kind
+    unchanged = "El documento no se modificó; puede reintentar el envío sin riesgo de duplicarlo."
+    if kind == "invalid":
+        lines = problems.spanish_errors(result.problem)
+        head = "El servicio de envío rechazó el documento porque tiene datos inválidos:"
+        return "\n".join([head] + [f"• {line}" for line in lines])
+    if kind == "unauthorized":
+        return ("El servicio de envío rechazó la firma de la solicitud (HTTP 401). Revise que el «secreto de envío» "
+                "en Ajustes sea el mismo configurado en el servicio y que la hora del servidor de Odoo esté correcta. "
+                + unchanged)
+    if kind == "too_large":
+        return "El documento es demasiado grande para el servicio de envío (más de 1 MiB, HTTP 413)."
+    if kind == "unsupported":
+        return "El servicio de envío no aceptó el formato de la solicitud (HTTP 415). " + unchanged
+    if kind == "unavailable":
+        wait = f" Reintente en {result.retry_after} segundos." if result.retry_after else " Reintente en unos minutos."
+        return ("El servicio de envío no está disponible en este momento (HTTP 503: la cola de mensajes no respondió)."
+                + wait + " " + unchanged)
+    if kind == "server_error":
+        return f"El servicio de envío respondió con un error interno (HTTP {result.status}). " + unchanged
+    if kind == "timeout":
+        return (f"El servicio de envío no respondió dentro de {result.timeout:g} segundos. " + unchanged)
+    if kind == "connection":
+        return (f"No se pudo conectar con el servicio de envío ({url or 'URL sin configurar'}): {result.detail}. "
+                "Revise la URL en Ajustes y que el servicio esté en línea. " + unchanged)
+    if kind == "config":
+        return f"La URL del servicio de envío no es válida: {result.detail}. Corríjala en Ajustes."
+    return f"Respuesta inesperada del servicio de envío (HTTP {result.status}). " + unchanged

@@ -1,0 +1,81 @@
+"""The document's status machine, safe against events that arrive out of order.
+
+Statuses (the Odoo field ``dte_async_status``; the pipeline reports all but
+``not_sent``)::
+
+    not_sent < queued < signed < sent < final
+    final = accepted | objected (accepted with objections) | rejected
+    error: the pipeline gave up (dead letter or permanent failure)
+
+Rules (DESIGN.md "Odoo callback", and the project brief):
+
+- a final status never changes;
+- ``error`` is applied whenever the current status is not final (from
+  ``error`` itself only when the new error is newer, so a late copy of an old
+  failure does not overwrite a newer reason);
+- from ``error``, a later event (by ``occurred_at``) of any other status moves
+  the status on: a replayed dead letter completes the document; an event older
+  than the error is stale and ignored;
+- otherwise an event is applied only when it moves the status forward:
+  ``sent`` after ``accepted`` is ignored, ``signed`` after ``sent`` is ignored,
+  ``queued`` twice is ignored.
+
+Duplicates (the same event id twice) never reach this function: the callback
+drops them first.
+"""
+
+from collections import namedtuple
+
+NOT_SENT = "not_sent"
+QUEUED = "queued"
+SIGNED = "signed"
+SENT = "sent"
+ACCEPTED = "accepted"
+OBJECTED = "objected"
+REJECTED = "rejected"
+ERROR = "error"
+
+STATUSES = (NOT_SENT, QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR)
+EVENT_STATUSES = (QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR)
+FINAL = frozenset({ACCEPTED, OBJECTED, REJECTED})
+IN_FLIGHT = frozenset({QUEUED, SIGNED, SENT})
+SENDABLE = frozenset({NOT_SENT, ERROR})
+
+RANK = {NOT_SENT: 0, QUEUED: 1, SIGNED: 2, SENT: 3, ACCEPTED: 4, OBJECTED: 4, REJECTED: 4}
+
+Decision = namedtuple("Decision", "applied status reason")
+
+
+def decide(current, current_at, incoming, incoming_at):
+    """Decide what an incoming event does to a document.
+
+    ``current``: the document's status (a value of STATUSES; falsy = not_sent).
+    ``current_at``: when the current status happened (aware datetime) or None.
+    ``incoming``/``incoming_at``: the event's status and occurred_at.
+
+    Returns ``Decision(applied, status, reason)`` where ``status`` is the
+    status after the event.
+    """
+    if incoming not in EVENT_STATUSES:
+        raise ValueError(f"unknown status {incoming!r}")
+    current = current or NOT_SENT
+    if current not in STATUSES:
+        raise ValueError(f"unknown current status {current!r}")
+    if current in FINAL:
+        return Decision(False, current, "final")
+    if incoming == ERROR:
+        if current == ERROR and current_at is not None and incoming_at <= current_at:
+            return Decision(False, current, "older-error")
+        return Decision(True, ERROR, "error")
+    if current == ERROR:
+        if current_at is None or incoming_at > current_at:
+            return Decision(True, incoming, "after-error")
+        return Decision(False, current, "older-than-error")
+    if RANK[incoming] > RANK[current]:
+        return Decision(True, incoming, "forward")
+    return Decision(False, current, "not-forward")
+
+
+def can_send(status):
+    """True when the document may be (re)sent: never sent, or failed."""
+    return (status or NOT_SENT) in SENDABLE

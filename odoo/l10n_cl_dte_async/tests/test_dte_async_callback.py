@@ -1,0 +1,169 @@
+import datetime
+import json
+import time
+
+from odoo.tests import HttpCase, tagged
+
+from ..dtelib import signature
+from .common import CALLBACK_SECRET, DteAsyncCommon
+
+ROUTE = '/api/dte/callback'
+
+
+@tagged('post_install', '-at_install', 'post_install_l10n')
+class TestDteAsyncCallback(DteAsyncCommon, HttpCase):
+    """POST /api/dte/callback through Odoo's HTTP stack, as the notify function does."""
+
+    def setUp(self):
+        super().setUp()
+        self.invoice = self._create_move()
+        self.dtekey = self.invoice._dte_async_expected_dtekey()
+        self.invoice.write({'dte_async_status': 'queued', 'dte_async_dtekey': self.dtekey})
+        self.t0 = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        self.marks = {}
+        self._mark(self.invoice)
+
+    def _mark(self, move):
+        """Remember the move's last message once pending tracking is written."""
+        self.env.flush_all()
+        self.env.cr.precommit.run()  # tracking of the posting and of the writes above
+        self.env.flush_all()
+        self.marks[move.id] = max(move.message_ids.ids or [0])
+
+    def _payload(self, status, event_id, minutes=0, **fields):
+        payload = {
+            'event_id': event_id,
+            'dtekey': self.dtekey,
+            'move_id': self.invoice.id,
+            'status': status,
+            'track_id': '',
+            'sii_state': '',
+            'message': '',
+            'occurred_at': (self.t0 + datetime.timedelta(minutes=minutes)).strftime('%Y-%m-%dT%H:%M:%SZ'),
+        }
+        payload.update(fields)
+        return payload
+
+    def _post(self, payload, secret=CALLBACK_SECRET, timestamp=None, raw=None, headers=None):
+        body = raw if raw is not None else json.dumps(payload).encode()
+        all_headers = {
+            'Content-Type': 'application/json',
+            'X-Odoo-Database': self.env.cr.dbname,
+            signature.HEADER: signature.sign(secret, body, timestamp if timestamp is not None else time.time()),
+        }
+        all_headers.update(headers or {})
+        response = self.url_open(ROUTE, data=body, headers=all_headers)
+        self.env.invalidate_all()
+        return response
+
+    def _new_messages(self, move=None):
+        """Messages posted since the move was marked: those the callbacks made."""
+        move = move or self.invoice
+        return move.message_ids.filtered(lambda m: m.id > self.marks[move.id]).sorted('id')
+
+    def assertChatter(self, move, text):
+        bodies = [m.body for m in self._new_messages(move) if m.body]
+        self.assertTrue(any(text in body for body in bodies), f'{text!r} not in {bodies}')
+        for message in self._new_messages(move):
+            self.assertEqual(message.author_id, self.bot, message.body)
+
+    def assertAnswer(self, response, status, result=None):
+        self.assertEqual(response.status_code, status, response.text)
+        self.assertTrue(response.headers.get('Content-Type', '').startswith('application/json'))
+        if result:
+            self.assertEqual(response.json()['result'], result)
+
+    def test_accepted_flow_and_chatter(self):
+        self.assertAnswer(self._post(self._payload('signed', 'ev-signed', 1)), 200, 'applied')
+        self.assertEqual(self.invoice.dte_async_status, 'signed')
+        self.assertAnswer(self._post(self._payload('sent', 'ev-sent', 2, track_id='123456', sii_state='REC')),
+                          200, 'applied')
+        self.assertEqual(self.invoice.dte_async_status, 'sent')
+        self.assertEqual(self.invoice.dte_async_track_id, '123456')
+        self.assertAnswer(self._post(self._payload('accepted', 'ev-acc', 3, track_id='123456', sii_state='EPR',
+                                                   message='Envio Procesado')), 200, 'applied')
+        self.assertEqual(self.invoice.dte_async_status, 'accepted')
+        self.assertEqual(self.invoice.dte_async_sii_code, 'EPR')
+        self.assertEqual(self.invoice.dte_async_sii_message, 'Envio Procesado')
+        self.assertEqual(self.invoice.dte_async_last_update, (self.t0 + datetime.timedelta(minutes=3)).replace(tzinfo=None))
+        self.assertEqual(len(self.invoice.dte_async_event_ids), 3)
+
+        messages = self._new_messages()
+        texts = [m.body for m in messages if m.body]
+        self.assertTrue(any('Enviado al SII (TrackID 123456)' in t for t in texts), texts)
+        self.assertTrue(any('Aceptado por el SII' in t for t in texts), texts)
+        public = self.env.ref('base.public_partner')
+        for message in messages:
+            self.assertEqual(message.author_id, self.bot, message.body)
+            self.assertNotEqual(message.author_id, public)
+        tracked = messages.filtered('tracking_value_ids')
+        self.assertTrue(tracked, 'the status change is tracked')
+        self.assertEqual(tracked.author_id, self.bot)
+
+    def test_rejected_objected_and_error_messages(self):
+        other = self._create_move()
+        other_key = other._dte_async_expected_dtekey()
+        other.write({'dte_async_status': 'sent', 'dte_async_dtekey': other_key})
+        self._mark(other)
+        self.assertAnswer(self._post(self._payload('rejected', 'ev-rch', 1, sii_state='RCH',
+                                                   message='DTE Rechazado: RUT receptor no autorizado')),
+                          200, 'applied')
+        self.assertEqual(self.invoice.dte_async_status, 'rejected')
+        self.assertChatter(self.invoice, 'Rechazado: DTE Rechazado: RUT receptor no autorizado')
+
+        payload = self._payload('objected', 'ev-rpr', 1, sii_state='RPR', message='Reparo: giro del receptor')
+        payload.update(move_id=other.id, dtekey=other_key)
+        self.assertAnswer(self._post(payload), 200, 'applied')
+        self.assertEqual(other.dte_async_status, 'objected')
+        self.assertChatter(other, 'Aceptado con reparos por el SII: Reparo: giro del receptor')
+
+        third = self._create_move()
+        third_key = third._dte_async_expected_dtekey()
+        third.write({'dte_async_status': 'signed', 'dte_async_dtekey': third_key})
+        self._mark(third)
+        payload = self._payload('error', 'ev-err', 1, message='submit: SII no disponible tras 3 intentos')
+        payload.update(move_id=third.id, dtekey=third_key)
+        self.assertAnswer(self._post(payload), 200, 'applied')
+        self.assertEqual(third.dte_async_status, 'error')
+        self.assertChatter(third, 'Error: submit: SII no disponible tras 3 intentos')
+        self.assertTrue(third.dte_async_can_send)  # an error can be sent again
+        # a replayed dead letter, later, completes the document
+        payload = self._payload('sent', 'ev-replay', 5, track_id='777')
+        payload.update(move_id=third.id, dtekey=third_key)
+        self.assertAnswer(self._post(payload), 200, 'applied')
+        self.assertEqual(third.dte_async_status, 'sent')
+
+    def test_duplicates_and_out_of_order(self):
+        self.assertAnswer(self._post(self._payload('sent', 'ev-sent', 2, track_id='42')), 200, 'applied')
+        count = len(self._new_messages())
+        self.assertAnswer(self._post(self._payload('sent', 'ev-sent', 2, track_id='42')), 200, 'duplicate')
+        self.assertAnswer(self._post(self._payload('signed', 'ev-signed', 1)), 200, 'ignored')
+        self.assertEqual(self.invoice.dte_async_status, 'sent')
+        self.assertEqual(len(self._new_messages()), count, 'no message for duplicates or ignored events')
+        self.assertAnswer(self._post(self._payload('accepted', 'ev-acc', 4)), 200, 'applied')
+        self.assertAnswer(self._post(self._payload('error', 'ev-err', 5, message='late')), 200, 'ignored')
+        self.assertEqual(self.invoice.dte_async_status, 'accepted')
+        events = self.invoice.dte_async_event_ids
+        self.assertEqual(sorted(events.mapped('event_id')), ['ev-acc', 'ev-err', 'ev-sent', 'ev-signed'])
+        self.assertEqual(set(events.filtered(lambda e: e.result == 'ignored').mapped('event_id')),
+                         {'ev-signed', 'ev-err'})
+
+    def test_rejections(self):
+        payload = self._payload('accepted', 'ev-x', 1)
+        self.assertAnswer(self._post(payload, secret='not-the-secret'), 401)
+        self.assertAnswer(self._post(payload, timestamp=time.time() - 600), 401)
+        self.assertAnswer(self._post(payload, timestamp=time.time() + 600), 401)
+        self.assertAnswer(self._post(payload, headers={signature.HEADER: 'garbage'}), 401)
+        self.assertAnswer(self._post(dict(payload, move_id=self.invoice.id + 100000)), 404)
+        self.assertAnswer(self._post(dict(payload, dtekey=self.dtekey + '0')), 409)
+        self.assertAnswer(self._post(dict(payload, status='finished')), 400)
+        self.assertAnswer(self._post(None, raw=b'{not json'), 400)
+        self.assertEqual(self.invoice.dte_async_status, 'queued')
+        self.assertFalse(self.invoice.dte_async_event_ids)
+        self.assertFalse(self._new_messages())
+
+    def test_other_company_secret_is_refused(self):
+        other_company = self.setup_other_company(name='Otra Empresa SpA')['company']
+        other_company.sudo().dte_async_callback_secret = 'another-secret'
+        self.assertAnswer(self._post(self._payload('accepted', 'ev-y', 1), secret='another-secret'), 401)
+        self.assertEqual(self.invoice.dte_async_status, 'queued')

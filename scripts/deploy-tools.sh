@@ -1,0 +1,58 @@
+# Sourced by scripts/deploy-check.sh and scripts/images.sh (not run on its
+# own): the pinned deploy tools in .tools/bin, installed with `go install` on
+# first use, and a Go workspace that holds every function module.
+#
+# Expects ROOT (the repository root) to be set.
+
+TOOLS_BIN="$ROOT/.tools/bin"
+export PATH="$TOOLS_BIN:$PATH"
+KUBECONFORM_VERSION=v0.7.0
+KO_VERSION=v0.19.1
+
+# ensure_tool NAME MODULE VERSION: install MODULE@VERSION into .tools/bin
+# unless that version is there already (a stamp file records it: kubeconform
+# built by `go install` prints "development" for -v).
+ensure_tool() {
+  local name=$1 module=$2 version=$3
+  local stamp="$TOOLS_BIN/.$name.version"
+  if [[ -x "$TOOLS_BIN/$name" && "$(cat "$stamp" 2>/dev/null)" == "$version" ]]; then
+    return 0
+  fi
+  echo "installing $name $version into .tools/bin (go install; a few minutes the first time)" >&2
+  mkdir -p "$TOOLS_BIN"
+  if ! GOBIN="$TOOLS_BIN" GOWORK=off go install "$module@$version"; then
+    # Offline: the module cache is itself a module proxy. Its modules were
+    # verified against the checksum database when they were downloaded.
+    echo "retrying from the local module cache (offline)" >&2
+    GOBIN="$TOOLS_BIN" GOWORK=off GOPROXY="file://$(go env GOMODCACHE)/cache/download" GOSUMDB=off \
+      go install "$module@$version"
+  fi
+  echo "$version" >"$stamp"
+}
+
+ensure_kubeconform() { ensure_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION"; }
+ensure_ko() { ensure_tool ko github.com/google/ko "$KO_VERSION"; }
+
+# deploy_workspace writes out/ws/go.work with shared, tools and every
+# functions/*/ module and exports GOWORK, so that builds see all four
+# functions whatever the root go.work lists at the moment.
+deploy_workspace() {
+  local ws="$ROOT/out/ws" d
+  local mods=(../../shared ../../tools)
+  for d in "$ROOT"/functions/*/; do
+    [[ -f "$d/go.mod" ]] && mods+=("../../functions/$(basename "$d")")
+  done
+  mkdir -p "$ws"
+  rm -f "$ws/go.work" "$ws/go.work.sum"
+  (cd "$ws" && GOWORK=off go work init "${mods[@]}")
+  export GOWORK="$ws/go.work"
+}
+
+# function_names lists the functions: the folders of functions/ with a
+# main package (a main.go), in order.
+function_names() {
+  local d
+  for d in "$ROOT"/functions/*/; do
+    [[ -f "$d/main.go" ]] && basename "$d"
+  done
+}

@@ -1,0 +1,189 @@
+// Package sign is the sign stage: it turns a DTE request into the signed
+// DTE, stamped with a TED made with the folio's CAF, archives it, and
+// announces it (cl.dte.signed).
+//
+// A folio is signed once. The archived DTE carries the digest of the
+// request it was built from: a redelivered request finds its document and
+// reuses it (no second signature with a new timestamp), while a different
+// request under the same dtekey is refused for good ("folio already used").
+package sign
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/caf"
+	"github.com/dtecl/pipeline/shared/dte"
+	"github.com/dtecl/pipeline/shared/dtekey"
+	"github.com/dtecl/pipeline/shared/errs"
+	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/request"
+	"github.com/dtecl/pipeline/shared/rut"
+)
+
+// Signer builds, stamps and signs a DTE (dte.Signer).
+type Signer interface {
+	Sign(ctx context.Context, req *request.Request, cafs []*caf.CAF) (*dte.Signed, error)
+}
+
+// Archive is what sign needs from the archive.
+type Archive interface {
+	LoadState(ctx context.Context, k dtekey.Key) (archive.State, string, error)
+	UpdateState(ctx context.Context, k dtekey.Key, fn func(*archive.State) error) (archive.State, error)
+	PutDTE(ctx context.Context, k dtekey.Key, signed []byte, requestDigest string) (archive.Document, error)
+	GetDTE(ctx context.Context, k dtekey.Key) (archive.Document, error)
+	CAFs(ctx context.Context, issuer rut.RUT, docType int) ([]archive.CAFFile, error)
+}
+
+// ErrFolioUsed is a second, different request for a folio already signed.
+var ErrFolioUsed = errors.New("folio already used")
+
+// Types are the events sign takes.
+var Types = []string{events.TypeRequested}
+
+// Function is the sign stage.
+type Function struct {
+	validator *request.Validator
+	signer    Signer
+	archive   Archive
+	cafs      *cafCache
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// New returns the sign stage. CAFs read from the archive are reused for
+// cafTTL.
+func New(v *request.Validator, s Signer, a Archive, cafTTL time.Duration, now func() time.Time, log *slog.Logger) *Function {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Function{validator: v, signer: s, archive: a, cafs: newCAFCache(a, cafTTL, now), now: now, log: log}
+}
+
+// Handle signs the requested document, or finds it signed already.
+func (f *Function) Handle(ctx context.Context, e events.Event) (*events.Event, error) {
+	k, err := events.Key(e)
+	if err != nil {
+		return nil, errs.Permanent(err)
+	}
+	req, err := f.validator.Parse(e.Data())
+	if err != nil {
+		return nil, errs.Permanent(fmt.Errorf("sign %s: %w", k, err))
+	}
+	if req.Key() != k {
+		return nil, errs.Permanentf("sign %s: the request is for %s", k, req.Key())
+	}
+	digest, err := requestDigest(req)
+	if err != nil {
+		return nil, errs.Permanent(err)
+	}
+	doc, err := f.existing(ctx, k, digest)
+	if errors.Is(err, archive.ErrNotFound) {
+		doc, err = f.sign(ctx, k, req, digest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
+		if s.ArchiveKey == doc.Key && s.Digest == doc.Digest {
+			return archive.ErrNoUpdate // a redelivery: recorded already
+		}
+		s.DTEKey, s.RequestDigest, s.ArchiveKey, s.Digest = k.String(), digest, doc.Key, doc.Digest
+		if s.Status == "" || s.Status == archive.StatusQueued || s.Status == archive.StatusError {
+			s.Record(f.now(), archive.StatusSigned, "signed DTE "+doc.Key, e.ID())
+		}
+		return nil
+	}); err != nil && !errors.Is(err, archive.ErrNoUpdate) {
+		return nil, fmt.Errorf("sign %s: record state: %w", k, err)
+	}
+	return signedEvent(k, req, doc)
+}
+
+// existing returns the document already signed for this request, or
+// archive.ErrNotFound; another request's document is ErrFolioUsed.
+func (f *Function) existing(ctx context.Context, k dtekey.Key, digest string) (archive.Document, error) {
+	doc, err := f.archive.GetDTE(ctx, k)
+	if err != nil {
+		if errors.Is(err, archive.ErrNotFound) {
+			return archive.Document{}, archive.ErrNotFound
+		}
+		return archive.Document{}, fmt.Errorf("sign %s: read archive: %w", k, err)
+	}
+	if doc.RequestDigest != digest {
+		return archive.Document{}, errs.Permanent(fmt.Errorf("sign %s: %w: the archive holds a DTE for this folio built from a different request (%s); issue the document with a new folio",
+			k, ErrFolioUsed, doc.Key))
+	}
+	return doc, nil
+}
+
+// sign makes the document and archives it, create-only; if another
+// delivery archived one first, that one is used (or refused, if it came
+// from another request).
+func (f *Function) sign(ctx context.Context, k dtekey.Key, req *request.Request, digest string) (archive.Document, error) {
+	cafs, err := f.cafs.get(ctx, k)
+	if err != nil {
+		return archive.Document{}, fmt.Errorf("sign %s: %w", k, err)
+	}
+	signed, err := f.signer.Sign(ctx, req, cafs)
+	if err != nil {
+		return archive.Document{}, fmt.Errorf("sign %s: %w", k, err)
+	}
+	for _, w := range signed.Warnings {
+		f.log.Warn("sign warning", "dtekey", k.String(), "code", w.Code, "message", w.Message)
+	}
+	doc, err := f.archive.PutDTE(ctx, k, signed.XML, digest)
+	if errors.Is(err, archive.ErrExists) {
+		return f.existing(ctx, k, digest)
+	}
+	if err != nil {
+		return archive.Document{}, fmt.Errorf("sign %s: %w", k, err)
+	}
+	return doc, nil
+}
+
+// requestDigest identifies a request by its content, independent of how
+// the JSON was formatted.
+func requestDigest(req *request.Request) (string, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return "", fmt.Errorf("digest request: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// dteTypes are the document types a reference can name as an electronic
+// document of the same issuer.
+var dteTypes = map[string]bool{"33": true, "34": true, "43": true, "46": true, "52": true, "56": true, "61": true, "110": true, "111": true, "112": true}
+
+func signedEvent(k dtekey.Key, req *request.Request, doc archive.Document) (*events.Event, error) {
+	var refs []string
+	for _, r := range req.References {
+		t, terr := strconv.Atoi(r.Type)
+		folio, ferr := strconv.ParseInt(r.Folio, 10, 64)
+		if !dteTypes[r.Type] || terr != nil || ferr != nil || folio <= 0 {
+			continue
+		}
+		refs = append(refs, dtekey.Key{Issuer: k.Issuer, Type: t, Folio: folio}.String())
+	}
+	e, err := events.New(events.ID(k, "signed", doc.Digest), events.TypeSigned, events.SourceSign, k, events.Signed{
+		DTEKey: k.String(), ArchiveKey: doc.Key, Digest: doc.Digest,
+		Receiver: req.Receiver.RUT, IssueDate: req.Document.IssueDate, Total: req.Totals.Total,
+		Resolution: req.Issuer.Resolution, References: refs, Odoo: req.Odoo,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}

@@ -1,0 +1,139 @@
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/bus"
+	"github.com/dtecl/pipeline/shared/dtekey"
+	"github.com/dtecl/pipeline/shared/errs"
+	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/sii"
+)
+
+// onCheck asks the SII about an upload: pending → the next check, later;
+// final → cl.dte.settled.
+func (f *Function) onCheck(ctx context.Context, e events.Event) (*events.Event, error) {
+	k, d, err := decode[events.Check](e)
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := f.archive.LoadState(ctx, k)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: read state: %w", k, err)
+	}
+	switch {
+	case archive.FinalStatus(st.Status):
+		return f.settledFromState(k, st, d.Odoo)
+	case st.TrackID != d.TrackID || d.Attempt <= st.Checks:
+		return nil, nil // a stale or duplicated check: another one carries on
+	}
+	us, err := f.sii.GetUploadStatus(ctx, f.cred, k.Issuer, d.TrackID)
+	if err != nil {
+		return nil, fmt.Errorf("check %s TrackID %s: %w", k, d.TrackID, err)
+	}
+	if !us.Result.Final() {
+		return nil, f.pending(ctx, k, st, d, us)
+	}
+	result, state, msg := us.Result, us.Estado, describe(us)
+	if result == sii.Rejected && (us.Estado == "RPT" || strings.Contains(strings.ToUpper(us.Glosa), "REPETID")) {
+		// A repeated upload (after a lost answer): the first one decides.
+		if ds, err := f.sii.GetDocumentStatus(ctx, f.cred, docOf(d).query(k)); err == nil && ds.Received && ds.Result.Final() {
+			result, state, msg = ds.Result, ds.Estado, ds.Glosa
+		}
+	}
+	return f.settleCheck(ctx, k, d, result, state, msg)
+}
+
+// pending records the check and schedules the next one, unless the SII has
+// taken longer than the deadline.
+func (f *Function) pending(ctx context.Context, k dtekey.Key, st archive.State, d events.Check, us *sii.UploadStatus) error {
+	if sent := sentAt(st); !sent.IsZero() && f.now().Sub(sent) > f.cfg.CheckDeadline && f.cfg.CheckDeadline > 0 {
+		return errs.Permanentf("check %s: the SII has not finished processing TrackID %s after %s (last state %s %s); ask the SII (dte status %s)",
+			k, d.TrackID, f.cfg.CheckDeadline, us.Estado, us.Glosa, k)
+	}
+	_, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
+		if d.Attempt <= s.Checks {
+			return errDuplicateCheck
+		}
+		s.Checks, s.SIIState, s.SIIMessage = d.Attempt, us.Estado, us.Glosa
+		return nil
+	})
+	if errors.Is(err, errDuplicateCheck) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check %s: record: %w", k, err)
+	}
+	return f.scheduleCheck(ctx, k, d.TrackID, d.Attempt+1, docOf(d))
+}
+
+var errDuplicateCheck = errors.New("check already processed")
+
+func (f *Function) settleCheck(ctx context.Context, k dtekey.Key, d events.Check, result sii.Result, state, msg string) (*events.Event, error) {
+	st, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
+		s.Checks = max(s.Checks, d.Attempt)
+		if archive.FinalStatus(s.Status) {
+			return nil
+		}
+		s.SIIState, s.SIIMessage = state, msg
+		s.Record(f.now(), statusOf(result), state+": "+msg, "")
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check %s: record verdict: %w", k, err)
+	}
+	return f.settledFromState(k, st, d.Odoo)
+}
+
+// scheduleCheck publishes the check with the given attempt number after
+// the delay for that attempt.
+func (f *Function) scheduleCheck(ctx context.Context, k dtekey.Key, trackID string, attempt int, d doc) error {
+	e, err := events.New(events.ID(k, "check", trackID, fmt.Sprint(attempt)), events.TypeCheck, events.SourceSubmit, k,
+		events.Check{DTEKey: k.String(), TrackID: trackID, Attempt: attempt, Receiver: d.receiver, IssueDate: d.issueDate, Total: d.total, Odoo: d.odoo})
+	if err != nil {
+		return err
+	}
+	msg, err := bus.Message(e)
+	if err != nil {
+		return err
+	}
+	delays := f.cfg.CheckDelays
+	delay := delays[min(attempt-1, len(delays)-1)]
+	if err := f.scheduler.PublishDelayed(ctx, events.TypeCheck, msg, delay); err != nil {
+		return fmt.Errorf("submit %s: schedule status check %d: %w", k, attempt, err)
+	}
+	return nil
+}
+
+func describe(us *sii.UploadStatus) string {
+	parts := []string{us.Glosa}
+	for _, c := range us.Counts {
+		parts = append(parts, fmt.Sprintf("tipo %d: %d informados, %d aceptados, %d rechazados, %d reparos", c.Type, c.Informed, c.Accepted, c.Rejected, c.Objected))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func statusOf(r sii.Result) string {
+	switch r {
+	case sii.Accepted:
+		return archive.StatusAccepted
+	case sii.Objected:
+		return archive.StatusObjected
+	default:
+		return archive.StatusRejected
+	}
+}
+
+func sentAt(st archive.State) time.Time {
+	for _, h := range st.History {
+		if h.Status == archive.StatusSent {
+			return h.At
+		}
+	}
+	return time.Time{}
+}

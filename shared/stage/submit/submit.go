@@ -1,0 +1,108 @@
+// Package submit is the submit stage: it uploads each signed DTE to the SII
+// in its own EnvioDTE, records the TrackID, and follows the upload until
+// the SII's verdict (DESIGN.md; PROTOCOL.md §2, §3, §12).
+//
+// Every step is idempotent, because delivery is at least once:
+//   - the TrackID is saved before cl.dte.submitted is emitted, and a
+//     document with a TrackID is never uploaded again;
+//   - the moment an upload starts is saved first, so that an upload whose
+//     answer was lost is recognised on redelivery: the SII is asked about
+//     the document before anything is sent again;
+//   - status checks carry an attempt number, and a check the state has
+//     already seen is dropped, so a duplicated chain of checks dies out;
+//   - event ids derive from the document and the TrackID, so a repeated
+//     event is the same event, which Odoo drops.
+package submit
+
+import (
+	"context"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/dtekey"
+	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/request"
+	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/shared/sii"
+)
+
+// SII is what submit needs from the SII client.
+type SII interface {
+	Upload(ctx context.Context, cred sii.Credential, env sii.Envelope) (*sii.Receipt, error)
+	GetUploadStatus(ctx context.Context, cred sii.Credential, company rut.RUT, trackID string) (*sii.UploadStatus, error)
+	GetDocumentStatus(ctx context.Context, cred sii.Credential, q sii.DocumentQuery) (*sii.DocumentStatus, error)
+}
+
+// Caratula is the envelope's cover: who issues, who sends, the resolution.
+type Caratula struct {
+	Issuer     rut.RUT
+	Resolution request.Resolution
+}
+
+// Enveloper wraps one signed DTE in a signed EnvioDTE.
+type Enveloper interface {
+	// Envelope returns the signed EnvioDTE (ISO-8859-1) and an identifier
+	// for it that is unique enough to name the archived file.
+	Envelope(dte []byte, c Caratula, at time.Time) (envio []byte, envioID string, err error)
+}
+
+// Archive is what submit needs from the archive.
+type Archive interface {
+	LoadState(ctx context.Context, k dtekey.Key) (archive.State, string, error)
+	UpdateState(ctx context.Context, k dtekey.Key, fn func(*archive.State) error) (archive.State, error)
+	GetDocument(ctx context.Context, key string) (archive.Document, error)
+	PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, envioID string, signed []byte) (archive.Document, error)
+}
+
+// Scheduler publishes a message that reaches dte.direct with routing key
+// after a delay (bus.Publisher).
+type Scheduler interface {
+	PublishDelayed(ctx context.Context, key string, msg amqp.Publishing, delay time.Duration) error
+}
+
+// Config holds the stage's timing.
+type Config struct {
+	CheckDelays     []time.Duration // waits before status checks 1, 2, ...; the last repeats
+	CheckDeadline   time.Duration   // give up waiting for the verdict after this
+	NoteWait        time.Duration   // a note re-checks the document it references this often
+	NoteDeadline    time.Duration   // and gives up after this
+	LostUploadGrace time.Duration   // wait before re-uploading after a lost answer
+}
+
+// Function is the submit stage.
+type Function struct {
+	sii       SII
+	cred      sii.Credential
+	envelopes Enveloper
+	archive   Archive
+	scheduler Scheduler
+	cfg       Config
+	now       func() time.Time
+}
+
+// New returns the submit stage.
+func New(s SII, cred sii.Credential, e Enveloper, a Archive, sch Scheduler, cfg Config, now func() time.Time) *Function {
+	if now == nil {
+		now = time.Now
+	}
+	if len(cfg.CheckDelays) == 0 {
+		cfg.CheckDelays = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+	}
+	return &Function{sii: s, cred: cred, envelopes: e, archive: a, scheduler: sch, cfg: cfg, now: now}
+}
+
+// Types are the events submit takes.
+var Types = []string{events.TypeSigned, events.TypeCheck}
+
+// Handle takes cl.dte.signed (upload) and cl.dte.check (status query).
+func (f *Function) Handle(ctx context.Context, e events.Event) (*events.Event, error) {
+	switch e.Type() {
+	case events.TypeSigned:
+		return f.onSigned(ctx, e)
+	case events.TypeCheck:
+		return f.onCheck(ctx, e)
+	}
+	return nil, nil
+}

@@ -1,0 +1,467 @@
+package deploycheck
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/dtecl/pipeline/shared/bus"
+	"github.com/dtecl/pipeline/shared/events"
+)
+
+// root is the repository root, seen from this package.
+const root = "../.."
+
+// defaulted are the variables every deployment deliberately leaves to the
+// code's default, and why. Any other variable a function reads must be set
+// in its kn/ Service and its stack.yml entry (TestDefaulted keeps this list
+// honest: each entry is read, and none is required).
+var defaulted = map[string]string{
+	"PORT":              "the platform's: Knative injects it and forbids setting it; OpenFaaS expects 8080, the default",
+	"SHUTDOWN_TIMEOUT":  "25 s fits Kubernetes' default grace period of 30 s",
+	"SIGNATURE_WINDOW":  "5 min, the replay window the Odoo addon signs for",
+	"PUBLISH_TIMEOUT":   "5 s to wait for the broker's confirm, within enqueue's 30 s request timeout",
+	"MAX_BODY_BYTES":    "the request schema's own limit",
+	"PUBLISH_CHANNELS":  "16 confirm channels is plenty for one instance at target concurrency 50",
+	"CALLBACK_TIMEOUT":  "10 s per POST to Odoo; 3 attempts fit notify's 60 s request timeout",
+	"CALLBACK_ATTEMPTS": "3 POSTs per delivery, then 503 and the platform's own retries",
+	"CERT_KEY_FILE":     "only for a PEM certificate; deployments mount a PKCS#12 as CERT_FILE",
+	"SII_CAF_KEYS":      "the SII's CAF-signing keys (IDK 100 and 300) are built in",
+	"CAF_CACHE_TTL":     "1 min reuse of CAFs read from the archive",
+	"EVENT_TIMEOUT":     "60 s (sign) and 90 s (submit), within the Services' timeoutSeconds of 90 and 120",
+	"S3_PROBE":          "true: check the S3 server's conditional writes at start (one round trip per cold start)",
+	"SII_TIMEOUT":       "30 s per SII call",
+	"SII_TOKEN_TTL":     "30 min, under the SII token's own lifetime",
+	"CHECK_DELAYS":      "the status re-poll schedule of DESIGN.md",
+	"CHECK_DEADLINE":    "48 h to wait for the SII's verdict",
+	"NOTE_WAIT":         "30 s between checks of a note's referenced document",
+	"NOTE_DEADLINE":     "48 h for that document to appear",
+	"LOST_UPLOAD_GRACE": "2 min before re-uploading after a lost answer",
+}
+
+// Knative layout: kn/base with each variant's folder, the Secrets apart.
+const (
+	knBase    = "kn/base"
+	knSecrets = "kn/secrets"
+	brokerRef = "dte" // the broker variant's Broker
+	// notify drains dte.dead on /dead (functions/notify/main.go).
+	deadFunction, deadPath = "notify", "/dead"
+)
+
+// fixture is everything the checks compare: the code's facts and the
+// deployment files.
+type fixture struct {
+	functions []string
+	policy    EnvPolicy
+	wiring    Wiring
+	connector Connector
+	targets   map[string]Sink
+	source    Variant
+	broker    Variant
+	stack     Stack
+	openfaas  []Object // openfaas/*.yaml but connector.yaml
+}
+
+func loadFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{}
+	fns, err := filepath.Glob(filepath.Join(root, "functions", "*", "main.go"))
+	if err != nil || len(fns) == 0 {
+		t.Fatalf("no functions/*/main.go: %v", err)
+	}
+	modules, err := WorkspaceModules(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.policy = EnvPolicy{Reads: map[string][]EnvRead{}, Defaulted: defaulted}
+	for _, m := range fns {
+		dir := filepath.Dir(m)
+		fn := filepath.Base(dir)
+		f.functions = append(f.functions, fn)
+		if f.policy.Reads[fn], err = EnvReads(dir, modules); err != nil {
+			t.Fatalf("%s: %v", fn, err)
+		}
+	}
+	sort.Strings(f.functions)
+	// notify serves dead letters on its own path (functions/notify/main.go).
+	if src, err := os.ReadFile(filepath.Join(root, "functions", deadFunction, "main.go")); err != nil || !strings.Contains(string(src), `"`+deadPath+`"`) {
+		t.Fatalf("functions/%s/main.go does not serve %s (%v)", deadFunction, deadPath, err)
+	}
+	if f.connector, err = LoadConnector(filepath.Join(root, "openfaas", "connector.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	f.targets, problems = f.connector.Targets()
+	for _, p := range problems {
+		t.Error(p)
+	}
+	f.wiring = Wiring{
+		WorkQueues: bus.WorkQueues(), DeadQueue: bus.QueueDead, DeadFunction: deadFunction, DeadPath: deadPath,
+		Parallelism: f.connector.Parallelism(),
+		Delivery:    Delivery{Attempts: f.connector.Attempts, Backoff: "exponential"},
+	}
+	secrets, err := LoadDirs(root, knSecrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []*Variant{{Name: "source", ReplyMode: "publish"}, {Name: "broker", ReplyMode: "reply"}} {
+		if v.Objects, err = LoadDirs(root, knBase, "kn/"+v.Name); err != nil {
+			t.Fatal(err)
+		}
+		v.Secrets = secrets
+		if v.Name == "source" {
+			f.source = *v
+		} else {
+			f.broker = *v
+		}
+	}
+	if f.stack, err = LoadStack(filepath.Join(root, "stack.yml")); err != nil {
+		t.Fatal(err)
+	}
+	ofFiles, err := filepath.Glob(filepath.Join(root, "openfaas", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range ofFiles {
+		if filepath.Base(file) == "connector.yaml" {
+			continue
+		}
+		objs, err := LoadFile(file, "openfaas/"+filepath.Base(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.openfaas = append(f.openfaas, objs...)
+	}
+	return f
+}
+
+// sourceSinks is what the RabbitmqSources of each variant must feed: in the
+// source variant each work queue its function, in the broker variant each
+// work queue it declares the Broker; in both dte.dead notify's /dead.
+func (f *fixture) sourceSinks(v Variant) map[string]Sink {
+	want := map[string]Sink{f.wiring.DeadQueue: {Kind: "Service", Name: f.wiring.DeadFunction, Path: f.wiring.DeadPath}}
+	declared := declaredQueueNames(v.Objects)
+	for q := range f.wiring.WorkQueues {
+		switch {
+		case v.Name == "source":
+			want[q] = Sink{Kind: "Service", Name: FunctionOf(q), Path: "/"}
+		case declared[q]:
+			want[q] = Sink{Kind: "Broker", Name: brokerRef, Path: "/"}
+		}
+	}
+	return want
+}
+
+func report(t *testing.T, problems []string) {
+	t.Helper()
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+func TestDefaulted(t *testing.T) {
+	report(t, loadFixture(t).policy.CheckDefaulted())
+}
+
+func TestKnativeTopology(t *testing.T) {
+	f := loadFixture(t)
+	t.Run("source", func(t *testing.T) { report(t, CheckTopology(f.source.Objects, bus.Declaration(), true)) })
+	t.Run("broker", func(t *testing.T) {
+		report(t, CheckTopology(f.broker.Objects, bus.Declaration(), false))
+		// What the broker variant cannot do without: enqueue's
+		// cl.dte.requested must land in a queue, and submit's delayed
+		// events must come back to dte.submit.
+		declared := declaredQueueNames(f.broker.Objects)
+		for _, q := range []string{bus.QueueSign, bus.QueueSubmit, bus.QueueDead} {
+			if !declared[q] {
+				t.Errorf("broker variant: queue %s not declared", q)
+			}
+		}
+		for _, tier := range bus.DelayTiers() {
+			if !declared[bus.DelayQueue(tier)] {
+				t.Errorf("broker variant: delay queue %s not declared", bus.DelayQueue(tier))
+			}
+		}
+	})
+}
+
+func TestKnativeServices(t *testing.T) {
+	f := loadFixture(t)
+	for _, v := range []Variant{f.source, f.broker} {
+		t.Run(v.Name, func(t *testing.T) {
+			report(t, v.CheckServices(f.functions, f.policy))
+			report(t, UnusedConfig(v.Objects))
+			report(t, CheckUnique(append(append([]Object(nil), v.Objects...), v.Secrets...)))
+			for _, o := range append(append([]Object(nil), v.Objects...), v.Secrets...) {
+				if o.Kind != "Namespace" && o.Namespace != "dte" {
+					t.Errorf("%s: namespace %q, want dte", o.ID(), o.Namespace)
+				}
+			}
+		})
+	}
+}
+
+func TestKnativeSources(t *testing.T) {
+	f := loadFixture(t)
+	for _, v := range []Variant{f.source, f.broker} {
+		t.Run(v.Name, func(t *testing.T) { report(t, v.CheckSources(f.sourceSinks(v), f.wiring)) })
+	}
+}
+
+func TestKnativeBroker(t *testing.T) {
+	f := loadFixture(t)
+	report(t, f.broker.CheckBroker(brokerRef, f.wiring, events.Types))
+	if n := len(ofKind(f.source.Objects, "eventing.knative.dev/", "Trigger")) + len(ofKind(f.source.Objects, "eventing.knative.dev/", "Broker")); n > 0 {
+		t.Errorf("source variant: %d Broker or Trigger objects", n)
+	}
+}
+
+// TestKnativeLayout fails on a folder of kn/ that no test reads.
+func TestKnativeLayout(t *testing.T) {
+	known := map[string]bool{"base": true, "source": true, "broker": true, "secrets": true}
+	entries, err := os.ReadDir(filepath.Join(root, "kn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() && !known[e.Name()] {
+			t.Errorf("kn/%s: a folder the deployment check does not know", e.Name())
+		}
+	}
+}
+
+func TestConnector(t *testing.T) {
+	f := loadFixture(t)
+	// DESIGN.md: delivery is tried up to 3 times in all.
+	if f.connector.Attempts != 3 {
+		t.Errorf("connector attempts = %d, want 3 (DESIGN.md)", f.connector.Attempts)
+	}
+	want := map[string]Sink{f.wiring.DeadQueue: {Kind: "Function", Name: f.wiring.DeadFunction, Path: f.wiring.DeadPath}}
+	for q := range f.wiring.WorkQueues {
+		want[q] = Sink{Kind: "Function", Name: FunctionOf(q), Path: "/"}
+	}
+	for q, s := range want {
+		if got, ok := f.targets[q]; !ok || got != s {
+			t.Errorf("connector route for %s: %v, want %v", q, got, s)
+		}
+	}
+	queues := map[string]bool{}
+	for _, q := range bus.Declaration().Queues {
+		queues[q.Name] = true
+	}
+	for q := range f.targets {
+		if _, ok := want[q]; !ok {
+			t.Errorf("connector route for %s: the code feeds no function from it", q)
+		}
+		if !queues[q] {
+			t.Errorf("connector route for %s: no such queue in bus.Declaration()", q)
+		}
+	}
+}
+
+func TestConnectorDeployment(t *testing.T) {
+	f := loadFixture(t)
+	deps := ofKind(f.openfaas, "apps/", "Deployment")
+	if len(deps) != 1 {
+		t.Fatalf("want one Deployment in openfaas/, found %d", len(deps))
+	}
+	var d struct {
+		Spec struct {
+			Template struct {
+				Spec podSpec `json:"spec"`
+			} `json:"template"`
+		} `json:"spec"`
+	}
+	if err := deps[0].Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	ps := d.Spec.Template.Spec
+	where := deps[0].ID()
+	const image = "ko://github.com/dtecl/pipeline/tools/cmd/dte"
+	// The ConfigMap dte-connector is made from openfaas/connector.yaml
+	// (kubectl create configmap --from-file), so it has that one key.
+	withConfigMap := append([]Object{{Kind: "ConfigMap", Name: "dte-connector", Namespace: deps[0].Namespace,
+		Raw: map[string]any{"data": map[string]any{"connector.yaml": ""}}}}, f.openfaas...)
+	if len(ps.Containers) != 1 || len(ps.InitContainers) != 1 {
+		t.Fatalf("%s: want one init container (dte topology) and one container (dte dispatch)", where)
+	}
+	init, c := ps.InitContainers[0], ps.Containers[0]
+	if init.Image != image || strings.Join(init.Args, " ") != "topology" {
+		t.Errorf("%s: init container runs %s %v, want %s topology", where, init.Image, init.Args, image)
+	}
+	if c.Image != image || strings.Join(c.Args, " ") != "dispatch --config /etc/dte/connector.yaml" {
+		t.Errorf("%s: container runs %s %v, want %s dispatch --config /etc/dte/connector.yaml", where, c.Image, c.Args, image)
+	}
+	mounted := false
+	for _, m := range c.VolumeMounts {
+		for _, vol := range ps.Volumes {
+			if vol.Name == m.Name && vol.ConfigMap != nil && vol.ConfigMap.Name == "dte-connector" && m.MountPath == "/etc/dte" {
+				mounted = true
+			}
+		}
+	}
+	if !mounted {
+		t.Errorf("%s: the ConfigMap dte-connector is not mounted at /etc/dte", where)
+	}
+	for _, ctr := range []container{init, c} {
+		report(t, checkContainer(where+" "+ctr.Name, ctr, ps.Volumes, false))
+		report(t, checkEnvRefs(where+" "+ctr.Name, ctr, ps.Volumes, deps[0].Namespace, withConfigMap, f.openfaas))
+		hasURL := false
+		for _, e := range ctr.Env {
+			hasURL = hasURL || (e.Name == "AMQP_URL" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil)
+		}
+		if !hasURL {
+			t.Errorf("%s %s: AMQP_URL must come from a Secret", where, ctr.Name)
+		}
+	}
+	if ps.SecurityCtx == nil || ps.SecurityCtx.RunAsNonRoot == nil || !*ps.SecurityCtx.RunAsNonRoot {
+		t.Errorf("%s: securityContext.runAsNonRoot must be true", where)
+	}
+}
+
+func TestStack(t *testing.T) {
+	f := loadFixture(t)
+	report(t, CheckStack(root, f.stack, f.functions, f.policy, f.targets, f.openfaas))
+	report(t, CheckUnique(f.openfaas))
+}
+
+func TestDockerfiles(t *testing.T) {
+	f := loadFixture(t)
+	for _, fn := range f.functions {
+		t.Run(fn, func(t *testing.T) {
+			stages, err := ParseDockerfile(filepath.Join(root, "functions", fn, "Dockerfile"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			report(t, CheckDockerfile("functions/"+fn+"/Dockerfile", stages))
+		})
+	}
+}
+
+// TestBuildContexts builds each function as its OpenFaaS image build
+// would: the context faas-cli assembles from stack.yml (handler folder and
+// configuration.copy), the Dockerfile's build-stage commands, offline. The
+// result must be a static binary.
+func TestBuildContexts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every function")
+	}
+	f := loadFixture(t)
+	for _, fn := range f.functions {
+		t.Run(fn, func(t *testing.T) {
+			t.Parallel()
+			dir, out := t.TempDir(), t.TempDir()
+			if err := AssembleContext(root, dir, f.stack, fn); err != nil {
+				t.Fatal(err)
+			}
+			stages, err := ParseDockerfile(filepath.Join(dir, "Dockerfile"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if log, err := RunBuildStage(t.Context(), dir, out, stages[0]); err != nil {
+				t.Fatalf("%v\n%s", err, log)
+			}
+			if err := CheckStatic(filepath.Join(out, fn)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestKoConfig checks that .ko.yaml builds every image the manifests name
+// (ko:// references) statically: CGO off, -trimpath, stripped.
+func TestKoConfig(t *testing.T) {
+	f := loadFixture(t)
+	raw, err := os.ReadFile(filepath.Join(root, ".ko.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ko struct {
+		DefaultPlatforms []string `json:"defaultPlatforms"`
+		Builds           []struct {
+			ID      string   `json:"id"`
+			Dir     string   `json:"dir"`
+			Main    string   `json:"main"`
+			Env     []string `json:"env"`
+			Flags   []string `json:"flags"`
+			Ldflags []string `json:"ldflags"`
+		} `json:"builds"`
+	}
+	if err := yaml.UnmarshalStrict(raw, &ko); err != nil {
+		t.Fatalf(".ko.yaml: %v", err)
+	}
+	modules, err := WorkspaceModules(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds := map[string]bool{} // import paths
+	for _, b := range ko.Builds {
+		where := ".ko.yaml build " + b.ID
+		dir := filepath.Clean(filepath.Join(root, b.Dir, b.Main))
+		importPath := ""
+		for mod, mdir := range modules {
+			if rel, err := filepath.Rel(mdir, dir); err == nil && !strings.HasPrefix(rel, "..") {
+				importPath = strings.TrimSuffix(mod+"/"+filepath.ToSlash(rel), "/.")
+			}
+		}
+		if importPath == "" {
+			t.Errorf("%s: %s is in no workspace module", where, dir)
+			continue
+		}
+		builds[importPath] = true
+		if !contains(b.Env, "CGO_ENABLED=0") || !contains(b.Flags, "-trimpath") || !contains(b.Ldflags, "-s") || !contains(b.Ldflags, "-w") {
+			t.Errorf("%s: want env CGO_ENABLED=0, flags -trimpath, ldflags -s -w", where)
+		}
+	}
+	var images []string
+	for _, v := range []Variant{f.source, f.broker} {
+		images = append(images, koImages(v.Objects)...)
+	}
+	images = append(images, koImages(f.openfaas)...)
+	for _, fn := range f.functions {
+		images = append(images, ImportPrefix+fn)
+	}
+	for _, im := range images {
+		if !builds[im] {
+			t.Errorf("%s: no build in .ko.yaml", im)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// koImages lists the import paths of the ko:// images in objs.
+func koImages(objs []Object) []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if s, ok := x.(string); ok && k == "image" && strings.HasPrefix(s, "ko://") {
+					out = append(out, strings.TrimPrefix(s, "ko://"))
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	for _, o := range objs {
+		walk(o.Raw)
+	}
+	return out
+}

@@ -1,0 +1,22 @@
+// Package deploycheck keeps the deployment files in step with the code,
+// without a cluster: kn/ (Knative Services, RabbitmqSources, the broker
+// variant's Broker and Triggers, and the RabbitMQ topology as
+// messaging-topology-operator objects), stack.yml and openfaas/ (the
+// OpenFaaS stack and the dte connector).
+//
+// Its tests (make deploy-check, part of make test) compare them with the
+// code itself:
+//   - the topology with bus.Declaration(): every exchange, queue, argument
+//     (int and string kept apart) and binding, nothing missing and nothing
+//     extra;
+//   - the sources, triggers, connector routes and `topic` annotations with
+//     bus.WorkQueues() and events.Types;
+//   - each function's environment with what its LoadConfig reads, found with
+//     go/ast (EnvReads): every variable set or deliberately defaulted, no
+//     variable that nothing reads, every mounted secret declared;
+//   - the OpenFaaS build contexts: each Dockerfile's build steps run on the
+//     context faas-cli would assemble and give a static binary.
+//
+// kubeconform -strict with the offline schemas checks the same files'
+// syntax (scripts/deploy-check.sh).
+package deploycheck
