@@ -4,30 +4,37 @@
 #   make test   everything CI checks
 SHELL := /bin/bash
 GO    ?= go
-ROOT  := $(CURDIR)
-TOOLS := $(ROOT)/.tools/bin
+TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 # Every module of the workspace (go.work), as package patterns.
-PKGS  := $(shell $(GO) list -m -f '{{.Dir}}/...' 2>/dev/null)
-# Function binaries `make build` puts in out/.
+PKGS      := $(shell $(GO) list -m -f '{{.Dir}}/...' 2>/dev/null)
 FUNCTIONS := enqueue sign submit notify
+# Load the local S3 server's settings (endpoint, keys, bucket) into a recipe.
+S3ENV     := eval "$$(scripts/s3-server.sh env)"
 
-.PHONY: help build test test-go test-broker-restart test-odoo services s3 rabbitmq run bench vet clean
+.PHONY: help run build test test-go test-broker-restart test-odoo vet services rabbitmq s3 \
+        deploy-check images coldstart bench bench-enqueue bench-dte bench-pipeline clean
 
 help:
 	@echo "make run            run the pipeline locally and send the sample invoices"
-	@echo "make test           run every test CI runs (starts RabbitMQ and the S3 server if needed)"
+	@echo "make test           every test CI runs (starts RabbitMQ and the S3 server if needed)"
 	@echo "make bench          benchmarks: enqueue, DTE signing, the whole pipeline"
-	@echo "make build          build the dte command and the function binaries into out/"
-	@echo "make deploy-check   validate kn/ and stack.yml offline"
+	@echo "make build          the dte command and the function binaries, into out/"
+	@echo "make deploy-check   kn/, stack.yml and openfaas/ checked offline"
+	@echo "make images         OCI images of the functions with ko (out/images, or KO_DOCKER_REPO)"
+	@echo "make coldstart      cold start time and memory of each function"
+
+# --- run -------------------------------------------------------------------
+
+run: build services
+	$(S3ENV) && out/dte local
 
 build:
 	@mkdir -p out
 	$(GO) build -o out/dte ./tools/cmd/dte
-	@for f in $(FUNCTIONS); do [ -d functions/$$f ] && CGO_ENABLED=0 $(GO) build -trimpath -o out/$$f ./functions/$$f || true; done
+	for f in $(FUNCTIONS); do CGO_ENABLED=0 $(GO) build -trimpath -o out/$$f ./functions/$$f || exit 1; done
 
-vet:
-	$(GO) vet $(PKGS)
+services: rabbitmq s3
 
 rabbitmq:
 	scripts/rabbitmq.sh ensure
@@ -36,24 +43,46 @@ s3:
 	scripts/s3-server.sh install
 	scripts/s3-server.sh start
 
-services: rabbitmq s3
+# --- test ------------------------------------------------------------------
 
-# make test: vet, all Go tests (integration tests use the real RabbitMQ and
-# versitygw), the broker-restart tests on their own (they stop RabbitMQ), the
-# Odoo addon's plain tests.
-test: services vet test-go test-broker-restart test-odoo
+# vet; every Go test (integration tests use the real RabbitMQ and versitygw,
+# documents are checked with xmllint and xmlsec1); the tests that restart
+# RabbitMQ, on their own; the Odoo addon's plain tests; the deployment files.
+test: services vet test-go test-broker-restart test-odoo deploy-check
+
+vet:
+	$(GO) vet $(PKGS)
 
 test-go:
-	eval "$$(scripts/s3-server.sh env)" && $(GO) test -count=1 $(PKGS)
+	$(S3ENV) && $(GO) test -count=1 -timeout 20m $(PKGS)
 
 test-broker-restart:
-	eval "$$(scripts/s3-server.sh env)" && DTE_TEST_BROKER_RESTART=1 $(GO) test -count=1 -p 1 -run 'BrokerRestart' $(PKGS)
+	$(S3ENV) && DTE_TEST_BROKER_RESTART=1 $(GO) test -count=1 -p 1 -timeout 10m -run 'BrokerRestart' $(PKGS)
 
 test-odoo:
 	odoo/run-plain-tests.sh
 
-bench: services
-	eval "$$(scripts/s3-server.sh env)" && $(GO) test -run '^$$' -bench . -benchtime 2000x ./functions/enqueue/
+deploy-check:
+	scripts/deploy-check.sh
+
+images:
+	scripts/images.sh
+
+coldstart: services
+	$(S3ENV) && DTE_COLDSTART_STRICT=1 DTE_COLDSTART_RUNS=5 $(GO) test -count=1 -run TestColdStart -v ./tools/coldstart/
+
+# --- benchmarks --------------------------------------------------------------
+
+bench: bench-enqueue bench-dte bench-pipeline
+
+bench-enqueue: services
+	$(GO) test -run '^$$' -bench Enqueue -benchtime 3000x ./functions/enqueue/
+
+bench-dte:
+	$(GO) test -run '^$$' -bench . -cpu 1 -benchtime 3s ./shared/dte/
+
+bench-pipeline: build services
+	$(S3ENV) && $(GO) test -run '^$$' -bench Pipeline -benchtime 1000x -timeout 30m ./tools/pipelinebench/
 
 clean:
 	scripts/s3-server.sh stop || true

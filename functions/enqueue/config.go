@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/request"
 )
@@ -15,7 +16,7 @@ const localSecret = "local-dev-enqueue-secret"
 // Config is enqueue's configuration, read once from the environment.
 type Config struct {
 	Port            int           // PORT (8080)
-	AMQPURL         string        // AMQP_URL
+	AMQPURL         string        // AMQP_URL or AMQP_URL_FILE (it carries the broker password)
 	Secret          string        // ENQUEUE_SECRET or ENQUEUE_SECRET_FILE: HMAC key shared with Odoo
 	DefaultSecret   bool          // true when Secret is the local default
 	Window          time.Duration // SIGNATURE_WINDOW (5m): accepted clock skew / replay window
@@ -31,7 +32,6 @@ type Config struct {
 func LoadConfig(env *config.Env) (Config, error) {
 	c := Config{
 		Port:            env.Int("PORT", 8080),
-		AMQPURL:         env.String("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
 		Window:          env.Duration("SIGNATURE_WINDOW", 5*time.Minute),
 		PublishTimeout:  env.Duration("PUBLISH_TIMEOUT", 5*time.Second),
 		MaxBody:         int64(env.Int("MAX_BODY_BYTES", request.MaxRequestBodySize)),
@@ -40,6 +40,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		ShutdownTimeout: env.Duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		LogLevel:        env.String("LOG_LEVEL", "info"),
 	}
+	c.AMQPURL, _ = env.Secret("AMQP_URL", bus.LocalURL)
 	var set bool
 	c.Secret, set = env.Secret("ENQUEUE_SECRET", localSecret)
 	c.DefaultSecret = !set

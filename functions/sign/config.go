@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/config"
 )
 
@@ -11,7 +12,7 @@ import (
 type Config struct {
 	Port            int              // PORT (8080)
 	ReplyMode       string           // REPLY_MODE (publish | reply)
-	AMQPURL         string           // AMQP_URL: where cl.dte.signed is published in publish mode
+	AMQPURL         string           // AMQP_URL or AMQP_URL_FILE (it carries the broker password): where cl.dte.signed is published in publish mode
 	DeclareTopology bool             // DECLARE_TOPOLOGY (true)
 	S3              archive.S3Config // S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY(_FILE), S3_SECRET_KEY(_FILE)
 	ProbeS3         bool             // S3_PROBE (true): check at start that the S3 server honours conditional writes
@@ -30,7 +31,6 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c := Config{
 		Port:            env.Int("PORT", 8080),
 		ReplyMode:       env.String("REPLY_MODE", "publish"),
-		AMQPURL:         env.String("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
 		DeclareTopology: env.Bool("DECLARE_TOPOLOGY", true),
 		S3:              archive.S3ConfigFromEnv(env),
 		ProbeS3:         env.Bool("S3_PROBE", true),
@@ -43,5 +43,6 @@ func LoadConfig(env *config.Env) (Config, error) {
 		LogLevel:        env.String("LOG_LEVEL", "info"),
 	}
 	c.CertPassword, _ = env.Secret("CERT_PASSWORD", "")
+	c.AMQPURL, _ = env.Secret("AMQP_URL", bus.LocalURL)
 	return c, env.Err()
 }

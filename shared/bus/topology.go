@@ -201,3 +201,7 @@ func DeclareOnConnect(declare bool) func(*amqp.Channel) error {
 	}
 	return Declaration().Declare
 }
+
+// LocalURL is the broker of the local run and the tests: the machine's
+// RabbitMQ with its default guest account.
+const LocalURL = "amqp://guest:guest@127.0.0.1:5672/"

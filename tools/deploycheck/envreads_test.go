@@ -54,7 +54,7 @@ func TestFunctionsEnvReads(t *testing.T) {
 		fn   string
 		want []string // reads that must be found, Name:Getter
 	}{
-		{"enqueue", []string{"PORT:Int", "AMQP_URL:String", "ENQUEUE_SECRET:Secret", "LOG_LEVEL:String"}},
+		{"enqueue", []string{"PORT:Int", "AMQP_URL:Secret", "ENQUEUE_SECRET:Secret", "LOG_LEVEL:String"}},
 		{"sign", []string{"PORT:Int", "REPLY_MODE:String", "CERT_FILE:Required", "CERT_PASSWORD:Secret", "S3_BUCKET:String", "S3_ACCESS_KEY:Secret"}},
 		{"submit", []string{"PORT:Int", "REPLY_MODE:String", "SII_ENV:String", "S3_ENDPOINT:String", "S3_SECRET_KEY:Secret"}},
 		{"notify", []string{"PORT:Int", "ODOO_CALLBACK_URL:String", "CALLBACK_SECRET:Secret"}},

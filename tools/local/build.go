@@ -1,0 +1,42 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// BuildFunctions builds the four function binaries into dir, static (CGO
+// off) as the images are, with the workspace of the repository that holds
+// this package's source (so tests and benchmarks run the code under test).
+func BuildFunctions(ctx context.Context, dir string) error {
+	root, err := repoRoot(ctx)
+	if err != nil {
+		return err
+	}
+	for _, fn := range Functions {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(dir, fn), "./functions/"+fn)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %w\n%s", fn, err, out)
+		}
+	}
+	return nil
+}
+
+// repoRoot is the directory of the workspace's go.work.
+func repoRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOWORK").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOWORK: %w", err)
+	}
+	work := strings.TrimSpace(string(out))
+	if work == "" || work == "off" {
+		return "", fmt.Errorf("not inside the repository's Go workspace (go.work)")
+	}
+	return filepath.Dir(work), nil
+}

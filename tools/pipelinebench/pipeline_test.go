@@ -1,0 +1,201 @@
+// Package pipelinebench measures the whole pipeline on one machine: the
+// real RabbitMQ and S3 server, the four function binaries, the dispatcher,
+// the SII simulator settling at once, and a fake Odoo.
+//
+//	make bench-pipeline    (go test -run '^$' -bench Pipeline -benchtime 1000x ./tools/pipelinebench/)
+package pipelinebench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/bus/bustest"
+	"github.com/dtecl/pipeline/tools/local"
+	"github.com/dtecl/pipeline/tools/odoofake"
+)
+
+// BenchmarkPipeline sends b.N facturas (distinct folios) and waits until
+// the SII simulator accepted every one. It reports documents per second
+// from the first enqueue to the last acceptance, and the p50/p99 latency
+// from enqueue to "sent" (TrackID known) and to "accepted". The first status
+// check waits a second (the shortest delay tier), which bounds the
+// enqueue → accepted latency from below, not the throughput.
+func BenchmarkPipeline(b *testing.B) {
+	ctx := context.Background()
+	bin := b.TempDir()
+	if err := local.BuildFunctions(ctx, bin); err != nil {
+		b.Fatal(err)
+	}
+	base, err := os.ReadFile("../../samples/requests/factura-33.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := newRecorder()
+	stack, err := local.Start(ctx, local.Config{
+		BinDir: bin, WorkDir: b.TempDir(), AMQPURL: bustest.VHost(b), S3: s3Config(),
+		SchemaPath: "../../../shared/sii/schemas/EnvioDTE_v10.xsd", SIIStep: 0, Parallelism: 8,
+		CAFs:        []local.CAFRange{{Issuer: "76086428-5", Type: 33, From: 1, To: 1_000_000}},
+		FunctionEnv: map[string][]string{"submit": {"CHECK_DELAYS=1s"}, "sign": {"LOG_LEVEL=warn"}, "notify": {"LOG_LEVEL=warn"}, "enqueue": {"LOG_LEVEL=warn"}},
+		OnCallback:  rec.callback,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stack.Stop()
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		bodies[i] = withFolio(b, base, int64(i+1))
+	}
+	b.ResetTimer()
+	start := time.Now()
+	sendAll(b, stack, bodies, rec, 16)
+	if err := rec.wait(b.N, 10*time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if v := stack.Odoo.Violations(); len(v) > 0 {
+		b.Fatalf("callback contract violations: %v", v)
+	}
+	if n := len(stack.SII.Received()); n != b.N {
+		b.Fatalf("the SII received %d uploads for %d documents", n, b.N)
+	}
+	sent, accepted := rec.latencies()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "docs/s")
+	b.ReportMetric(pct(sent, 0.50), "p50-sent-ms")
+	b.ReportMetric(pct(sent, 0.99), "p99-sent-ms")
+	b.ReportMetric(pct(accepted, 0.50), "p50-accepted-ms")
+	b.ReportMetric(pct(accepted, 0.99), "p99-accepted-ms")
+}
+
+func s3Config() archive.S3Config {
+	get := func(k, def string) string {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	return archive.S3Config{
+		Endpoint: get("TEST_S3_ENDPOINT", archive.LocalEndpoint), Bucket: "dte-bench", Region: archive.DefaultRegion,
+		AccessKey: get("TEST_S3_ACCESS_KEY", archive.LocalAccessKey), SecretKey: get("TEST_S3_SECRET_KEY", archive.LocalSecretKey),
+	}
+}
+
+func withFolio(b *testing.B, base []byte, folio int64) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(base, &m); err != nil {
+		b.Fatal(err)
+	}
+	m["document"].(map[string]any)["folio"] = folio
+	m["odoo"].(map[string]any)["move_id"] = folio
+	out, err := json.Marshal(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+func sendAll(b *testing.B, stack *local.Stack, bodies [][]byte, rec *recorder, workers int) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				rec.enqueued(fmt.Sprintf("76086428-5-33-%d", i+1))
+				if _, err := stack.Send(context.Background(), bodies[i]); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range bodies {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// recorder keeps, per document, when it was enqueued, sent and settled.
+type recorder struct {
+	mu                   sync.Mutex
+	enq, sent, settledAt map[string]time.Time
+	result               map[string]string
+}
+
+func newRecorder() *recorder {
+	return &recorder{enq: map[string]time.Time{}, sent: map[string]time.Time{}, settledAt: map[string]time.Time{}, result: map[string]string{}}
+}
+
+func (r *recorder) enqueued(key string) {
+	r.mu.Lock()
+	r.enq[key] = time.Now()
+	r.mu.Unlock()
+}
+
+func (r *recorder) callback(c odoofake.Callback) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch c.Status {
+	case "sent":
+		r.sent[c.DTEKey] = c.Received
+	case "accepted", "objected", "rejected", "error":
+		r.settledAt[c.DTEKey] = c.Received
+		r.result[c.DTEKey] = c.Status
+	}
+}
+
+func (r *recorder) wait(n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		done := len(r.settledAt)
+		var bad []string
+		for k, s := range r.result {
+			if s != "accepted" {
+				bad = append(bad, k+" "+s)
+			}
+		}
+		r.mu.Unlock()
+		if len(bad) > 0 {
+			sort.Strings(bad)
+			return fmt.Errorf("documents not accepted: %v", bad)
+		}
+		if done >= n {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("not every document settled in %s", timeout)
+}
+
+func (r *recorder) latencies() (sent, accepted []time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, t0 := range r.enq {
+		if t, ok := r.sent[k]; ok {
+			sent = append(sent, t.Sub(t0))
+		}
+		if t, ok := r.settledAt[k]; ok {
+			accepted = append(accepted, t.Sub(t0))
+		}
+	}
+	return sent, accepted
+}
+
+func pct(d []time.Duration, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000
+}
+
