@@ -1,15 +1,10 @@
 // Command enqueue is the door through which Odoo hands an invoice to the
 // pipeline: POST / with a signed DTE request; 202 once the broker confirmed
-// cl.dte.requested. See README.md, "enqueue".
+// cl.dte.requested. See README.md, "The DTE request".
 package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/bus"
@@ -18,14 +13,7 @@ import (
 	"github.com/dtecl/pipeline/shared/serve"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "enqueue:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("enqueue", run) }
 
 func run(ctx context.Context) error {
 	cfg, err := LoadConfig(config.FromOS())
@@ -50,12 +38,5 @@ func run(ctx context.Context) error {
 		Window: cfg.Window, PublishTimeout: cfg.PublishTimeout, MaxBody: cfg.MaxBody,
 		Now: time.Now, Logger: logger,
 	}
-	return serve.Run(ctx, serve.Options{
-		Addr:            ":" + strconv.Itoa(cfg.Port),
-		Handler:         h,
-		Ready:           pub.Ready,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		LockFile:        os.TempDir() + "/.lock",
-		Logger:          logger,
-	})
+	return serve.Run(ctx, serve.FunctionOptions(cfg.Port, h, pub.Ready, cfg.ShutdownTimeout, logger))
 }

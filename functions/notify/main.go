@@ -1,15 +1,10 @@
 // Command notify tells Odoo about each document's progress: status events
-// on /, dead letters on /dead. See README.md, "notify".
+// on /, dead letters on /dead. See README.md, "What happens to a document".
 package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
 
 	"github.com/dtecl/pipeline/shared/callback"
 	"github.com/dtecl/pipeline/shared/config"
@@ -18,14 +13,7 @@ import (
 	"github.com/dtecl/pipeline/shared/stage/notify"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "notify:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("notify", run) }
 
 func run(ctx context.Context) error {
 	cfg, err := LoadConfig(config.FromOS())
@@ -42,10 +30,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, serve.Options{
-		Addr: ":" + strconv.Itoa(cfg.Port), Handler: h, ShutdownTimeout: cfg.ShutdownTimeout,
-		LockFile: os.TempDir() + "/.lock", Logger: logger,
-	})
+	return serve.Run(ctx, serve.FunctionOptions(cfg.Port, h, nil, cfg.ShutdownTimeout, logger))
 }
 
 // handler serves status events on / and dead letters on /dead.

@@ -1,14 +1,10 @@
 // Command sign turns cl.dte.requested into a signed, stamped, archived DTE
-// and emits cl.dte.signed. See README.md, "sign".
+// and emits cl.dte.signed. See README.md, "What happens to a document".
 package main
 
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
@@ -23,14 +19,7 @@ import (
 	"github.com/dtecl/pipeline/shared/stage/sign"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "sign:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("sign", run) }
 
 func run(ctx context.Context) error {
 	cfg, err := LoadConfig(config.FromOS())
@@ -69,8 +58,5 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, serve.Options{
-		Addr: ":" + strconv.Itoa(cfg.Port), Handler: h, ShutdownTimeout: cfg.ShutdownTimeout,
-		LockFile: os.TempDir() + "/.lock", Logger: logger,
-	})
+	return serve.Run(ctx, serve.FunctionOptions(cfg.Port, h, nil, cfg.ShutdownTimeout, logger))
 }

@@ -1,16 +1,12 @@
 // Command submit uploads signed DTEs to the SII and follows them until the
 // SII's verdict: cl.dte.signed → cl.dte.submitted, cl.dte.check →
-// cl.dte.settled. See README.md, "submit".
+// cl.dte.settled. See README.md, "What happens to a document".
 package main
 
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
@@ -24,14 +20,7 @@ import (
 	"github.com/dtecl/pipeline/shared/stage/submit"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "submit:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("submit", run) }
 
 func run(ctx context.Context) error {
 	cfg, err := LoadConfig(config.FromOS())
@@ -71,10 +60,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, serve.Options{
-		Addr: ":" + strconv.Itoa(cfg.Port), Handler: h, ShutdownTimeout: cfg.ShutdownTimeout,
-		LockFile: os.TempDir() + "/.lock", Logger: logger,
-	})
+	return serve.Run(ctx, serve.FunctionOptions(cfg.Port, h, nil, cfg.ShutdownTimeout, logger))
 }
 
 // siiEnvironment maps SII_ENV to a host: the SII's names or a base URL.

@@ -12,6 +12,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -135,4 +139,25 @@ func Mux(h http.Handler, ready func(context.Context) error) http.Handler {
 	})
 	mux.Handle("/", h)
 	return mux
+}
+
+// Main runs a function's run until SIGINT or SIGTERM, then exits: 0 after a
+// clean shutdown, 1 with the error on stderr otherwise.
+func Main(function string, run func(ctx context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, function+":", err)
+		os.Exit(1)
+	}
+}
+
+// FunctionOptions are the Options every function binary serves with: its
+// port, the lock file OpenFaaS probes, a graceful shutdown.
+func FunctionOptions(port int, h http.Handler, ready func(context.Context) error, shutdown time.Duration, log *slog.Logger) Options {
+	return Options{
+		Addr: ":" + strconv.Itoa(port), Handler: h, Ready: ready, ShutdownTimeout: shutdown,
+		LockFile: filepath.Join(os.TempDir(), ".lock"), Logger: log,
+	}
 }

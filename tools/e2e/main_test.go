@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// repoRoot is the repository root seen from this package; go runs there so
+// that go.work applies.
+const repoRoot = "../.."
+
+// binDir holds the function binaries and the dte command, built once by
+// TestMain. It is set before any test runs and never changed after.
+var binDir string
+
+// binaries are the packages TestMain builds: the four functions (what the
+// local stack runs) and the dte command (dead-letter replay).
+var binaries = []string{"./functions/enqueue", "./functions/sign", "./functions/submit", "./functions/notify", "./tools/cmd/dte"}
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "dte-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if err := build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	binDir = dir
+	return m.Run()
+}
+
+// build compiles the binaries into dir the way `make build` does (static,
+// CGO off), from the repository root so that the workspace applies.
+func build(dir string) error {
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	args := append([]string{"build", "-trimpath", "-o", dir + string(filepath.Separator)}, binaries...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %v: %v\n%s", args, err, out)
+	}
+	for _, b := range binaries {
+		if _, err := os.Stat(filepath.Join(dir, filepath.Base(b))); err != nil {
+			return fmt.Errorf("built %s but: %w", b, err)
+		}
+	}
+	if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "e2e: built %d binaries in %s\n", len(binaries), time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
