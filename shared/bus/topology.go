@@ -205,3 +205,20 @@ func DeclareOnConnect(declare bool) func(*amqp.Channel) error {
 // LocalURL is the broker of the local run and the tests: the machine's
 // RabbitMQ with its default guest account.
 const LocalURL = "amqp://guest:guest@127.0.0.1:5672/"
+
+// DeclareAt connects to the broker at url and declares the topology
+// (`dte topology`, the local stack, the OpenFaaS connector's init step).
+func DeclareAt(url string, dialTimeout time.Duration) (Topology, error) {
+	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(dialTimeout)})
+	if err != nil {
+		return Topology{}, fmt.Errorf("connect to the broker: %w", err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return Topology{}, fmt.Errorf("open channel: %w", err)
+	}
+	defer ch.Close()
+	t := Declaration()
+	return t, t.Declare(ch)
+}

@@ -166,7 +166,12 @@ func (d *Dispatcher) runOnce(ctx context.Context) error {
 				for m := range deliveries {
 					d.handle(r, m)
 				}
-				errc <- fmt.Errorf("consumer of %s stopped", r.Queue)
+				// The first worker to see its consumer end reports it; the
+				// others must not block on a full channel.
+				select {
+				case errc <- fmt.Errorf("consumer of %s stopped", r.Queue):
+				default:
+				}
 			}(r)
 		}
 	}

@@ -251,3 +251,32 @@ func TestDeadLetterExtensionsReachNotify(t *testing.T) {
 		t.Fatalf("notify /dead got %+v", calls[0])
 	}
 }
+
+// TestRunStopsWithManyWorkers: Run returns after its context ends, however
+// many workers consume (each used to report its end on a small channel).
+func TestRunStopsWithManyWorkers(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	srv := httptest.NewServer(newScripted(200))
+	defer srv.Close()
+	d, err := New(Config{URL: e.url, Routes: []Route{
+		{Queue: bus.QueueSign, URL: srv.URL, Parallelism: 8},
+		{Queue: bus.QueueSubmit, URL: srv.URL, Parallelism: 8},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}

@@ -90,8 +90,8 @@ type Stack struct {
 	SIIURL     string // the simulator's base URL
 	procs      map[string]*process
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 	closers []func()
 }
 
@@ -215,9 +215,13 @@ func deletePrefix(ctx context.Context, store archive.Store, prefix string) error
 }
 
 func declareTopology(url string) error {
+	t, err := bus.DeclareAt(url, 5*time.Second)
+	if err != nil {
+		return fmt.Errorf("RabbitMQ: %w (start it with `rabbitmq-server -detached`)", err)
+	}
 	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {
-		return fmt.Errorf("RabbitMQ at %s: %w (start it with `rabbitmq-server -detached`)", url, err)
+		return err
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()
@@ -225,10 +229,6 @@ func declareTopology(url string) error {
 		return err
 	}
 	defer ch.Close()
-	t := bus.Declaration()
-	if err := t.Declare(ch); err != nil {
-		return err
-	}
 	// A fresh demo: drop what an interrupted earlier run left queued.
 	for _, q := range t.Queues {
 		if _, err := ch.QueuePurge(q.Name, false); err != nil {
@@ -389,4 +389,3 @@ func portOf(addr string) int {
 	n, _ := strconv.Atoi(p)
 	return n
 }
-

@@ -16,19 +16,9 @@ func runTopology(ctx context.Context, env *cliEnv, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	conn, err := amqp.DialConfig(*url, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
+	t, err := bus.DeclareAt(*url, 5*time.Second)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", redactURL(*url), err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	t := bus.Declaration()
-	if err := t.Declare(ch); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", redactURL(*url), err)
 	}
 	fmt.Fprintf(env.stdout, "declared on %s: %d exchanges, %d queues, %d bindings\n", redactURL(*url), len(t.Exchanges), len(t.Queues), len(t.Bindings))
 	for _, q := range t.Queues {
