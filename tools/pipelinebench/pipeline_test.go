@@ -39,7 +39,7 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	rec := newRecorder()
 	stack, err := local.Start(ctx, local.Config{
-		BinDir: bin, WorkDir: b.TempDir(), AMQPURL: bustest.VHost(b), S3: s3Config(),
+		BinDir: bin, WorkDir: workDir(b), AMQPURL: bustest.VHost(b), S3: s3Config(),
 		SchemaPath: "../../../shared/sii/schemas/EnvioDTE_v10.xsd", SIIStep: 0, Parallelism: 8,
 		CAFs:        []local.CAFRange{{Issuer: "76086428-5", Type: 33, From: 1, To: 1_000_000}},
 		FunctionEnv: map[string][]string{"submit": {"CHECK_DELAYS=1s"}, "sign": {"LOG_LEVEL=warn"}, "notify": {"LOG_LEVEL=warn"}, "enqueue": {"LOG_LEVEL=warn"}},
@@ -67,6 +67,7 @@ func BenchmarkPipeline(b *testing.B) {
 	if n := len(stack.SII.Received()); n != b.N {
 		b.Fatalf("the SII received %d uploads for %d documents", n, b.N)
 	}
+	b.Logf("SII calls: %v", stack.SII.Stats())
 	sent, accepted := rec.latencies()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "docs/s")
 	b.ReportMetric(pct(sent, 0.50), "p50-sent-ms")
@@ -199,3 +200,12 @@ func pct(d []time.Duration, p float64) float64 {
 	return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000
 }
 
+
+// workDir keeps the stack's keys and logs in DTE_BENCH_WORKDIR when set, to
+// read the functions' logs after a run; else in a temporary directory.
+func workDir(b *testing.B) string {
+	if d := os.Getenv("DTE_BENCH_WORKDIR"); d != "" {
+		return d
+	}
+	return b.TempDir()
+}

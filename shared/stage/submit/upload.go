@@ -57,12 +57,14 @@ func (f *Function) upload(ctx context.Context, k dtekey.Key, st archive.State, d
 	if err != nil {
 		return nil, err
 	}
+	// One write records the envelope and that its upload starts: from here
+	// on a redelivery asks the SII before sending anything again.
 	started := f.now().UTC()
 	if _, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
-		if s.TrackID != "" || s.UploadStartedAt != nil {
+		if s.TrackID != "" || s.UploadStartedAt != nil || (s.EnvioKey != "" && s.EnvioKey != envio.Key) {
 			return errConcurrent
 		}
-		s.UploadStartedAt = &started
+		s.EnvioKey, s.UploadStartedAt = envio.Key, &started
 		return nil
 	}); err != nil {
 		if errors.Is(err, errConcurrent) {
@@ -93,7 +95,8 @@ func (f *Function) upload(ctx context.Context, k dtekey.Key, st archive.State, d
 var errConcurrent = errors.New("concurrent upload")
 
 // envelope returns the document's EnvioDTE: the archived one when an
-// earlier attempt made it (never a second signature), else a new one.
+// earlier attempt recorded it (never a second signature), else a new one,
+// archived; upload records it in the state.
 func (f *Function) envelope(ctx context.Context, k dtekey.Key, st archive.State, d events.Signed) (archive.Document, error) {
 	if st.EnvioKey != "" {
 		doc, err := f.archive.GetDocument(ctx, st.EnvioKey)
@@ -117,15 +120,6 @@ func (f *Function) envelope(ctx context.Context, k dtekey.Key, st archive.State,
 	doc, err := f.archive.PutEnvio(ctx, k.Issuer, now, id, signed)
 	if err != nil {
 		return archive.Document{}, fmt.Errorf("submit %s: %w", k, err)
-	}
-	if _, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
-		if s.EnvioKey != "" {
-			return errConcurrent
-		}
-		s.EnvioKey = doc.Key
-		return nil
-	}); err != nil {
-		return archive.Document{}, fmt.Errorf("submit %s: record envelope: %w", k, err)
 	}
 	return doc, nil
 }
