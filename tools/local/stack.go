@@ -96,7 +96,7 @@ type Stack struct {
 }
 
 // Start brings the stack up; Stop takes it down.
-func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -104,7 +104,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		cfg.Parallelism = 4
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s = &Stack{cfg: cfg, procs: map[string]*process{}, cancel: cancel}
+	s := &Stack{cfg: cfg, procs: map[string]*process{}, cancel: cancel}
 	defer func() {
 		if err != nil {
 			s.Stop()

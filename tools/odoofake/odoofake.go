@@ -68,10 +68,14 @@ func New(secret []byte, db string, onChange func(Callback)) *Server {
 	return &Server{secret: secret, database: db, now: time.Now, onChange: onChange, moves: map[int64]*Move{}, seen: map[string]bool{}}
 }
 
-// AddMove registers an invoice, as posting it in Odoo would.
+// AddMove registers an invoice, as posting it in Odoo would. Registering
+// it again (the invoice sent again) keeps its status.
 func (s *Server) AddMove(id int64, dtekey string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if m, ok := s.moves[id]; ok && m.DTEKey == dtekey {
+		return
+	}
 	s.moves[id] = &Move{ID: id, DTEKey: dtekey}
 }
 

@@ -1,6 +1,7 @@
 package siisim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -159,7 +160,11 @@ func (s *Server) receive(r *http.Request, form *uploadForm, ferr error, now time
 		return statusNoPermission, []string{sender.String() + " may not send for " + company.String()}, nil
 	}
 	if s.schema != nil {
-		errs, err := s.schema.validate(r.Context(), form.body)
+		// The SII processes a file it received in full even if the client
+		// has gone away since: the check does not hang on the request.
+		vctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		errs, err := s.schema.validate(vctx, form.body)
+		cancel()
 		if err != nil {
 			s.cfg.Logger.Error("siisim schema validation could not run", "err", err)
 			return statusInternal, []string{"internal error: " + err.Error()}, nil

@@ -63,7 +63,7 @@ func VHost(t testing.TB) string {
 	ctl(t, "add_vhost", name)
 	t.Cleanup(func() { ctlQuiet("delete_vhost", name) })
 	ctl(t, "set_permissions", "-p", name, user, ".*", ".*", ".*")
-	u.Path = "/" + url.PathEscape(name)
+	u.Path = "/" + name // String escapes it
 	u.RawPath = ""
 	return u.String()
 }

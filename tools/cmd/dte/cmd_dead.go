@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/dispatch"
+	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/events"
 )
 
@@ -24,17 +26,24 @@ func runDead(ctx context.Context, env *cliEnv, args []string) error {
 		fs.Usage()
 		return exitError{code: 2}
 	}
-	// flag stops at the first non-flag; accept --all after "replay" too.
-	rest := fs.Args()[1:]
+	// Flags may come before or after the subcommand and the keys.
+	sub, rest := fs.Arg(0), fs.Args()[1:]
 	keys := map[string]bool{}
-	for _, a := range rest {
-		if a == "--all" || a == "-all" {
-			*all = true
+	for len(rest) > 0 {
+		if strings.HasPrefix(rest[0], "-") {
+			if err := fs.Parse(rest); err != nil {
+				return err
+			}
+			rest = fs.Args()
 			continue
 		}
-		keys[a] = true
+		if _, err := dtekey.Parse(rest[0]); err != nil {
+			return exitError{code: 2, msg: err.Error()}
+		}
+		keys[rest[0]] = true
+		rest = rest[1:]
 	}
-	if fs.Arg(0) == "replay" && !*all && len(keys) == 0 {
+	if sub == "replay" && !*all && len(keys) == 0 {
 		return exitError{code: 2, msg: "replay what? give DTEKEYs or --all"}
 	}
 	conn, err := amqp.DialConfig(*url, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
@@ -53,7 +62,7 @@ func runDead(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if fs.Arg(0) == "list" {
+	if sub == "list" {
 		printDead(env, letters)
 		return nil
 	}

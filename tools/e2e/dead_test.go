@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/bus"
+	"github.com/dtecl/pipeline/shared/bus/bustest"
+	"github.com/dtecl/pipeline/shared/callback"
+	"github.com/dtecl/pipeline/tools/siisim"
+)
+
+// unreachableAMQP is where the dte command's AMQP_URL points in these
+// tests, so that only its --amqp-url flag can reach the broker.
+const unreachableAMQP = "amqp://guest:guest@127.0.0.1:1/"
+
+// runDTE runs the dte command built by TestMain and returns its output.
+func runDTE(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "dte"), args...)
+	cmd.Env = append(os.Environ(), "AMQP_URL="+unreachableAMQP)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestSIIDownDeadLetterReplay keeps the SII failing longer than the retry
+// budget: the upload is tried 3 times, dead-lettered (dte.dead, drained by
+// notify, and dte.dead.parked, kept), and Odoo is told `error` naming the
+// stage. Once the SII is back, `dte dead replay` completes the document:
+// accepted, with one accepted upload.
+func TestSIIDownDeadLetterReplay(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	if err := s.SII.SetFaults(siisim.Faults{Fail5xx: 1000, Ops: []string{siisim.OpUpload}}); err != nil {
+		t.Fatal(err)
+	}
+	d := s.request(33, nil)
+	s.send(d)
+	s.waitStatus("error", d)
+	var failure string
+	for _, c := range s.callbacksOf(d.move) {
+		if c.Status == "error" && c.Result == "applied" {
+			failure = c.Message
+		}
+	}
+	for _, want := range []string{callback.StageName("submit"), "dte dead replay " + d.key.String()} {
+		if !strings.Contains(failure, want) {
+			t.Errorf("Odoo's error %q does not name %q", failure, want)
+		}
+	}
+	waitFor(t, settleTimeout, "dte.dead drained and the dead letter parked", func() (bool, string) {
+		dead, parked := queueDepth(t, s.amqpURL, bus.QueueDead), queueDepth(t, s.amqpURL, bus.QueueDeadParked)
+		return dead == 0 && parked == 1, fmt.Sprintf("dte.dead %d, dte.dead.parked %d", dead, parked)
+	})
+	ds := s.signedDeliveries(d)
+	if len(ds) != 3 || ds[0].Action != "retry" || ds[1].Action != "retry" || ds[2].Action != "dead-lettered" {
+		t.Errorf("deliveries of the signed event: %+v; want retry, retry, dead-lettered", ds)
+	}
+	if got := s.SII.Stats()[siisim.OpUpload]; got != 3 {
+		t.Errorf("%d upload calls before the dead letter, want 3 (one per delivery)", got)
+	}
+
+	s.SII.ClearFaults()
+	out, err := runDTE(t, "dead", "--amqp-url", s.amqpURL, "list")
+	if err != nil || !strings.Contains(out, d.key.String()) || !strings.Contains(out, bus.QueueSubmit) {
+		t.Fatalf("dte dead list: %v\n%s", err, out)
+	}
+	out, err = runDTE(t, "dead", "--amqp-url", s.amqpURL, "replay", d.key.String())
+	if err != nil || !strings.Contains(out, "1 replayed, 0 skipped, 0 left") {
+		t.Fatalf("dte dead replay: %v\n%s", err, out)
+	}
+	s.waitStatus("accepted", d)
+	s.checkLedger([]doc{d}, func(doc) want { return want{applied: []string{"queued", "signed", "error", "sent", "accepted"}} })
+	if got := s.SII.Stats()[siisim.OpUpload]; got != 4 {
+		t.Errorf("%d upload calls in all, want 4 (3 refused, 1 accepted)", got)
+	}
+	if n := queueDepth(t, s.amqpURL, bus.QueueDeadParked); n != 0 {
+		t.Errorf("%d messages still parked after the replay", n)
+	}
+}
+
+// TestDeadReplayFlagsAfterKeys runs `dte dead replay DTEKEY --amqp-url URL`,
+// flags after the keys, the way `--all` is accepted there. The command must
+// use the URL given, not read "--amqp-url" and the URL as two more keys and
+// go to the broker of AMQP_URL (or the local default) instead.
+func TestDeadReplayFlagsAfterKeys(t *testing.T) {
+	t.Parallel()
+	vhost := bustest.VHost(t)
+	declareTopology(t, vhost)
+	out, err := runDTE(t, "dead", "replay", "76086428-5-33-1042", "--amqp-url", vhost)
+	if err != nil || !strings.Contains(out, "0 replayed") {
+		t.Errorf("dte dead replay DTEKEY --amqp-url URL: %v\n%s\n(tools/cmd/dte/cmd_dead.go runDead: the flag package stops at the first argument "+
+			"that is not a flag; only --all is picked out of the rest, so the flag and its value are taken as DTEKEYs and the default URL is used)", err, out)
+	}
+}

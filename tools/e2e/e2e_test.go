@@ -1,0 +1,69 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/dtecl/pipeline/shared/dte/dtetest"
+)
+
+// TestEndToEnd sends one document of each type (33, 34, 52, 56, 61)
+// through enqueue, RabbitMQ, sign, submit, the SII simulator and notify:
+// each is accepted, Odoo (which checks every callback's signature) applies
+// queued → signed → sent → accepted in order of occurrence, the SII got
+// one upload per document, and the archived signed DTE and EnvioDTE verify
+// with xmlsec1 and validate against the SII's schemas with xmllint.
+func TestEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	docs := s.allDocs()
+	for _, d := range docs {
+		s.send(d)
+	}
+	s.waitStatus("accepted", docs...)
+	s.checkLedger(docs, nil)
+	if n := s.SII.Stats()["upload"]; n != len(docs) {
+		t.Errorf("the SII had %d upload calls for %d documents", n, len(docs))
+	}
+
+	ca, err := os.ReadFile(filepath.Join(s.work, "pki", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted := [][]byte{ca}
+	schemas, _ := filepath.Abs(schemasDir)
+	for _, d := range docs {
+		st, err := s.state(d.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed, envio := s.document(st.ArchiveKey), s.document(st.EnvioKey)
+		t.Run(strconv.Itoa(d.key.Type), func(t *testing.T) {
+			t.Run("DTE xmlsec1", func(t *testing.T) {
+				// The archived DTE alone, as the SII checks it: the
+				// Reference points at Documento's ID; the signer's
+				// certificate must chain to the stack's test CA.
+				if err := dtetest.XMLSec1Verify(t, signed, dtetest.XMLSec1{IDNode: "Documento", Trusted: trusted}); err != nil {
+					t.Errorf("%s (%s): %v", d.key, st.ArchiveKey, err)
+				}
+			})
+			t.Run("DTE xmllint", func(t *testing.T) {
+				if err := dtetest.ValidateXSD(t, filepath.Join(schemas, "DTE_v10.xsd"), signed); err != nil {
+					t.Errorf("%s (%s): %v", d.key, st.ArchiveKey, err)
+				}
+			})
+			t.Run("EnvioDTE xmlsec1", func(t *testing.T) {
+				if err := dtetest.XMLSec1Verify(t, envio, dtetest.XMLSec1{IDNode: "SetDTE", Node: "/*/*[local-name()='Signature']", Trusted: trusted}); err != nil {
+					t.Errorf("%s (%s): %v", d.key, st.EnvioKey, err)
+				}
+			})
+			t.Run("EnvioDTE xmllint", func(t *testing.T) {
+				if err := dtetest.ValidateXSD(t, filepath.Join(schemas, "EnvioDTE_v10.xsd"), envio); err != nil {
+					t.Errorf("%s (%s): %v", d.key, st.EnvioKey, err)
+				}
+			})
+		})
+	}
+}
