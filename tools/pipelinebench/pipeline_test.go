@@ -200,7 +200,6 @@ func pct(d []time.Duration, p float64) float64 {
 	return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000
 }
 
-
 // workDir keeps the stack's keys and logs in DTE_BENCH_WORKDIR when set, to
 // read the functions' logs after a run; else in a temporary directory.
 func workDir(b *testing.B) string {
