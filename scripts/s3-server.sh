@@ -89,6 +89,16 @@ has_user_xattrs() {
 }
 
 # create_bucket makes $BUCKET (idempotent) with a SigV4-signed PUT.
+# bucket_ok creates the bucket (or finds it ours) and succeeds when the
+# server accepted our keys.
+bucket_ok() {
+	local code
+	code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -X PUT \
+		--aws-sigv4 "aws:amz:$REGION:s3" --user "$ACCESS_KEY:$SECRET_KEY" \
+		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$ENDPOINT/$BUCKET" || true)
+	[[ "$code" == 200 || "$code" == 409 ]]
+}
+
 create_bucket() {
 	local code out="$RUN_DIR/create-bucket.out"
 	code=$(curl -sS -o "$out" -w '%{http_code}' --max-time 5 -X PUT \
@@ -112,7 +122,13 @@ cmd_start() {
 	fi
 	rm -f "$PID_FILE"
 	if answers; then
-		die "something else already answers on $ENDPOINT; stop it or set S3_PORT"
+		# Another checkout's server (same defaults) is as good as ours; a
+		# server that refuses our keys is not.
+		if bucket_ok; then
+			log "reusing the S3 server that already answers on $ENDPOINT (not started here; our keys work there)"
+			return 0
+		fi
+		die "something else answers on $ENDPOINT and refuses our keys; stop it or set S3_PORT"
 	fi
 	cmd_install
 	mkdir -p "$DATA_DIR"
