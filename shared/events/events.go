@@ -63,8 +63,19 @@ func New(id, typ, source string, key dtekey.Key, data any) (Event, error) {
 	e.SetSubject(key.String())
 	e.SetTime(time.Now().UTC())
 	e.SetExtension(ExtDTEKey, key.String())
-	if err := e.SetData(ContentTypeJSON, data); err != nil {
-		return Event{}, fmt.Errorf("event %s for %s: %w", typ, key, err)
+	switch raw := data.(type) {
+	case []byte:
+		// JSON already (the request as Odoo sent it): kept as it is, and
+		// written as JSON in structured mode, not as data_base64.
+		if !json.Valid(raw) {
+			return Event{}, fmt.Errorf("event %s for %s: data is not JSON", typ, key)
+		}
+		e.SetDataContentType(ContentTypeJSON)
+		e.DataEncoded, e.DataBase64 = raw, false
+	default:
+		if err := e.SetData(ContentTypeJSON, data); err != nil {
+			return Event{}, fmt.Errorf("event %s for %s: %w", typ, key, err)
+		}
 	}
 	if err := e.Validate(); err != nil {
 		return Event{}, fmt.Errorf("event %s for %s: %w", typ, key, err)
