@@ -146,46 +146,63 @@ func (p *Publisher) Close() error {
 	return nil
 }
 
+// acquire takes an idle channel, opens a new one while fewer than Channels
+// are open, or waits for one to come back.
 func (p *Publisher) acquire(ctx context.Context) (*confirmChannel, error) {
 	for {
 		select {
 		case cc := <-p.idle:
-			if cc.conn.IsClosed() || cc.ch.IsClosed() {
-				p.forget(cc)
-				continue
+			if p.usable(cc) {
+				return cc, nil
 			}
-			return cc, nil
+			continue
 		default:
 		}
 		conn, err := p.connection(ctx)
 		if err != nil {
 			return nil, err
 		}
-		p.mu.Lock()
-		if p.open < p.cfg.Channels && p.conn == conn {
-			p.open++
-			p.mu.Unlock()
-			cc, err := openConfirmChannel(conn)
-			if err != nil {
-				p.mu.Lock()
-				p.open--
-				p.mu.Unlock()
-				return nil, fmt.Errorf("%w: open channel: %w", ErrUnavailable, err)
-			}
-			return cc, nil
+		if cc, opened, err := p.open1(conn); opened || err != nil {
+			return cc, err
 		}
-		p.mu.Unlock()
 		select {
 		case cc := <-p.idle:
-			if cc.conn.IsClosed() || cc.ch.IsClosed() {
-				p.forget(cc)
-				continue
+			if p.usable(cc) {
+				return cc, nil
 			}
-			return cc, nil
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w: waiting for a free channel: %w", ErrUnavailable, ctx.Err())
 		}
 	}
+}
+
+// usable reports whether an idle channel still works; a dead one is
+// written off.
+func (p *Publisher) usable(cc *confirmChannel) bool {
+	if cc.conn.IsClosed() || cc.ch.IsClosed() {
+		p.forget(cc)
+		return false
+	}
+	return true
+}
+
+// open1 opens one more channel on conn when the pool has room.
+func (p *Publisher) open1(conn *amqp.Connection) (cc *confirmChannel, opened bool, err error) {
+	p.mu.Lock()
+	if p.open >= p.cfg.Channels || p.conn != conn {
+		p.mu.Unlock()
+		return nil, false, nil
+	}
+	p.open++
+	p.mu.Unlock()
+	cc, err = openConfirmChannel(conn)
+	if err != nil {
+		p.mu.Lock()
+		p.open--
+		p.mu.Unlock()
+		return nil, false, fmt.Errorf("%w: open channel: %w", ErrUnavailable, err)
+	}
+	return cc, true, nil
 }
 
 func openConfirmChannel(conn *amqp.Connection) (*confirmChannel, error) {
