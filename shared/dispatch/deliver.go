@@ -60,10 +60,18 @@ func (r result) String() string {
 func (d *Dispatcher) handle(r Route, m amqp.Delivery) {
 	start := time.Now()
 	attempt := attemptOf(m)
-	res := d.post(r, m, attempt)
+	// A structured CloudEvent goes to the function in binary mode; anything
+	// else is passed on as it is (the function refuses it: poison).
+	var ev *events.Event
+	if e, err := events.Unmarshal(m.Body); err == nil && m.ContentType == events.ContentTypeStructured {
+		ev = &e
+	}
+	res := d.post(r, m, ev, attempt)
 	log := d.cfg.Logger.With("queue", r.Queue, "message_id", m.MessageId, "attempt", attempt, "status", res.status, "took", time.Since(start).String())
-	if dk := dtekeyOf(m); dk != "" {
-		log = log.With("dtekey", dk)
+	if ev != nil {
+		if dk, _ := ev.Extensions()[events.ExtDTEKey].(string); dk != "" {
+			log = log.With("dtekey", dk)
+		}
 	}
 	var err error
 	var action string
@@ -98,19 +106,19 @@ func (d *Dispatcher) handle(r Route, m amqp.Delivery) {
 	}
 }
 
-func (d *Dispatcher) post(r Route, m amqp.Delivery, attempt int) result {
+func (d *Dispatcher) post(r Route, m amqp.Delivery, e *events.Event, attempt int) result {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, nil)
 	if err != nil {
 		return result{err: err}
 	}
-	if e, perr := events.Unmarshal(m.Body); perr == nil && m.ContentType == events.ContentTypeStructured {
+	if e != nil {
 		if r.Queue == bus.QueueDead {
-			addDeadExtensions(&e, m)
+			addDeadExtensions(e, m)
 		}
 		// Binary mode, as the Knative source delivers.
-		if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
+		if err := cehttp.WriteRequest(ctx, binding.ToMessage(e), req); err != nil {
 			return result{err: fmt.Errorf("encode event: %w", err)}
 		}
 	} else {
@@ -207,15 +215,6 @@ func addDeadExtensions(e *events.Event, m amqp.Delivery) {
 	if reason != "" {
 		e.SetExtension(ExtDeadReason, reason)
 	}
-}
-
-func dtekeyOf(m amqp.Delivery) string {
-	e, err := events.Unmarshal(m.Body)
-	if err != nil {
-		return ""
-	}
-	k, _ := e.Extensions()[events.ExtDTEKey].(string)
-	return k
 }
 
 func truncate(s string, n int) string {
