@@ -105,6 +105,11 @@ func checkReceiver(vs *violations, r *Request) {
 
 var dteTypes = map[string]bool{"33": true, "34": true, "39": true, "41": true, "43": true, "46": true, "52": true, "56": true, "61": true, "110": true, "111": true, "112": true}
 
+// IsDTEType reports whether a reference's type (TpoDocRef) is an electronic
+// document's code, as opposed to a paper document, a purchase order (801)
+// or SET.
+func IsDTEType(code string) bool { return dteTypes[code] }
+
 func checkReferences(vs *violations, r *Request) {
 	for i, ref := range r.References {
 		checkDate(vs, fmt.Sprintf("references[%d].date", i), ref.Date)

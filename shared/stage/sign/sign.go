@@ -163,16 +163,12 @@ func requestDigest(req *request.Request) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// dteTypes are the document types a reference can name as an electronic
-// document of the same issuer.
-var dteTypes = map[string]bool{"33": true, "34": true, "43": true, "46": true, "52": true, "56": true, "61": true, "110": true, "111": true, "112": true}
-
 func signedEvent(k dtekey.Key, req *request.Request, doc archive.Document) (*events.Event, error) {
 	var refs []string
 	for _, r := range req.References {
 		t, terr := strconv.Atoi(r.Type)
 		folio, ferr := strconv.ParseInt(r.Folio, 10, 64)
-		if !dteTypes[r.Type] || terr != nil || ferr != nil || folio <= 0 {
+		if !request.IsDTEType(r.Type) || terr != nil || ferr != nil || folio <= 0 {
 			continue
 		}
 		refs = append(refs, dtekey.Key{Issuer: k.Issuer, Type: t, Folio: folio}.String())
