@@ -6,12 +6,8 @@ import (
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/request"
+	"github.com/dtecl/pipeline/shared/webhook"
 )
-
-// localSecret is the enqueue secret when ENQUEUE_SECRET is not set: it lets
-// `make run` and `dte send` work out of the box. A deployment sets its own
-// (the start-up log warns when it does not).
-const localSecret = "local-dev-enqueue-secret"
 
 // Config is enqueue's configuration, read once from the environment.
 type Config struct {
@@ -42,7 +38,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 	}
 	c.AMQPURL, _ = env.Secret("AMQP_URL", bus.LocalURL)
 	var set bool
-	c.Secret, set = env.Secret("ENQUEUE_SECRET", localSecret)
+	c.Secret, set = env.Secret("ENQUEUE_SECRET", webhook.LocalEnqueueSecret)
 	c.DefaultSecret = !set
 	return c, env.Err()
 }

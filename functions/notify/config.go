@@ -4,11 +4,8 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/config"
+	"github.com/dtecl/pipeline/shared/webhook"
 )
-
-// localCallbackSecret is the callback secret when CALLBACK_SECRET is not set,
-// so that the local run works out of the box.
-const localCallbackSecret = "local-dev-callback-secret"
 
 // Config is notify's configuration, read once from the environment.
 type Config struct {
@@ -35,7 +32,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		LogLevel:        env.String("LOG_LEVEL", "info"),
 	}
 	var set bool
-	c.Secret, set = env.Secret("CALLBACK_SECRET", localCallbackSecret)
+	c.Secret, set = env.Secret("CALLBACK_SECRET", webhook.LocalCallbackSecret)
 	c.DefaultSecret = !set
 	return c, env.Err()
 }

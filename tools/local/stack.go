@@ -26,14 +26,15 @@ import (
 	"github.com/dtecl/pipeline/shared/dispatch"
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
 	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/shared/webhook"
 	"github.com/dtecl/pipeline/tools/odoofake"
 	"github.com/dtecl/pipeline/tools/siisim"
 )
 
 // Secrets the local stack uses between its parts.
 const (
-	EnqueueSecret  = "local-dev-enqueue-secret"
-	CallbackSecret = "local-dev-callback-secret"
+	EnqueueSecret  = webhook.LocalEnqueueSecret
+	CallbackSecret = webhook.LocalCallbackSecret
 	OdooDatabase   = "odoo"
 	certPassword   = "local-test-password"
 )

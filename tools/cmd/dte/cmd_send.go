@@ -13,10 +13,6 @@ import (
 	"github.com/dtecl/pipeline/shared/webhook"
 )
 
-// defaultEnqueueSecret matches enqueue's local default, so that `make run`
-// followed by `dte send` works without configuration.
-const defaultEnqueueSecret = "local-dev-enqueue-secret"
-
 func runSend(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "send", "[flags] FILE.json...")
 	url := fs.String("url", envOr(env, "ENQUEUE_URL", "http://127.0.0.1:8080/"), "enqueue URL (env ENQUEUE_URL)")
@@ -31,7 +27,7 @@ func runSend(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	secret := env.getenv(*secretEnv)
 	if secret == "" {
-		secret = defaultEnqueueSecret
+		secret = webhook.LocalEnqueueSecret
 	}
 	failed := 0
 	for _, file := range fs.Args() {
