@@ -206,19 +206,26 @@ func DeclareOnConnect(declare bool) func(*amqp.Channel) error {
 // RabbitMQ with its default guest account.
 const LocalURL = "amqp://guest:guest@127.0.0.1:5672/"
 
-// DeclareAt connects to the broker at url and declares the topology
-// (`dte topology`, the local stack, the OpenFaaS connector's init step).
-func DeclareAt(url string, dialTimeout time.Duration) (Topology, error) {
+// WithChannel connects to the broker at url, runs fn on a channel and
+// closes both: for one-off administrative work (`dte topology`, `dte dead`,
+// the local stack's setup).
+func WithChannel(url string, dialTimeout time.Duration, fn func(*amqp.Channel) error) error {
 	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(dialTimeout)})
 	if err != nil {
-		return Topology{}, fmt.Errorf("connect to the broker: %w", err)
+		return fmt.Errorf("connect to the broker: %w", err)
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()
 	if err != nil {
-		return Topology{}, fmt.Errorf("open channel: %w", err)
+		return fmt.Errorf("open channel: %w", err)
 	}
 	defer ch.Close()
+	return fn(ch)
+}
+
+// DeclareAt connects to the broker at url and declares the topology
+// (`dte topology`, the OpenFaaS connector's init step).
+func DeclareAt(url string, dialTimeout time.Duration) (Topology, error) {
 	t := Declaration()
-	return t, t.Declare(ch)
+	return t, WithChannel(url, dialTimeout, t.Declare)
 }

@@ -216,25 +216,21 @@ func deletePrefix(ctx context.Context, store archive.Store, prefix string) error
 }
 
 func declareTopology(url string) error {
-	t, err := bus.DeclareAt(url, 5*time.Second)
-	if err != nil {
-		return fmt.Errorf("RabbitMQ: %w (start it with `rabbitmq-server -detached`)", err)
-	}
-	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	// A fresh demo: drop what an interrupted earlier run left queued.
-	for _, q := range t.Queues {
-		if _, err := ch.QueuePurge(q.Name, false); err != nil {
-			return fmt.Errorf("purge %s: %w", q.Name, err)
+	err := bus.WithChannel(url, 5*time.Second, func(ch *amqp.Channel) error {
+		t := bus.Declaration()
+		if err := t.Declare(ch); err != nil {
+			return err
 		}
+		// A fresh demo: drop what an interrupted earlier run left queued.
+		for _, q := range t.Queues {
+			if _, err := ch.QueuePurge(q.Name, false); err != nil {
+				return fmt.Errorf("purge %s: %w", q.Name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("RabbitMQ at %s: %w (start it with `rabbitmq-server -detached`)", url, err)
 	}
 	return nil
 }
