@@ -4,7 +4,7 @@
 #
 #  1. kubeconform -strict on every manifest of kn/ (both variants, the
 #     Secrets) and openfaas/, with the committed schemas in
-#     ../shared/schemas/kubeconform (no schema is fetched);
+#     tools/deploycheck/kubeconform (no schema is fetched);
 #  2. kubeconform must refuse each deliberately broken manifest in
 #     tools/deploycheck/testdata/broken/ (unknown field, wrong type, missing
 #     required field, misspelt key), so a check that cannot fail is noticed;
@@ -20,7 +20,7 @@ cd "$ROOT"
 # shellcheck source=deploy-tools.sh
 source scripts/deploy-tools.sh
 
-SCHEMAS=${KUBECONFORM_SCHEMAS:-$ROOT/../shared/schemas/kubeconform}
+SCHEMAS=${KUBECONFORM_SCHEMAS:-$ROOT/tools/deploycheck/kubeconform}
 [[ -d "$SCHEMAS" ]] || { echo "deploy-check: no schemas at $SCHEMAS" >&2; exit 1; }
 ensure_kubeconform
 

@@ -38,9 +38,9 @@ ensure_ko() { ensure_tool ko github.com/google/ko "$KO_VERSION"; }
 # functions whatever the root go.work lists at the moment.
 deploy_workspace() {
   local ws="$ROOT/out/ws" d
-  local mods=(../../shared ../../tools)
+  local mods=("$ROOT/shared" "$ROOT/tools")
   for d in "$ROOT"/functions/*/; do
-    [[ -f "$d/go.mod" ]] && mods+=("../../functions/$(basename "$d")")
+    [[ -f "$d/go.mod" ]] && mods+=("$ROOT/functions/$(basename "$d")")
   done
   mkdir -p "$ws"
   rm -f "$ws/go.work" "$ws/go.work.sum"

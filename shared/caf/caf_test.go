@@ -20,11 +20,16 @@ import (
 	"github.com/dtecl/pipeline/shared/xmlsig"
 )
 
-const samples = "../../../shared/sii/samples"
+const samples = "../../testdata/sii"
 
 func readSample(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(samples, name))
+	return readFile(t, filepath.Join(samples, name))
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +38,7 @@ func readSample(t testing.TB, name string) []byte {
 
 func siiKeys(t testing.TB) *caf.Keys {
 	t.Helper()
-	k, err := caf.LoadKeys(filepath.Join(samples, "sii-caf-keys"))
+	k, err := caf.LoadKeys("siikeys")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +65,7 @@ func TestParseSample(t *testing.T) {
 		t.Errorf("FRMA with the SII's 100.cer: %v", err)
 	}
 	// The production key must not verify a certification CAF.
-	k300, _ := caf.ParsePublicKey(readSample(t, "sii-caf-keys/300.cer"))
+	k300, _ := caf.ParsePublicKey(readFile(t, "siikeys/300.cer"))
 	if err := c.VerifySII(caf.NewKeys(map[int64]*rsa.PublicKey{100: k300})); !errors.Is(err, caf.ErrFRMA) {
 		t.Errorf("with the wrong key: %v", err)
 	}
@@ -159,7 +164,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParsePublicKey(t *testing.T) {
-	k100, err := caf.ParsePublicKey(readSample(t, "sii-caf-keys/100.cer"))
+	k100, err := caf.ParsePublicKey(readFile(t, "siikeys/100.cer"))
 	if err != nil {
 		t.Fatalf("100.cer: %v", err)
 	}

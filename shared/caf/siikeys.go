@@ -8,7 +8,7 @@ import (
 
 // siiKeyFiles are the SII's public certificates whose keys sign CAFs: IDK
 // 100 (certification, maullin) and IDK 300 (production, palena). They are
-// public; copies of ../shared/sii/samples/sii-caf-keys.
+// public (published by the SII; see testdata/sii/README.md).
 //
 //go:embed siikeys/100.cer siikeys/300.cer
 var siiKeyFiles embed.FS

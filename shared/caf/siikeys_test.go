@@ -13,7 +13,7 @@ func TestBuiltinKeysVerifyTheSampleCAF(t *testing.T) {
 	if got := keys.IDKs(); len(got) != 2 {
 		t.Fatalf("IDKs %v, want 100 and 300", got)
 	}
-	raw, err := os.ReadFile("../../../shared/sii/samples/caf/FoliosSII7623529133120254111137.xml")
+	raw, err := os.ReadFile("../../testdata/sii/caf/FoliosSII7623529133120254111137.xml")
 	if err != nil {
 		t.Fatal(err)
 	}

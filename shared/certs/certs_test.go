@@ -22,7 +22,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 )
 
-const samples = "../../../shared/sii/samples"
+const samples = "../../testdata/sii"
 
 func TestLoadPKCS12SIISample(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(samples, "certs/ks.p12"))

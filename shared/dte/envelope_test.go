@@ -16,6 +16,7 @@ import (
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/shared/siischema"
 	"github.com/dtecl/pipeline/shared/xmlsig"
 )
 
@@ -58,7 +59,7 @@ func TestEnvelope(t *testing.T) {
 func checkEnvelope(t *testing.T, f *fixture, env *dte.Envelope, xs [][]byte) {
 	t.Helper()
 	t.Run("xmllint", func(t *testing.T) {
-		if err := dtetest.ValidateXSD(t, filepath.Join(schemas, "EnvioDTE_v10.xsd"), env.XML); err != nil {
+		if err := dtetest.ValidateXSD(t, siischema.EnvioDTE, env.XML); err != nil {
 			t.Errorf("schema: %v", err)
 		}
 	})
@@ -124,7 +125,7 @@ func TestEnvelopeOfForeignDTEs(t *testing.T) {
 		}
 	})
 	t.Run("xmllint", func(t *testing.T) {
-		if err := dtetest.ValidateXSD(t, filepath.Join(schemas, "EnvioDTE_v10.xsd"), env.XML); err != nil {
+		if err := dtetest.ValidateXSD(t, siischema.EnvioDTE, env.XML); err != nil {
 			t.Errorf("schema: %v", err)
 		}
 	})

@@ -21,8 +21,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 const (
-	samplesDir = "../../../shared/sii/samples"
-	schemas    = dtetest.SchemasDir
+	samplesDir = "../../testdata/sii"
 	requests   = "../../samples/requests"
 )
 

@@ -68,7 +68,7 @@ func TestScanMatchesParser(t *testing.T) {
 		})
 	}
 	t.Run("real DTE goes the slow way", func(t *testing.T) {
-		b, err := os.ReadFile(filepath.Join("../../../shared/sii/samples/real-dte/DTE--76354771-K--33--170--cleaned.xml"))
+		b, err := os.ReadFile(filepath.Join("../../testdata/sii/real-dte/DTE--76354771-K--33--170--cleaned.xml"))
 		if err != nil {
 			t.Fatal(err)
 		}

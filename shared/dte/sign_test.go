@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	dsig "github.com/russellhaering/goxmldsig"
+
 	"github.com/dtecl/pipeline/shared/caf"
 	"github.com/dtecl/pipeline/shared/certs"
 	"github.com/dtecl/pipeline/shared/dte"
@@ -24,8 +26,8 @@ import (
 	"github.com/dtecl/pipeline/shared/latin1"
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/shared/siischema"
 	"github.com/dtecl/pipeline/shared/xmlsig"
-	dsig "github.com/russellhaering/goxmldsig"
 )
 
 // variants are requests beyond the samples: every type, accents and ñ,
@@ -150,7 +152,7 @@ func checkSigned(t *testing.T, f *fixture, x []byte, req *request.Request) {
 	// The external tools get their own subtests: a missing tool skips
 	// only its check (outside CI).
 	t.Run("xmllint", func(t *testing.T) {
-		if err := dtetest.ValidateXSD(t, filepath.Join(schemas, "DTE_v10.xsd"), x); err != nil {
+		if err := dtetest.ValidateXSD(t, siischema.DTE, x); err != nil {
 			t.Errorf("schema: %v", err)
 		}
 	})

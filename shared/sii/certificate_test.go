@@ -28,7 +28,7 @@ func requireTool(t *testing.T, name string) string {
 
 func loadTestCert(t *testing.T) *certs.Certificate {
 	t.Helper()
-	b, err := os.ReadFile("../../../shared/sii/samples/certs/ks.p12")
+	b, err := os.ReadFile("../../testdata/sii/certs/ks.p12")
 	if err != nil {
 		t.Fatal(err)
 	}

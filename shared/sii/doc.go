@@ -1,5 +1,5 @@
 // Package sii talks to the SII's DTE web services the way they really
-// behave (../shared/sii/PROTOCOL.md §0–3, §11):
+// behave (the SII's web-service manuals; docs/design.md):
 //
 //   - authentication: getSeed → the seed signed with the sender's
 //     certificate → getToken (Axis 1 SOAP services whose answers are XML

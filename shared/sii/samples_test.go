@@ -10,7 +10,7 @@ import (
 )
 
 // samplesDir holds the SII's answers transcribed from its manuals.
-const samplesDir = "../../../shared/sii/samples/sii-responses"
+const samplesDir = "../../testdata/sii/sii-responses"
 
 // TestSIIResponseSamples parses every file of the samples folder with the
 // parser for its kind and checks the result. A file without an expectation

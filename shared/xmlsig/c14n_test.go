@@ -12,7 +12,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
-const samples = "../../../shared/sii/samples"
+const samples = "../../testdata/sii"
 
 func TestCanonicalize(t *testing.T) {
 	tests := []struct {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
+	"github.com/dtecl/pipeline/shared/siischema"
 )
 
 // TestEndToEnd sends one document of each type (33, 34, 52, 56, 61)
@@ -33,7 +34,6 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	trusted := [][]byte{ca}
-	schemas, _ := filepath.Abs(schemasDir)
 	for _, d := range docs {
 		st, err := s.state(d.key)
 		if err != nil {
@@ -50,7 +50,7 @@ func TestEndToEnd(t *testing.T) {
 				}
 			})
 			t.Run("DTE xmllint", func(t *testing.T) {
-				if err := dtetest.ValidateXSD(t, filepath.Join(schemas, "DTE_v10.xsd"), signed); err != nil {
+				if err := dtetest.ValidateXSD(t, siischema.DTE, signed); err != nil {
 					t.Errorf("%s (%s): %v", d.key, st.ArchiveKey, err)
 				}
 			})
@@ -60,7 +60,7 @@ func TestEndToEnd(t *testing.T) {
 				}
 			})
 			t.Run("EnvioDTE xmllint", func(t *testing.T) {
-				if err := dtetest.ValidateXSD(t, filepath.Join(schemas, "EnvioDTE_v10.xsd"), envio); err != nil {
+				if err := dtetest.ValidateXSD(t, siischema.EnvioDTE, envio); err != nil {
 					t.Errorf("%s (%s): %v", d.key, st.EnvioKey, err)
 				}
 			})

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,7 +43,6 @@ func TestStackStartFailsCleanly(t *testing.T) {
 	s3 := requireS3(t)
 	u := mustParse(t, bustest.Require(t))
 	u.Path = "/dte-e2e-no-such-vhost"
-	schema, _ := filepath.Abs(filepath.Join(schemasDir, "EnvioDTE_v10.xsd"))
 	issuer := randomIssuer()
 	t.Cleanup(func() {
 		if store, err := archive.NewS3(s3); err == nil {
@@ -59,7 +57,7 @@ func TestStackStartFailsCleanly(t *testing.T) {
 		}
 	}()
 	st, err := local.Start(ctx, local.Config{
-		BinDir: binDir, WorkDir: t.TempDir(), AMQPURL: u.String(), S3: s3, SchemaPath: schema,
+		BinDir: binDir, WorkDir: t.TempDir(), AMQPURL: u.String(), S3: s3,
 		CAFs: []local.CAFRange{{Issuer: issuer.String(), Type: 33, From: 1, To: 10}},
 	})
 	if err == nil {

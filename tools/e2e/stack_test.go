@@ -31,7 +31,6 @@ import (
 // Paths seen from this package.
 const (
 	samplesDir = repoRoot + "/samples/requests"
-	schemasDir = repoRoot + "/../shared/sii/schemas"
 )
 
 // testBucket is the archive bucket of these tests; each stack has its own
@@ -77,10 +76,6 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	s3 := requireS3(t)
 	dtetest.NeedTool(t, "xmllint") // the simulator validates every upload
 	vhost := bustest.VHost(t)
-	schema, err := filepath.Abs(filepath.Join(schemasDir, "EnvioDTE_v10.xsd"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	work := t.TempDir()
 	s := &stack{t: t, issuer: randomIssuer(), amqpURL: vhost, work: work, log: &logBuffer{}}
 	var cafs []local.CAFRange
@@ -90,7 +85,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	st, err := local.Start(ctx, local.Config{
-		BinDir: binDir, WorkDir: work, AMQPURL: vhost, S3: s3, SchemaPath: schema,
+		BinDir: binDir, WorkDir: work, AMQPURL: vhost, S3: s3,
 		CAFs: cafs, SIIStep: 50 * time.Millisecond, FunctionEnv: o.functionEnv,
 		Logger: slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})

@@ -64,7 +64,7 @@ type Config struct {
 	WorkDir    string           // keys, CAFs and logs go here
 	AMQPURL    string           // the broker (a vhost of its own is best)
 	S3         archive.S3Config // the archive
-	SchemaPath string           // EnvioDTE_v10.xsd for the simulator
+	SchemaPath string           // EnvioDTE_v10.xsd for the simulator (default: the built-in set)
 	Ports      Ports
 	CAFs       []CAFRange
 	// SIIStep is how long the simulator keeps an upload in each state

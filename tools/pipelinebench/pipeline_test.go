@@ -48,7 +48,7 @@ func runPipeline(b *testing.B, rate float64) {
 	rec := newRecorder()
 	stack, err := local.Start(ctx, local.Config{
 		BinDir: bin, WorkDir: workDir(b), AMQPURL: bustest.VHost(b), S3: s3Config(),
-		SchemaPath: "../../../shared/sii/schemas/EnvioDTE_v10.xsd", SIIStep: 0, Parallelism: 8,
+		SIIStep: 0, Parallelism: 8,
 		CAFs:        []local.CAFRange{{Issuer: "76086428-5", Type: 33, From: 1, To: 1_000_000}},
 		FunctionEnv: map[string][]string{"submit": {"CHECK_DELAYS=1s"}, "sign": {"LOG_LEVEL=warn"}, "notify": {"LOG_LEVEL=warn"}, "enqueue": {"LOG_LEVEL=warn"}},
 		OnCallback:  rec.callback,

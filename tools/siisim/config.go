@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/shared/siischema"
 )
 
 // Defaults of a Config.
@@ -20,13 +21,13 @@ const (
 )
 
 // Config sets up a Server. The zero value of each field is a sensible
-// default except Inspector and SchemaPath, which are required (set
-// SkipSchema to run without xmllint).
+// default except Inspector, which is required.
 type Config struct {
 	// Inspector verifies seeds and envelopes (required).
 	Inspector Inspector
 	// SchemaPath is EnvioDTE_v10.xsd from the SII's schema set (the files
-	// it includes must sit beside it).
+	// it includes must sit beside it). Default: the set built into the
+	// program (package siischema).
 	SchemaPath string
 	// XMLLint is the xmllint program (default "xmllint" from PATH).
 	XMLLint string
@@ -62,6 +63,10 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.SchemaPath == "" && !c.SkipSchema {
+		// An error here leaves SchemaPath empty; validate reports it.
+		c.SchemaPath, _ = siischema.Path(siischema.EnvioDTE)
+	}
 	if c.XMLLint == "" {
 		c.XMLLint = "xmllint"
 	}
@@ -93,7 +98,7 @@ func (c *Config) validate() error {
 	}
 	if !c.SkipSchema {
 		if c.SchemaPath == "" {
-			problems = append(problems, errors.New("SchemaPath is required (EnvioDTE_v10.xsd) unless SkipSchema is set"))
+			problems = append(problems, errors.New("SchemaPath: the built-in schemas could not be written to the temporary folder"))
 		} else if _, err := os.Stat(c.SchemaPath); err != nil {
 			problems = append(problems, fmt.Errorf("SchemaPath: %w", err))
 		}

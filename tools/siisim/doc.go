@@ -1,6 +1,6 @@
 // Package siisim is a stand-in for the SII's DTE web services, faithful
 // enough that code which passes against it passes against maullin
-// (../shared/sii/PROTOCOL.md §0–3, §7–8, §11–12).
+// (the SII's web-service manuals; docs/design.md).
 //
 // It serves the SII's paths with the SII's wire formats (Axis SOAP with
 // escaped answers, DTEUpload's multipart and RECEPCIONDTE answer):

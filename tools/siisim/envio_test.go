@@ -114,7 +114,7 @@ func (f *envioFixture) bytes() []byte {
 func realHarness(t testing.TB, keys *caf.Keys) *harness {
 	t.Helper()
 	requireTool(t, "xmllint")
-	return newHarness(t, Config{Inspector: NewProjectInspector(keys), SchemaPath: schemaPath})
+	return newHarness(t, Config{Inspector: NewProjectInspector(keys)})
 }
 
 func (h *harness) uploadAs(t testing.TB, xml []byte) (*sii.Receipt, error) {
@@ -244,7 +244,7 @@ func TestRealEnvioRejections(t *testing.T) {
 // real CAFs do not verify.
 func otherSIIKeys(t testing.TB) *caf.Keys {
 	t.Helper()
-	k, err := caf.LoadKeys(sharedDir + "/sii/samples/sii-caf-keys")
+	k, err := caf.LoadKeys(siiCAFKeys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func rawUpload(t *testing.T, url, token string, file []byte) string {
 // upload → status until accepted, over HTTP, with processing taking time.
 func TestEndToEndRealEnvio(t *testing.T) {
 	requireTool(t, "xmllint")
-	h := newHarness(t, Config{Inspector: NewProjectInspector(siiKeys(t)), SchemaPath: schemaPath, Step: 20 * time.Millisecond})
+	h := newHarness(t, Config{Inspector: NewProjectInspector(siiKeys(t)), Step: 20 * time.Millisecond})
 	rc, err := h.uploadAs(t, newEnvioFixture(t).bytes())
 	if err != nil {
 		t.Fatal(err)

@@ -15,11 +15,11 @@ import (
 	"github.com/dtecl/pipeline/shared/sii"
 )
 
-// Paths to the shared reference folder, from this package's directory.
+// Fixtures, from this package's directory.
 const (
-	sharedDir  = "../../../shared"
-	schemaPath = sharedDir + "/sii/schemas/EnvioDTE_v10.xsd"
-	testP12    = sharedDir + "/sii/samples/certs/ks.p12"
+	samplesDir = "../../testdata/sii"
+	siiCAFKeys = samplesDir + "/sii-caf-keys"
+	testP12    = samplesDir + "/certs/ks.p12"
 )
 
 // requireTool skips when an external program is missing, except under

@@ -8,11 +8,11 @@ import (
 	"github.com/dtecl/pipeline/shared/caf"
 )
 
-const officialSample = sharedDir + "/sii/samples/sii-official/F60T33-ejemplo-oficial-SII.xml"
+const officialSample = samplesDir + "/sii-official/F60T33-ejemplo-oficial-SII.xml"
 
 func siiKeys(t testing.TB) *caf.Keys {
 	t.Helper()
-	k, err := caf.LoadKeys(sharedDir + "/sii/samples/sii-caf-keys")
+	k, err := caf.LoadKeys(siiCAFKeys)
 	if err != nil {
 		t.Fatal(err)
 	}

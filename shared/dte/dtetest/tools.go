@@ -10,11 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
-)
 
-// SchemasDir is the SII's XSD folder seen from a package two levels below
-// the repository root (shared/<pkg>); packages elsewhere pass their own.
-const SchemasDir = "../../../shared/sii/schemas"
+	"github.com/dtecl/pipeline/shared/siischema"
+)
 
 // NeedTool returns the path of an external program (xmllint, xmlsec1).
 // When it is missing the test is skipped, unless CI=true: in CI a missing
@@ -42,12 +40,17 @@ func debPackage(tool string) string {
 	return tool
 }
 
-// ValidateXSD validates an XML document with xmllint against an XSD
-// (DTE_v10.xsd for a DTE, EnvioDTE_v10.xsd for an envelope). It returns
-// xmllint's complaint when the document is invalid.
-func ValidateXSD(t TB, xsd string, doc []byte) error {
+// ValidateXSD validates an XML document with xmllint, the independent
+// implementation, against one of the SII's schemas, named as in package
+// siischema (siischema.DTE for a DTE, siischema.EnvioDTE for an envelope).
+// It returns xmllint's complaint when the document is invalid.
+func ValidateXSD(t TB, schema string, doc []byte) error {
 	t.Helper()
 	tool := NeedTool(t, "xmllint")
+	xsd, err := siischema.Path(schema)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
 	f := writeTemp(t, "doc.xml", doc)
 	out, err := run(tool, "--noout", "--nonet", "--schema", xsd, f)
 	if err != nil {

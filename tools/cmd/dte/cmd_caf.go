@@ -15,9 +15,8 @@ import (
 	"github.com/dtecl/pipeline/shared/rut"
 )
 
-// defaultSIIKeysDir holds the SII's CAF-signing keys (100.cer, 300.cer),
-// relative to the repo root, from where dte is usually run.
-const defaultSIIKeysDir = "../shared/sii/samples/sii-caf-keys"
+// siiKeysHelp describes the --sii-keys flag of every command that checks CAFs.
+const siiKeysHelp = "a directory of extra SII CAF-signing keys named by IDK (100.cer, 300.cer); the SII's own IDK 100 and 300 keys are built in (env SII_CAF_KEYS)"
 
 // expirySoon is how close to its expiry a CAF is flagged by caf list.
 const expirySoon = 30 * 24 * time.Hour
@@ -46,7 +45,7 @@ func runCAF(ctx context.Context, env *cliEnv, args []string) error {
 // that a bad file in a batch leaves the archive as it was.
 func runCAFAdd(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "caf add", "[flags] FILE...")
-	keysDir := fs.String("sii-keys", "", "directory of the SII's CAF keys named by IDK, 100.cer and 300.cer (env SII_CAF_KEYS, default "+defaultSIIKeysDir+")")
+	keysDir := fs.String("sii-keys", "", siiKeysHelp)
 	s3f := addS3Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -55,16 +54,9 @@ func runCAFAdd(ctx context.Context, env *cliEnv, args []string) error {
 		fs.Usage()
 		return exitError{code: 2, msg: "want at least one CAF file"}
 	}
-	dir := *keysDir
-	if dir == "" {
-		dir = env.getenv("SII_CAF_KEYS")
-	}
-	if dir == "" {
-		dir = defaultSIIKeysDir
-	}
-	keys, err := caf.LoadKeys(dir)
+	keys, err := loadSIIKeys(env, *keysDir)
 	if err != nil {
-		return fmt.Errorf("SII CAF keys (--sii-keys or SII_CAF_KEYS): %w", err)
+		return err
 	}
 	type checked struct {
 		path string

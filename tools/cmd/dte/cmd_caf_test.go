@@ -14,8 +14,8 @@ import (
 
 // The SII sample files, from this package's directory (repo root is ../../..).
 var (
-	sampleCAF     = filepath.Join("..", "..", "..", "..", "shared", "sii", "samples", "caf", "FoliosSII7623529133120254111137.xml")
-	sampleCAFKeys = filepath.Join("..", "..", "..", "..", "shared", "sii", "samples", "sii-caf-keys")
+	sampleCAF     = filepath.Join("..", "..", "..", "testdata", "sii", "caf", "FoliosSII7623529133120254111137.xml")
+	sampleCAFKeys = filepath.Join("..", "..", "..", "testdata", "sii", "sii-caf-keys")
 )
 
 const sampleCAFKey = "caf/76235291-5/33/1-20.xml"
@@ -24,7 +24,7 @@ func readSample(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("sample file: %v (the tests expect ../shared beside the repo)", err)
+		t.Fatalf("sample file: %v", err)
 	}
 	return b
 }
@@ -52,10 +52,9 @@ func TestCAFAdd(t *testing.T) {
 		return regexp.MustCompile(`(?s)<RSASK>.*</RSAPUBK>`).ReplaceAll(b, nil)
 	})
 	notCAF := writeVariant(t, "notcaf", func([]byte) []byte { return []byte("<DTE/>") })
-	onlyProdKeys := t.TempDir()
-	if err := os.WriteFile(filepath.Join(onlyProdKeys, "300.cer"), readSample(t, filepath.Join(sampleCAFKeys, "300.cer")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	unknownIDK := writeVariant(t, "unknown-idk", func(b []byte) []byte {
+		return bytes.Replace(b, []byte("<IDK>100</IDK>"), []byte("<IDK>999</IDK>"), 1)
+	})
 
 	tests := []struct {
 		name       string
@@ -72,9 +71,10 @@ func TestCAFAdd(t *testing.T) {
 		{"one bad file stores nothing", []string{"caf", "add", sampleCAF, tampered}, sampleCAFKeys, 1, "", "1 of 2 CAF files rejected; nothing stored", false},
 		{"without its private key", []string{"caf", "add", noKey}, sampleCAFKeys, 1, "", "no private key", false},
 		{"not a CAF", []string{"caf", "add", notCAF}, sampleCAFKeys, 1, "", "not a CAF file", false},
-		{"no SII key for its IDK", []string{"caf", "add", sampleCAF}, onlyProdKeys, 1, "", "no SII key for the CAF's IDK 100", false},
+		{"no SII key for its IDK", []string{"caf", "add", unknownIDK}, "", 1, "", "no SII key for the CAF's IDK 999", false},
+		{"built-in keys by default", []string{"caf", "add", sampleCAF}, "", 0, "added", "", true},
 		{"missing file", []string{"caf", "add", "nope.xml"}, sampleCAFKeys, 1, "", "rejected nope.xml", false},
-		{"no keys directory", []string{"caf", "add", sampleCAF}, filepath.Join(t.TempDir(), "none"), 1, "", "SII CAF keys (--sii-keys or SII_CAF_KEYS)", false},
+		{"no keys directory", []string{"caf", "add", sampleCAF}, filepath.Join(t.TempDir(), "none"), 1, "", "--sii-keys ", false},
 		{"no files", []string{"caf", "add"}, sampleCAFKeys, 2, "", "want at least one CAF file", false},
 		{"no subcommand", []string{"caf"}, sampleCAFKeys, 2, "", "want a subcommand", false},
 		{"unknown subcommand", []string{"caf", "remove"}, sampleCAFKeys, 2, "", "unknown subcommand \"remove\"", false},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dtecl/pipeline/shared/dte"
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
+	"github.com/dtecl/pipeline/shared/siischema"
 )
 
 func TestEnvelopeCommand(t *testing.T) {
@@ -34,7 +35,7 @@ func TestEnvelopeCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("xmllint and xmlsec1", func(t *testing.T) {
-		if err := dtetest.ValidateXSD(t, filepath.Join(siiSchemas, "EnvioDTE_v10.xsd"), x); err != nil {
+		if err := dtetest.ValidateXSD(t, siischema.EnvioDTE, x); err != nil {
 			t.Error(err)
 		}
 		if err := dtetest.XMLSec1Verify(t, x, dtetest.XMLSec1{IDNode: "SetDTE", Node: "/*/*[local-name()='Signature']"}); err != nil {

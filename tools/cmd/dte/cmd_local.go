@@ -23,7 +23,7 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 	bin := fs.String("bin", "out", "directory of the function binaries (make build)")
 	work := fs.String("workdir", ".run/local", "where test keys, CAFs and function logs go")
 	samples := fs.String("samples", "samples/requests", "directory of the requests to send")
-	schema := fs.String("schema", "../shared/sii/schemas/EnvioDTE_v10.xsd", "EnvioDTE_v10.xsd for the SII simulator (env SII_SCHEMA)")
+	schema := fs.String("schema", "", "EnvioDTE_v10.xsd of another SII schema set for the simulator (env SII_SCHEMA; default: the set built in)")
 	amqpURL := fs.String("amqp-url", envOr(env, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "broker URL (env AMQP_URL)")
 	step := fs.Duration("sii-step", 300*time.Millisecond, "time the SII simulator keeps an upload in each state")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up when the samples have not settled by then")

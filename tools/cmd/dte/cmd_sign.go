@@ -23,7 +23,7 @@ func runSign(ctx context.Context, env *cliEnv, args []string) error {
 	cf := addCertFlags(fs)
 	var cafFiles stringList
 	fs.Var(&cafFiles, "caf", "CAF file from the SII (repeat for several; the one whose range holds the folio is used)")
-	keysDir := fs.String("sii-keys", "", "directory of the SII's CAF keys named by IDK, 100.cer and 300.cer (env SII_CAF_KEYS, default "+defaultSIIKeysDir+")")
+	keysDir := fs.String("sii-keys", "", siiKeysHelp)
 	out := fs.String("out", "", "output file for one request (- for standard output); default {rut}-{type}-{folio}.xml in --out-dir")
 	outDir := fs.String("out-dir", ".", "directory for the signed DTEs")
 	if err := fs.Parse(args); err != nil {
@@ -131,15 +131,15 @@ func (c *certFlags) load(env *cliEnv) (*certs.Certificate, error) {
 	return cert, err
 }
 
-// loadSIIKeys reads the SII's CAF keys from dir, $SII_CAF_KEYS or the
-// repository's samples.
+// loadSIIKeys returns the SII's built-in CAF keys plus those in dir (the
+// --sii-keys flag) or $SII_CAF_KEYS, when either is given.
 func loadSIIKeys(env *cliEnv, dir string) (*caf.Keys, error) {
 	if dir == "" {
-		dir = envOr(env, "SII_CAF_KEYS", defaultSIIKeysDir)
+		dir = env.getenv("SII_CAF_KEYS")
 	}
-	k, err := caf.LoadKeys(dir)
+	k, err := caf.SIIKeys(dir)
 	if err != nil {
-		return nil, fmt.Errorf("SII keys: %w (give --sii-keys DIR)", err)
+		return nil, fmt.Errorf("--sii-keys %s: %w", dir, err)
 	}
 	return k, nil
 }

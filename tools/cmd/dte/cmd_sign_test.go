@@ -11,12 +11,13 @@ import (
 
 	"github.com/dtecl/pipeline/shared/dte"
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
+	"github.com/dtecl/pipeline/shared/siischema"
 )
 
 // Paths from this package's directory (tools/cmd/dte).
 var (
-	siiSamples     = filepath.Join("..", "..", "..", "..", "shared", "sii", "samples")
-	siiSchemas     = filepath.Join("..", "..", "..", "..", "shared", "sii", "schemas")
+	siiSamples     = filepath.Join("..", "..", "..", "testdata", "sii")
+	siiCAFKeys     = filepath.Join(siiSamples, "sii-caf-keys")
 	sampleRequests = filepath.Join("..", "..", "..", "samples", "requests")
 )
 
@@ -73,7 +74,7 @@ func TestSignCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := dtetest.ValidateXSD(t, filepath.Join(siiSchemas, "DTE_v10.xsd"), b); err != nil {
+			if err := dtetest.ValidateXSD(t, siischema.DTE, b); err != nil {
 				t.Errorf("%s: %v", s, err)
 			}
 			if err := dtetest.XMLSec1Verify(t, b, dtetest.XMLSec1{IDNode: "Documento"}); err != nil {
@@ -115,7 +116,7 @@ func TestSignCommandErrors(t *testing.T) {
 			[]string{"sign", "--cert", f.SignerP12, "--password-env", "P12_PASSWORD", "--sii-keys", f.SIIKeysDir, "--caf", f.CAFs[1], f33}, 1,
 			[]string{f33, "sign 33 folio 1042", "another document type"}},
 		{"CAF not signed by the SII", map[string]string{"P12_PASSWORD": f.Password},
-			[]string{"sign", "--cert", f.SignerP12, "--password-env", "P12_PASSWORD", "--sii-keys", filepath.Join(siiSamples, "sii-caf-keys"), "--caf", f.CAFs[0], f33}, 1,
+			[]string{"sign", "--cert", f.SignerP12, "--password-env", "P12_PASSWORD", "--sii-keys", siiCAFKeys, "--caf", f.CAFs[0], f33}, 1,
 			[]string{f.CAFs[0], "FRMA"}},
 		{"invalid request", map[string]string{"P12_PASSWORD": f.Password}, signArgs(f, bad), 1, []string{bad, "totals.total"}},
 		{"no CAF", nil, []string{"sign", "--cert", f.SignerP12, f33}, 2, []string{"--caf"}},

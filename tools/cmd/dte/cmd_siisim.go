@@ -16,10 +16,10 @@ import (
 func runSIISim(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "siisim", "[flags]")
 	addr := fs.String("addr", "127.0.0.1:8089", "address to listen on")
-	schema := fs.String("schema", "../shared/sii/schemas/EnvioDTE_v10.xsd", "EnvioDTE_v10.xsd of the SII's schema set (uploads are validated with xmllint: STATUS 7)")
+	schema := fs.String("schema", "", "EnvioDTE_v10.xsd of another SII schema set (default: the set built in; uploads are validated with xmllint: STATUS 7)")
 	xmllint := fs.String("xmllint", "xmllint", "the xmllint program")
 	noSchema := fs.Bool("no-schema", false, "do not validate uploads against the schema (only where xmllint is missing)")
-	keys := fs.String("sii-keys", "../shared/sii/samples/sii-caf-keys", "directory of SII keys that sign CAFs, named by IDK (100.cer, 300.cer); `dte local` writes its test key to one")
+	keys := fs.String("sii-keys", "", "a directory of extra SII CAF-signing keys named by IDK (100.cer); the SII's own IDK 100 and 300 keys are built in; `dte local` writes its test key to one")
 	step := fs.Duration("step", 300*time.Millisecond, "time an upload spends in each state REC, SOK, CRT, FOK, PRD before the next; 0 settles at once")
 	tokenTTL := fs.Duration("token-ttl", siisim.DefaultTokenTTL, "token lifetime")
 	seedTTL := fs.Duration("seed-ttl", siisim.DefaultSeedTTL, "seed lifetime")
@@ -44,7 +44,7 @@ func runSIISim(ctx context.Context, env *cliEnv, args []string) error {
 		fs.Usage()
 		return flag.ErrHelp
 	}
-	siiKeys, err := caf.LoadKeys(*keys)
+	siiKeys, err := caf.SIIKeys(*keys)
 	if err != nil {
 		return fmt.Errorf("-sii-keys: %w", err)
 	}

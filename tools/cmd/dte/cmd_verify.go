@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/dtecl/pipeline/shared/caf"
 	"github.com/dtecl/pipeline/shared/dte"
 )
 
@@ -17,7 +16,7 @@ import (
 // valid, 1 otherwise.
 func runVerify(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "verify", "[flags] FILE.xml...")
-	keysDir := fs.String("sii-keys", "", "directory of the SII's CAF keys named by IDK, 100.cer and 300.cer (env SII_CAF_KEYS, default "+defaultSIIKeysDir+" when present; without keys CAF signatures are not checked)")
+	keysDir := fs.String("sii-keys", "", siiKeysHelp)
 	asJSON := fs.Bool("json", false, "print the reports as JSON (one object per file)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -26,15 +25,9 @@ func runVerify(ctx context.Context, env *cliEnv, args []string) error {
 		fs.Usage()
 		return exitError{code: 2, msg: "want at least one file"}
 	}
-	var keys *caf.Keys
-	if dir := *keysDir; dir != "" || env.getenv("SII_CAF_KEYS") != "" {
-		k, err := loadSIIKeys(env, dir)
-		if err != nil {
-			return err
-		}
-		keys = k
-	} else if k, err := caf.LoadKeys(defaultSIIKeysDir); err == nil {
-		keys = k
+	keys, err := loadSIIKeys(env, *keysDir)
+	if err != nil {
+		return err
 	}
 	invalid := 0
 	for _, file := range fs.Args() {

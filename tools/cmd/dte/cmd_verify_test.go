@@ -11,7 +11,7 @@ import (
 // TestVerifyCommand runs dte verify on the SII's samples and compares its
 // report with testdata/verify/*.golden (rewrite with -update).
 func TestVerifyCommand(t *testing.T) {
-	keys := filepath.Join(siiSamples, "sii-caf-keys")
+	keys := siiCAFKeys
 	tests := []struct {
 		name   string
 		file   string
@@ -55,7 +55,7 @@ func TestVerifyCommand(t *testing.T) {
 }
 
 func TestVerifyCommandJSON(t *testing.T) {
-	stdout, _, code := runDTE(t, nil, "verify", "--json", "--sii-keys", filepath.Join(siiSamples, "sii-caf-keys"),
+	stdout, _, code := runDTE(t, nil, "verify", "--json", "--sii-keys", siiCAFKeys,
 		filepath.Join(siiSamples, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"))
 	if code != 1 {
 		t.Fatalf("exit %d", code)
