@@ -14,6 +14,7 @@ import (
 	"github.com/dtecl/pipeline/shared/archive/archivetest"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/shared/testenv"
 )
 
 // Defaults of the integration server: scripts/s3-server.sh's local values.
@@ -44,8 +45,8 @@ func versityConfig() archive.S3Config {
 }
 
 // versityS3 connects to the real S3 server of the integration tests. When
-// nothing listens there it skips, except under CI=true, where the server is
-// part of the run and its absence is a failure.
+// nothing listens there it fails under make test and CI, where the server
+// is part of the run, and skips otherwise.
 func versityS3(t *testing.T) *archive.S3 {
 	t.Helper()
 	cfg := versityConfig()
@@ -55,11 +56,7 @@ func versityS3(t *testing.T) *archive.S3 {
 	}
 	conn, err := net.DialTimeout("tcp", u.Host, time.Second)
 	if err != nil {
-		msg := "no S3 server at " + cfg.Endpoint + " (start one with scripts/s3-server.sh start, or set TEST_S3_ENDPOINT): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Unavailable(t, "no S3 server at %s (start one with scripts/s3-server.sh start, or set TEST_S3_ENDPOINT): %v", cfg.Endpoint, err)
 	}
 	conn.Close()
 	s, err := archive.NewS3(cfg)

@@ -9,19 +9,17 @@ import (
 	"testing"
 
 	"github.com/dtecl/pipeline/shared/certs"
+	"github.com/dtecl/pipeline/shared/testenv"
 	"github.com/dtecl/pipeline/shared/xmlsig"
 )
 
-// requireTool skips when an external program is missing, except under
-// CI=true where its absence is a failure.
+// requireTool returns the path of an external program; when it is missing
+// the test fails under make test and CI, and is skipped otherwise.
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
+		testenv.Unavailable(t, "%s is not installed: %v", name, err)
 	}
 	return p
 }

@@ -5,14 +5,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dtecl/pipeline/shared/testenv"
 )
 
 func addSamples(f *testing.F) {
-	entries, _ := os.ReadDir(samplesDir)
-	for _, e := range entries {
-		if b, err := os.ReadFile(filepath.Join(samplesDir, e.Name())); err == nil {
-			f.Add(b)
+	for _, e := range testenv.ReadDir(f, samplesDir) {
+		b, err := os.ReadFile(filepath.Join(samplesDir, e.Name()))
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b)
 	}
 	f.Add(axis("getEstUp", resp(hdrUp("EPR", "Envio Procesado"), group("33", "1", "1", "0", "0"))))
 	f.Add([]byte("<html><body>503</body></html>"))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dtecl/pipeline/shared/errs"
+	"github.com/dtecl/pipeline/shared/testenv"
 )
 
 // samplesDir holds the SII's answers transcribed from its manuals.
@@ -16,10 +17,7 @@ const samplesDir = "../../testdata/sii/sii-responses"
 // parser for its kind and checks the result. A file without an expectation
 // fails the test, so a new sample cannot be silently ignored.
 func TestSIIResponseSamples(t *testing.T) {
-	entries, err := os.ReadDir(samplesDir)
-	if err != nil {
-		t.Fatalf("read samples (the shared reference folder must sit beside the repo): %v", err)
-	}
+	entries := testenv.ReadDir(t, samplesDir)
 	checks := map[string]func(t *testing.T, b []byte){
 		"getSeed_soap_response.xml": func(t *testing.T, b []byte) {
 			ret, e := readSOAPAnswer(OpGetSeed, 200, "text/xml; charset=utf-8", b)

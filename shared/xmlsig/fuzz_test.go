@@ -6,12 +6,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/dtecl/pipeline/shared/testenv"
 	"github.com/dtecl/pipeline/shared/xmlsig"
 )
 
 func seedSamples(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join(samples, "*", "*.xml"))
-	for _, name := range files {
+	for _, name := range testenv.Glob(f, filepath.Join(samples, "*", "*.xml")) {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

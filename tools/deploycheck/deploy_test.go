@@ -11,6 +11,7 @@ import (
 
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/testenv"
 )
 
 // root is the repository root, seen from this package.
@@ -122,11 +123,7 @@ func loadFixture(t *testing.T) *fixture {
 	if f.stack, err = LoadStack(filepath.Join(root, "stack.yml")); err != nil {
 		t.Fatal(err)
 	}
-	ofFiles, err := filepath.Glob(filepath.Join(root, "openfaas", "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, file := range ofFiles {
+	for _, file := range testenv.Glob(t, filepath.Join(root, "openfaas", "*.yaml")) {
 		if filepath.Base(file) == "connector.yaml" {
 			continue
 		}
@@ -223,13 +220,16 @@ func TestKnativeBroker(t *testing.T) {
 // TestKnativeLayout fails on a folder of kn/ that no test reads.
 func TestKnativeLayout(t *testing.T) {
 	known := map[string]bool{"base": true, "source": true, "broker": true, "secrets": true}
-	entries, err := os.ReadDir(filepath.Join(root, "kn"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
+	seen := map[string]bool{}
+	for _, e := range testenv.ReadDir(t, filepath.Join(root, "kn")) {
 		if e.IsDir() && !known[e.Name()] {
 			t.Errorf("kn/%s: a folder the deployment check does not know", e.Name())
+		}
+		seen[e.Name()] = e.IsDir()
+	}
+	for name := range known {
+		if !seen[name] {
+			t.Errorf("kn/%s: missing, but the deployment check reads it", name)
 		}
 	}
 }

@@ -393,6 +393,9 @@ func WorkspaceModules(root string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(fns) == 0 {
+		return nil, fmt.Errorf("%s: no functions/*/go.mod", root)
+	}
 	for _, f := range fns {
 		dirs = append(dirs, filepath.Dir(f))
 	}

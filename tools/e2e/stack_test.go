@@ -24,6 +24,7 @@ import (
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/shared/testenv"
 	"github.com/dtecl/pipeline/shared/webhook"
 	"github.com/dtecl/pipeline/tools/local"
 )
@@ -130,11 +131,7 @@ func requireS3(t *testing.T) archive.S3Config {
 	}
 	conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
 	if err != nil {
-		msg := "no S3 server at " + cfg.Endpoint + " (scripts/s3-server.sh start): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Unavailable(t, "no S3 server at %s (scripts/s3-server.sh start): %v", cfg.Endpoint, err)
 	}
 	conn.Close()
 	return cfg

@@ -13,6 +13,7 @@ import (
 	"github.com/dtecl/pipeline/shared/certs"
 	"github.com/dtecl/pipeline/shared/rut"
 	"github.com/dtecl/pipeline/shared/sii"
+	"github.com/dtecl/pipeline/shared/testenv"
 )
 
 // Fixtures, from this package's directory.
@@ -22,15 +23,12 @@ const (
 	testP12    = samplesDir + "/certs/ks.p12"
 )
 
-// requireTool skips when an external program is missing, except under
-// CI=true where its absence is a failure.
+// requireTool fails the test under make test and CI, and skips it
+// otherwise, when an external program is missing.
 func requireTool(t testing.TB, name string) {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
+		testenv.Unavailable(t, "%s is not installed: %v", name, err)
 	}
 }
 

@@ -1,13 +1,14 @@
 // Package bustest gives integration tests an isolated RabbitMQ: a fresh
 // virtual host per test on the broker at $TEST_AMQP_URL (default
 // amqp://guest:guest@127.0.0.1:5672/), created with rabbitmqctl and removed
-// when the test ends. Tests skip when the broker is absent, except under
-// CI=true, where an absent broker fails them.
+// when the test ends. An absent broker fails the tests under make test and
+// CI (testenv.Strict) and skips them when go test is run by hand.
 package bustest
 
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/dtecl/pipeline/shared/testenv"
 	"net"
 	"net/url"
 	"os"
@@ -20,8 +21,8 @@ import (
 // DefaultURL is the broker tests use unless TEST_AMQP_URL says otherwise.
 const DefaultURL = "amqp://guest:guest@127.0.0.1:5672/"
 
-// Require fails (under CI) or skips the test when the broker is not
-// reachable, and returns its base URL.
+// Require fails (under make test and CI) or skips the test when the broker
+// is not reachable, and returns its base URL.
 func Require(t testing.TB) string {
 	t.Helper()
 	raw := os.Getenv("TEST_AMQP_URL")
@@ -34,11 +35,7 @@ func Require(t testing.TB) string {
 	}
 	conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
 	if err != nil {
-		msg := "RabbitMQ is not reachable at " + u.Host + " (start it with `rabbitmq-server -detached`): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Unavailable(t, "RabbitMQ is not reachable at %s (start it with `rabbitmq-server -detached`): %v", u.Host, err)
 	}
 	conn.Close()
 	return raw
@@ -72,11 +69,7 @@ func ctl(t testing.TB, args ...string) {
 	t.Helper()
 	out, err := exec.Command("rabbitmqctl", args...).CombinedOutput()
 	if err != nil {
-		msg := "rabbitmqctl " + strings.Join(args, " ") + ": " + err.Error() + "\n" + string(out)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Unavailable(t, "rabbitmqctl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
 

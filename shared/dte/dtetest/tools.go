@@ -12,21 +12,19 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/siischema"
+	"github.com/dtecl/pipeline/shared/testenv"
 )
 
 // NeedTool returns the path of an external program (xmllint, xmlsec1).
-// When it is missing the test is skipped, unless CI=true: in CI a missing
-// tool is a failure, never a skip.
+// When it is missing the test fails under make test and CI (testenv.Strict)
+// and is skipped when go test is run by hand.
 func NeedTool(t TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required in CI (CI=true) but is not installed: %v", name, err)
-	}
-	t.Skipf("%s is not installed (apt-get install %s); skipping the check that needs it", name, debPackage(name))
+	testenv.Unavailable(t, "%s is not installed (apt-get install %s): %v", name, debPackage(name), err)
 	return ""
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/dtecl/pipeline/shared/dte"
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
 	"github.com/dtecl/pipeline/shared/siischema"
+	"github.com/dtecl/pipeline/shared/testenv"
 )
 
 // Paths from this package's directory (tools/cmd/dte).
@@ -59,12 +60,12 @@ func TestSignCommand(t *testing.T) {
 	f := pkiFiles(t)
 	env := map[string]string{"P12_PASSWORD": f.Password}
 	out := t.TempDir()
-	reqs, _ := filepath.Glob(filepath.Join(sampleRequests, "*.json"))
+	reqs := testenv.Glob(t, filepath.Join(sampleRequests, "*.json"))
 	stdout, stderr, code := runDTE(t, env, signArgs(f, append([]string{"--out-dir", out}, reqs...)...)...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
-	signed, _ := filepath.Glob(filepath.Join(out, "*.xml"))
+	signed := testenv.Glob(t, filepath.Join(out, "*.xml"))
 	if len(signed) != len(reqs) || len(reqs) < 5 {
 		t.Fatalf("%d requests, %d signed DTEs:\n%s", len(reqs), len(signed), stdout)
 	}
