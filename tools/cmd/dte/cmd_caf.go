@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -33,9 +34,18 @@ func runCAF(ctx context.Context, env *cliEnv, args []string) error {
 			return runCAFList(ctx, env, args[1:])
 		}
 	}
-	fmt.Fprintln(env.stderr, "usage: dte caf add [flags] FILE...   verify CAF files with the SII's keys and store them in the archive")
-	fmt.Fprintln(env.stderr, "       dte caf list [flags] [RUT]    list the archived CAFs: issuer, type, folios, FA, expiry")
-	if len(args) == 0 {
+	w := env.stderr
+	help := len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help")
+	if help {
+		w = env.stdout
+	}
+	fmt.Fprintln(w, "usage: dte caf add [flags] FILE...   verify CAF files with the SII's keys and store them in the archive")
+	fmt.Fprintln(w, "       dte caf list [flags] [RUT]    list the archived CAFs: issuer, type, folios, FA, expiry")
+	fmt.Fprintln(w, "Run 'dte caf add -h' or 'dte caf list -h' for their flags.")
+	switch {
+	case help:
+		return flag.ErrHelp
+	case len(args) == 0:
 		return exitError{code: 2, msg: "want a subcommand: add or list"}
 	}
 	return exitError{code: 2, msg: fmt.Sprintf("unknown subcommand %q", args[0])}
@@ -47,7 +57,7 @@ func runCAFAdd(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "caf add", "[flags] FILE...")
 	keysDir := fs.String("sii-keys", "", siiKeysHelp)
 	s3f := addS3Flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -153,7 +163,7 @@ func runCAFList(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "caf list", "[flags] [RUT]")
 	atFlag := fs.String("at", "", "judge expiry at this date, YYYY-MM-DD (default: now)")
 	s3f := addS3Flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {

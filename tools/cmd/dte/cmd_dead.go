@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,29 +18,23 @@ func runDead(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "dead", "list | replay [DTEKEY...|--all]")
 	url := fs.String("amqp-url", envOr(env, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "broker URL (env AMQP_URL)")
 	all := fs.Bool("all", false, "replay: every dead letter")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 || (fs.Arg(0) != "list" && fs.Arg(0) != "replay") {
 		fs.Usage()
 		return exitError{code: 2}
 	}
-	// Flags may come before or after the subcommand and the keys.
-	sub, rest := fs.Arg(0), fs.Args()[1:]
-	keys := map[string]bool{}
-	for len(rest) > 0 {
-		if strings.HasPrefix(rest[0], "-") {
-			if err := fs.Parse(rest); err != nil {
-				return err
-			}
-			rest = fs.Args()
-			continue
+	sub, keys := fs.Arg(0), map[string]bool{}
+	for _, k := range fs.Args()[1:] {
+		if sub == "list" {
+			fs.Usage()
+			return exitError{code: 2, msg: "list takes no arguments"}
 		}
-		if _, err := dtekey.Parse(rest[0]); err != nil {
+		if _, err := dtekey.Parse(k); err != nil {
 			return exitError{code: 2, msg: err.Error()}
 		}
-		keys[rest[0]] = true
-		rest = rest[1:]
+		keys[k] = true
 	}
 	if sub == "replay" && !*all && len(keys) == 0 {
 		return exitError{code: 2, msg: "replay what? give DTEKEYs or --all"}

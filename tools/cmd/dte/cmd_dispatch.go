@@ -28,8 +28,12 @@ func runDispatch(ctx context.Context, env *cliEnv, args []string) error {
 	file := fs.String("config", "", "YAML file with attempts, backoff and routes (queue → function URL)")
 	url := fs.String("amqp-url", envOr(env, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "broker URL (env AMQP_URL)")
 	level := fs.String("log-level", envOr(env, "LOG_LEVEL", "info"), "log level")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return exitError{code: 2, msg: fmt.Sprintf("unexpected argument %q: dispatch takes only flags", fs.Arg(0))}
 	}
 	if *file == "" {
 		fs.Usage()

@@ -20,7 +20,7 @@ func runEnvelope(ctx context.Context, env *cliEnv, args []string) error {
 	receiver := fs.String("receiver", rut.SII.String(), "RutReceptor: the SII, or the client for an exchange envelope")
 	setID := fs.String("set-id", "", "SetDTE ID (default: derived from the issuer, the time and the DTEs)")
 	out := fs.String("out", "-", "output file (- for standard output)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 || cf.cert == "" || *resDate == "" {

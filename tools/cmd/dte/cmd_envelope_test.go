@@ -10,19 +10,25 @@ import (
 	"github.com/dtecl/pipeline/shared/dte"
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
 	"github.com/dtecl/pipeline/shared/siischema"
+	"github.com/dtecl/pipeline/shared/testenv"
 )
 
 func TestEnvelopeCommand(t *testing.T) {
 	f := pkiFiles(t)
 	env := map[string]string{"P12_PASSWORD": f.Password}
 	dir := t.TempDir()
-	reqs, _ := filepath.Glob(filepath.Join(sampleRequests, "*.json"))
+	reqs := testenv.Glob(t, filepath.Join(sampleRequests, "*.json"))
 	if _, stderr, code := runDTE(t, env, signArgs(f, append([]string{"--out-dir", dir}, reqs...)...)...); code != 0 {
 		t.Fatal(stderr)
 	}
-	dtes, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+	dtes := testenv.Glob(t, filepath.Join(dir, "*.xml"))
+	if len(dtes) != len(reqs) {
+		t.Fatalf("%d requests, %d signed DTEs", len(reqs), len(dtes))
+	}
 	out := filepath.Join(dir, "envio.xml")
-	args := append([]string{"envelope", "--cert", f.SignerP12, "--password-env", "P12_PASSWORD", "--resolution-date", "2024-08-22", "--set-id", "SetDoc", "--out", out}, dtes...)
+	// As the README writes it: the DTEs, then --out.
+	args := append([]string{"envelope", "--cert", f.SignerP12, "--password-env", "P12_PASSWORD", "--resolution-date", "2024-08-22", "--set-id", "SetDoc"}, dtes...)
+	args = append(args, "--out", out)
 	stdout, stderr, code := runDTE(t, env, args...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)

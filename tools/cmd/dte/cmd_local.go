@@ -29,8 +29,12 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up when the samples have not settled by then")
 	keep := fs.Bool("keep", false, "keep the stack running after the samples settle (Ctrl-C stops it)")
 	s3 := addS3Flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return exitError{code: 2, msg: fmt.Sprintf("unexpected argument %q: local takes only flags", fs.Arg(0))}
 	}
 	if v := env.getenv("SII_SCHEMA"); v != "" {
 		*schema = v

@@ -18,7 +18,7 @@ func runSend(ctx context.Context, env *cliEnv, args []string) error {
 	url := fs.String("url", envOr(env, "ENQUEUE_URL", "http://127.0.0.1:8080/"), "enqueue URL (env ENQUEUE_URL)")
 	secretEnv := fs.String("secret-env", "ENQUEUE_SECRET", "environment variable holding the signing secret (enqueue's local default when unset)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the answer")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

@@ -26,7 +26,7 @@ func runSign(ctx context.Context, env *cliEnv, args []string) error {
 	keysDir := fs.String("sii-keys", "", siiKeysHelp)
 	out := fs.String("out", "", "output file for one request (- for standard output); default {rut}-{type}-{folio}.xml in --out-dir")
 	outDir := fs.String("out-dir", ".", "directory for the signed DTEs")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 || len(cafFiles) == 0 || cf.cert == "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -37,12 +36,12 @@ func runSIISim(ctx context.Context, env *cliEnv, args []string) error {
 	fs.Var(reject, "reject", "fault: reject this document whenever uploaded, DTEKEY=reason (repeatable)")
 	fs.Var(object, "object", "fault: accept this document with objections, DTEKEY=reason (repeatable)")
 	verbose := fs.Bool("v", false, "log every call")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return flag.ErrHelp
+		return exitError{code: 2, msg: fmt.Sprintf("unexpected argument %q: siisim takes only flags", fs.Arg(0))}
 	}
 	siiKeys, err := caf.SIIKeys(*keys)
 	if err != nil {

@@ -20,7 +20,7 @@ func runStatus(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "status", "[flags] DTEKEY   (e.g. 76086428-5-33-1042)")
 	asJSON := fs.Bool("json", false, "print the state object as stored (JSON)")
 	s3f := addS3Flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -13,8 +13,12 @@ import (
 func runTopology(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "topology", "[flags]")
 	url := fs.String("amqp-url", envOr(env, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "broker URL (env AMQP_URL)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return exitError{code: 2, msg: fmt.Sprintf("unexpected argument %q: topology takes only flags", fs.Arg(0))}
 	}
 	t, err := bus.DeclareAt(*url, 5*time.Second)
 	if err != nil {

@@ -18,7 +18,7 @@ func runVerify(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "verify", "[flags] FILE.xml...")
 	keysDir := fs.String("sii-keys", "", siiKeysHelp)
 	asJSON := fs.Bool("json", false, "print the reports as JSON (one object per file)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

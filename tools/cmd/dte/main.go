@@ -52,28 +52,43 @@ func main() {
 
 func run(ctx context.Context, env *cliEnv, args []string) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(env.stderr, cmds)
 		return 2
 	}
-	c, ok := cmds[args[0]]
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 && name == "help" {
+			// dte help COMMAND: that command's usage.
+			if _, ok := cmds[args[1]]; ok {
+				return run(ctx, env, []string{args[1], "-h"})
+			}
+			fmt.Fprintf(env.stderr, "dte help: unknown command %q\n\n", args[1])
+			usage(env.stderr, cmds)
+			return 2
+		}
+		usage(env.stdout, cmds)
+		return 0
+	}
+	c, ok := cmds[name]
 	if !ok {
-		fmt.Fprintf(env.stderr, "dte: unknown command %q\n\n", args[0])
+		fmt.Fprintf(env.stderr, "dte: unknown command %q\n\n", name)
 		usage(env.stderr, cmds)
 		return 2
 	}
 	if err := c.run(ctx, env, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 2
+			return 0 // help was asked for and printed
 		}
 		var ee exitError
 		if errors.As(err, &ee) {
 			if ee.msg != "" {
-				fmt.Fprintln(env.stderr, "dte "+args[0]+": "+ee.msg)
+				fmt.Fprintln(env.stderr, "dte "+name+": "+ee.msg)
 			}
 			return ee.code
 		}
-		fmt.Fprintf(env.stderr, "dte %s: %v\n", args[0], err)
+		fmt.Fprintf(env.stderr, "dte %s: %v\n", name, err)
 		return 1
 	}
 	return 0
@@ -98,16 +113,5 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'dte COMMAND -h' for a command's flags.")
-}
-
-// newFlags makes a FlagSet that prints to the command's stderr.
-func newFlags(env *cliEnv, name, usageLine string) *flag.FlagSet {
-	fs := flag.NewFlagSet("dte "+name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "usage: dte %s %s\n", name, usageLine)
-		fs.PrintDefaults()
-	}
-	return fs
+	fmt.Fprintln(w, "\nRun 'dte help COMMAND' or 'dte COMMAND -h' for a command's flags; flags may come\nbefore or after the arguments ('--' ends the flags).")
 }
