@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make images: an OCI image of each function (enqueue, sign, submit, notify)
 # and of the dte command (the OpenFaaS connector), built with ko v0.19.1
-# (PLATFORM.md F) on a tiny base image made offline by tools/cmd/kobase.
+# on a tiny base image made offline by tools/cmd/kobase.
 #
 #   scripts/images.sh [build]        KO_DOCKER_REPO unset: offline, with no
 #                                    registry and no Docker daemon, into the OCI

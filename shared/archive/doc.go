@@ -1,4 +1,4 @@
-// Package archive is the pipeline's S3-compatible archive (DESIGN.md,
+// Package archive is the pipeline's S3-compatible archive (docs/design.md,
 // "Archive"): the signed DTEs, the signed EnvioDTEs, the CAF files and the
 // per-document state that makes redelivered messages idempotent.
 //

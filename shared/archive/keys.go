@@ -11,7 +11,7 @@ import (
 	"github.com/dtecl/pipeline/shared/rut"
 )
 
-// Key prefixes of the archive layout (DESIGN.md, "Archive").
+// Key prefixes of the archive layout (docs/design.md, "Archive").
 const (
 	PrefixDTE   = "dte/"
 	PrefixEnvio = "envio/"

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Document statuses, the same values Odoo's callback knows (DESIGN.md,
+// Document statuses, the same values Odoo's callback knows (docs/design.md,
 // "Odoo callback").
 const (
 	StatusQueued   = "queued"   // enqueue accepted the request

@@ -1,5 +1,5 @@
 // Package bus is the pipeline's use of RabbitMQ: the one declaration of the
-// topology (DESIGN.md, "RabbitMQ topology"), a publisher with confirms that
+// topology (docs/design.md, "RabbitMQ topology"), a publisher with confirms that
 // survives broker restarts, and the consumer the local dispatcher runs.
 package bus
 

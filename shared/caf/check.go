@@ -10,7 +10,7 @@ import (
 )
 
 // expires reports whether CAFs of a document type expire six months after
-// authorisation (FA), per the SII (PROTOCOL.md §5.1).
+// authorisation (FA), per the SII (docs/sii-protocol.md §5.1).
 func expires(docType int) bool {
 	switch docType {
 	case 33, 43, 46, 56, 61:

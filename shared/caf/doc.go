@@ -3,7 +3,7 @@
 // folios, which holds the range, the SII's signature over it (FRMA) and the
 // RSA key that stamps each document's TED (FRMT).
 //
-// CAF files declare no encoding but are ISO-8859-1 (PROTOCOL.md §5.1);
+// CAF files declare no encoding but are ISO-8859-1 (docs/sii-protocol.md §5.1);
 // their keys are 512-bit RSA with exponent 3, which Go's crypto/rsa refuses
 // since Go 1.24, so the PKCS#1 v1.5 arithmetic for them is done here with
 // math/big (with blinding), and so is the check of the SII's own 512-bit

@@ -10,7 +10,7 @@ import (
 )
 
 // Flatten writes an element the way the SII signs a DA (FRMA) and a DD
-// (FRMT), PROTOCOL.md §5.3: no namespace declarations and no prefixes, the
+// (FRMT), docs/sii-protocol.md §5.3: no namespace declarations and no prefixes, the
 // whitespace between tags dropped (text that is only whitespace), text and
 // attribute values escaped with the five XML entities, ISO-8859-1 bytes.
 func Flatten(el *etree.Element) ([]byte, error) {

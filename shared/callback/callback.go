@@ -1,5 +1,5 @@
 // Package callback tells Odoo about a document's progress: the signed POST
-// of DESIGN.md's "Odoo callback" contract, and the mapping from pipeline
+// of docs/design.md's "Odoo callback" contract, and the mapping from pipeline
 // events to the statuses Odoo shows.
 package callback
 

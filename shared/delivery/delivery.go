@@ -1,6 +1,6 @@
 // Package delivery serves a function's Handle over HTTP as CloudEvents, the
 // same way on Knative (source or broker), OpenFaaS and the local runner
-// (DESIGN.md, "Delivery: one handler, three platforms").
+// (docs/design.md, "Delivery: one handler, three platforms").
 //
 // The HTTP status carries the retry decision:
 //   - 2xx: done. The next event was published and confirmed (REPLY_MODE

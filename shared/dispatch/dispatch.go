@@ -1,7 +1,7 @@
 // Package dispatch is the local stand-in for Knative's RabbitMQ source (and
 // the RabbitMQ connector under OpenFaaS): it consumes the function queues and
 // POSTs each message as a CloudEvent to its function, with the same retry and
-// dead-letter rules (DESIGN.md, "Delivery"):
+// dead-letter rules (docs/design.md, "Delivery"):
 //
 //   - a message is acknowledged only after its function answered 2xx, or
 //     after its retry or dead letter was confirmed by the broker;

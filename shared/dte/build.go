@@ -175,7 +175,7 @@ func writeReceptor(w *writer, req *request.Request) (rut.RUT, string) {
 }
 
 // writeTotales writes the totals, recomputed by the SII's rules and
-// checked against the request's (PROTOCOL.md §4.5).
+// checked against the request's (docs/sii-protocol.md §4.5).
 func writeTotales(w *writer, req *request.Request) int64 {
 	t := req.Totals
 	want := req.Compute()

@@ -1,7 +1,7 @@
 // Package dte turns a DTE request into the XML the SII accepts and checks
 // such XML: it builds DTE/Documento for types 33, 34, 52, 56 and 61, stamps
 // it with a TED made with the folio's CAF, signs it standalone (only the
-// SiiDte namespace in scope, PROTOCOL.md §6.3), wraps signed DTEs in a
+// SiiDte namespace in scope, docs/sii-protocol.md §6.3), wraps signed DTEs in a
 // signed EnvioDTE, and inspects and verifies DTEs and envelopes the way
 // the SII does (each DTE's signature with the DTE taken out of the
 // envelope, the SetDTE signature in place, every TED against its CAF, every

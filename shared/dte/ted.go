@@ -9,7 +9,7 @@ import (
 )
 
 // appendTED stamps the document: it builds DD twice, flattened in
-// ISO-8859-1 with the five entities (what FRMT signs, PROTOCOL.md §5.3) and
+// ISO-8859-1 with the five entities (what FRMT signs, docs/sii-protocol.md §5.3) and
 // in canonical form for the document, signs the first with the CAF key and
 // appends the TED to dst.
 func appendTED(dst []byte, doc *document, typ int, folio int64, issueDate string, c *caf.CAF, ts string) ([]byte, error) {

@@ -49,7 +49,7 @@ const (
 	CodeCAFExpired      = "caf-expired"           // the CAF had expired on the issue date
 )
 
-// Contexts in which a signature verified (see PROTOCOL.md §6.3).
+// Contexts in which a signature verified (see docs/sii-protocol.md §6.3).
 const (
 	ContextInPlace     = "in-place"     // with every namespace in scope where it is (SetDTE)
 	ContextStandalone  = "standalone"   // the DTE taken out with only the SiiDte namespace: the SII's way

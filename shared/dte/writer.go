@@ -56,7 +56,7 @@ func (w *writer) int(tag string, v int64) {
 }
 
 // text writes request text: checked for ISO-8859-1 and XML, cut to the
-// schema's maximum length in characters (PROTOCOL.md §4.1), escaped.
+// schema's maximum length in characters (docs/sii-protocol.md §4.1), escaped.
 // It returns the text as written.
 func (w *writer) text(tag, field, s string, max int) string {
 	if err := latin1.Check(s); err != nil {

@@ -1,5 +1,5 @@
 // Package errs classifies failures as permanent or transient, the one
-// decision that drives retries everywhere (DESIGN.md, "Delivery"):
+// decision that drives retries everywhere (docs/design.md, "Delivery"):
 //   - permanent: retrying cannot help (invalid request, folio outside every
 //     CAF, a document the SII's rules refuse). The function turns it into
 //     cl.dte.failed at once and answers 2xx.

@@ -1,4 +1,4 @@
-// Package events defines the CloudEvents the pipeline exchanges (DESIGN.md,
+// Package events defines the CloudEvents the pipeline exchanges (docs/design.md,
 // "Events"): their types, their data, the dtekey extension, and their
 // structured-mode JSON form on the wire.
 package events

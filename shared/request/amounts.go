@@ -3,7 +3,7 @@ package request
 import "math/big"
 
 // Amounts are the totals a request's lines and adjustments add up to, computed
-// by the SII's rules (PROTOCOL.md §4.3–4.5).
+// by the SII's rules (docs/sii-protocol.md §4.3–4.5).
 type Amounts struct {
 	Net    int64 // affected amount after global adjustments (MntNeto)
 	Exempt int64 // exempt amount after global adjustments (MntExe)

@@ -7,7 +7,7 @@ import (
 
 func TestCheckDigit(t *testing.T) {
 	tests := map[int64]byte{
-		97975000: '5', // PROTOCOL.md's example
+		97975000: '5', // docs/sii-protocol.md's example
 		60803000: 'K', // the SII
 		76086428: '5',
 		11111111: '1',

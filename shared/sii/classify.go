@@ -2,7 +2,7 @@ package sii
 
 // This file is the one place where the SII's codes are classified: which
 // answer is success, which is worth retrying, which needs a new token and
-// which will never succeed (PROTOCOL.md §1.2, §1.3, §2, §3). Unknown codes
+// which will never succeed (docs/sii-protocol.md §1.2, §1.3, §2, §3). Unknown codes
 // are transient: retrying a few times and then dead-lettering is cheap,
 // giving up on a document the SII may have accepted is not.
 

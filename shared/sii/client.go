@@ -21,7 +21,7 @@ const (
 	DefaultUploadTimeout = 2 * time.Minute
 	DefaultTokenTTL      = 20 * time.Minute
 	// DefaultUserAgent carries the "PROG 1.0" marker DTEUpload needs to
-	// answer in XML instead of HTML (PROTOCOL.md §2).
+	// answer in XML instead of HTML (docs/sii-protocol.md §2).
 	DefaultUserAgent = "Mozilla/4.0 (compatible; PROG 1.0; dtecl-pipeline)"
 	maxAnswerSize    = 4 << 20
 )
@@ -128,7 +128,7 @@ func WithUploadTimeout(d time.Duration) Option {
 }
 
 // WithTokenTTL sets how long a token is reused before a new one is asked
-// for (default 20 min; the SII does not document a lifetime, PROTOCOL.md
+// for (default 20 min; the SII does not document a lifetime, docs/sii-protocol.md
 // §1.4). A token the SII refuses is replaced earlier.
 func WithTokenTTL(d time.Duration) Option {
 	return func(c *Client) error {

@@ -18,7 +18,7 @@ type Credential interface {
 	ID() string
 	// SignSeed signs the getToken document (<getToken><item><Semilla>…)
 	// with an enveloped XMLDSig carrying KeyValue and X509Certificate
-	// (PROTOCOL.md §1.3) and returns the signed document.
+	// (docs/sii-protocol.md §1.3) and returns the signed document.
 	SignSeed(ctx context.Context, doc []byte) ([]byte, error)
 }
 

@@ -7,7 +7,7 @@ import "strings"
 // as the project's simulator ("http://127.0.0.1:8089").
 type Environment string
 
-// The SII's hosts (PROTOCOL.md §0).
+// The SII's hosts (docs/sii-protocol.md §0).
 const (
 	Maullin Environment = "https://maullin.sii.cl" // certification
 	Palena  Environment = "https://palena.sii.cl"  // production

@@ -12,7 +12,7 @@ import (
 
 // The parsers below turn what the SII answered into results or *Error. They
 // never trust a missing code: no ESTADO or STATUS is a malformed answer
-// (transient), never success (PROTOCOL.md §2: "never read a missing STATUS
+// (transient), never success (docs/sii-protocol.md §2: "never read a missing STATUS
 // as 0").
 
 // maxSnippet bounds how much of an unreadable answer goes into an error.

@@ -15,7 +15,7 @@ import (
 // The SII's web services are Apache Axis 1 ".jws" RPC services: the request
 // is an element named like the operation with one child per parameter, and
 // the answer is a string (the element named <op>Return) holding an XML
-// document, escaped (PROTOCOL.md §1.1).
+// document, escaped (docs/sii-protocol.md §1.1).
 
 const soapEnvNS = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -161,7 +161,7 @@ func newDecoder(b []byte) *xml.Decoder {
 }
 
 // toUTF8 decodes an SII answer: the SII declares UTF-8 but non-ASCII glosas
-// may arrive as ISO-8859-1 bytes (PROTOCOL.md §1.1), and some documents
+// may arrive as ISO-8859-1 bytes (docs/sii-protocol.md §1.1), and some documents
 // declare ISO-8859-1. Bytes that are not valid UTF-8, or that declare
 // Latin-1, are read as Latin-1, which cannot fail.
 func toUTF8(b []byte) []byte {

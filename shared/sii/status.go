@@ -1,7 +1,7 @@
 package sii
 
 // Result is the pipeline's view of an SII answer: one of four values that
-// map onto DESIGN.md's settled results. The SII's own code and text are
+// map onto docs/design.md's settled results. The SII's own code and text are
 // kept beside it in UploadStatus and DocumentStatus.
 type Result string
 

@@ -1,5 +1,5 @@
 // Package webhook signs and verifies the HMAC header used in both directions
-// between Odoo and the pipeline (DESIGN.md, "Odoo callback"):
+// between Odoo and the pipeline (docs/design.md, "Odoo callback"):
 //
 //	X-DTE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 //

@@ -1,4 +1,4 @@
-// Package xmlsig is the SII's XML signature profile (PROTOCOL.md §6) on top
+// Package xmlsig is the SII's XML signature profile (docs/sii-protocol.md §6) on top
 // of goxmldsig and etree: signatures of an element referenced by ID with the
 // Signature as its next sibling (Documento in a DTE, SetDTE in an
 // EnvioDTE), enveloped signatures for the getToken seed document, and their

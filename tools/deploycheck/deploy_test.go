@@ -37,7 +37,7 @@ var defaulted = map[string]string{
 	"S3_PROBE":          "true: check the S3 server's conditional writes at start (one round trip per cold start)",
 	"SII_TIMEOUT":       "30 s per SII call",
 	"SII_TOKEN_TTL":     "30 min, under the SII token's own lifetime",
-	"CHECK_DELAYS":      "the status re-poll schedule of DESIGN.md",
+	"CHECK_DELAYS":      "the status re-poll schedule of docs/design.md",
 	"CHECK_DEADLINE":    "48 h to wait for the SII's verdict",
 	"NOTE_WAIT":         "30 s between checks of a note's referenced document",
 	"NOTE_DEADLINE":     "48 h for that document to appear",
@@ -236,9 +236,9 @@ func TestKnativeLayout(t *testing.T) {
 
 func TestConnector(t *testing.T) {
 	f := loadFixture(t)
-	// DESIGN.md: delivery is tried up to 3 times in all.
+	// docs/design.md: delivery is tried up to 3 times in all.
 	if f.connector.Attempts != 3 {
-		t.Errorf("connector attempts = %d, want 3 (DESIGN.md)", f.connector.Attempts)
+		t.Errorf("connector attempts = %d, want 3 (docs/design.md)", f.connector.Attempts)
 	}
 	want := map[string]Sink{f.wiring.DeadQueue: {Kind: "Function", Name: f.wiring.DeadFunction, Path: f.wiring.DeadPath}}
 	for q := range f.wiring.WorkQueues {

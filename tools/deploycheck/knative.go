@@ -165,7 +165,7 @@ func sinkOf(d destination) Sink {
 
 // Delivery is the retry contract every platform must honour.
 type Delivery struct {
-	Attempts int    // deliveries in all (DESIGN.md: 3)
+	Attempts int    // deliveries in all (docs/design.md: 3)
 	Backoff  string // backoffPolicy: exponential
 }
 

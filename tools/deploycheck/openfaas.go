@@ -20,7 +20,7 @@ import (
 const SecretsDir = "/var/openfaas/secrets/"
 
 // Stack is the part of an OpenFaaS stack.yml this check reads; the field
-// names are faas-cli's (PLATFORM.md D).
+// names are faas-cli's.
 type Stack struct {
 	Version  json.RawMessage `json:"version"`
 	Provider struct {

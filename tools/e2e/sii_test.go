@@ -89,7 +89,7 @@ func TestSIITransientFailures(t *testing.T) {
 //
 // The SII's free-text reason for rejecting one document (the simulator's
 // Reject value) does not travel back: getEstUp answers only the counts
-// (PROTOCOL.md §3.1; the per-document reason comes by e-mail), so what
+// (docs/sii-protocol.md §3.1; the per-document reason comes by e-mail), so what
 // Odoo can show is the state, the glosa and the counts.
 func TestSIIRejection(t *testing.T) {
 	t.Parallel()

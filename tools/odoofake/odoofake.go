@@ -1,5 +1,5 @@
 // Package odoofake is a stand-in for Odoo's side of the callback contract
-// (DESIGN.md, "Odoo callback"), strict enough to catch any drift: it checks
+// (docs/design.md, "Odoo callback"), strict enough to catch any drift: it checks
 // the signature and its time window, the database header, the exact JSON
 // fields and their types, the status values and the dtekey of each move;
 // it drops repeated event ids and never moves a status backwards, like the

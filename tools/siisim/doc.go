@@ -11,7 +11,7 @@
 //	POST /DTEWS/QueryEstUp.jws         getEstUp: REC → SOK → CRT → FOK → PRD → EPR (or RSC/RFR/RCT/RPT)
 //	POST /DTEWS/QueryEstDte.jws        getEstDte: DOK / DNK / FAU (+ note codes)
 //
-// What it checks, it checks as PROTOCOL.md says the SII does: the EnvioDTE
+// What it checks, it checks as docs/sii-protocol.md says the SII does: the EnvioDTE
 // against the official schemas (xmllint, STATUS 7), the SetDTE signature
 // (STATUS 8), the sender and company against the token and the Carátula
 // (STATUS 1, RCT), the Carátula's counts (RCT), and per document the DTE

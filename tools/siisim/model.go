@@ -42,7 +42,7 @@ type Document struct {
 	IssueDate  string // FchEmis, YYYY-MM-DD
 	Total      int64  // MntTotal
 	References []Reference
-	// Signature is the DTE's XMLDSig, verified SII-style (PROTOCOL.md §6.3).
+	// Signature is the DTE's XMLDSig, verified SII-style (docs/sii-protocol.md §6.3).
 	Signature Check
 	// TED is the stamp: FRMT against the CAF's public key, and DD against
 	// the document's data.

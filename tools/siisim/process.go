@@ -63,7 +63,7 @@ func (s *Server) accept(env *Envio, sender, company rut.RUT, now time.Time) *upl
 }
 
 // envelopeVerdict applies the envelope-level rules: a failure rejects the
-// whole upload (PROTOCOL.md §7, §12).
+// whole upload (docs/sii-protocol.md §7, §12).
 func (s *Server) envelopeVerdict(env *Envio, sender, company rut.RUT) (state, reason string) {
 	if f := s.faults.RejectEnvelope; f != "" {
 		s.faults.RejectEnvelope = ""

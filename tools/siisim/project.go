@@ -26,7 +26,7 @@ type projectInspector struct {
 
 // NewProjectInspector returns the Inspector the simulator uses by default:
 // signatures checked with shared/xmlsig (the SetDTE in place, each DTE the
-// SII's way, taken out with only the SiiDte namespace — PROTOCOL.md §6.3),
+// SII's way, taken out with only the SiiDte namespace — docs/sii-protocol.md §6.3),
 // CAFs with shared/caf against keys (the SII's keys that sign CAFs, by
 // IDK), TEDs with the CAF key over the flattened DD.
 func NewProjectInspector(keys *caf.Keys) Inspector {

@@ -1,6 +1,6 @@
 package siisim
 
-// The simulator's copy of the SII's codes and texts (PROTOCOL.md §1–3).
+// The simulator's copy of the SII's codes and texts (docs/sii-protocol.md §1–3).
 // It is deliberately separate from the client's classification in
 // shared/sii: the simulator says what the SII says, the client decides
 // what it means, and the tests check that the two agree.
@@ -42,7 +42,7 @@ const (
 )
 
 // CodeRefNotAccepted is the SII's detail code for a note whose referenced
-// document it has not accepted yet (PROTOCOL.md §12).
+// document it has not accepted yet (docs/sii-protocol.md §12).
 const CodeRefNotAccepted = "REF-3-750"
 
 // stateGlosa is the GLOSA the SII gives with each envelope state.

@@ -123,7 +123,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	writeRecepcion(w, rec, now, u.rec.TrackID)
 }
 
-// receive runs the upload-time checks (PROTOCOL.md §2, §12) and, when they
+// receive runs the upload-time checks (docs/sii-protocol.md §2, §12) and, when they
 // pass, decides the upload's fate; it returns the STATUS, its DETAIL and
 // the upload (nil unless STATUS 0).
 func (s *Server) receive(r *http.Request, form *uploadForm, ferr error, now time.Time) (int, []string, *upload) {

@@ -83,7 +83,7 @@ class DteAsyncCallback(http.Controller):
     @http.route('/api/dte/callback', type='http', auth='public', methods=['POST'],
                 csrf=False, save_session=False)
     def dte_async_callback(self, **kwargs):
-        """Status events from the pipeline's notify function (DESIGN.md, "Odoo callback")."""
+        """Status events from the pipeline's notify function (docs/design.md, "Odoo callback")."""
         raw = request.httprequest.get_data()
         env = request.env(su=True)
         response = callback.process(

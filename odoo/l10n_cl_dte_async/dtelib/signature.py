@@ -1,4 +1,4 @@
-"""The ``X-DTE-Signature`` header, used in both directions (DESIGN.md).
+"""The ``X-DTE-Signature`` header, used in both directions (docs/design.md).
 
     X-DTE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 

@@ -7,7 +7,7 @@ Statuses (the Odoo field ``dte_async_status``; the pipeline reports all but
     final = accepted | objected (accepted with objections) | rejected
     error: the pipeline gave up (dead letter or permanent failure)
 
-Rules (DESIGN.md "Odoo callback", and the project brief):
+Rules (docs/design.md, "Odoo callback"):
 
 - a final status never changes;
 - ``error`` is applied whenever the current status is not final (from

@@ -13,7 +13,7 @@ import (
 
 // referencesReady holds back a credit or debit note until the SII has
 // accepted the documents it modifies (the SII rejects a note whose
-// reference it has not processed yet, PROTOCOL.md §12). wait is true when
+// reference it has not processed yet, docs/sii-protocol.md §12). wait is true when
 // the note was rescheduled to look again later.
 func (f *Function) referencesReady(ctx context.Context, e events.Event, k dtekey.Key, d events.Signed) (wait bool, err error) {
 	for _, ref := range d.References {

@@ -1,6 +1,6 @@
 // Package submit is the submit stage: it uploads each signed DTE to the SII
 // in its own EnvioDTE, records the TrackID, and follows the upload until
-// the SII's verdict (DESIGN.md; PROTOCOL.md §2, §3, §12).
+// the SII's verdict (docs/design.md; docs/sii-protocol.md §2, §3, §12).
 //
 // Every step is idempotent, because delivery is at least once:
 //   - the TrackID is saved before cl.dte.submitted is emitted, and a

@@ -1,5 +1,5 @@
 // Command kobase makes `make images` work without a registry or a Docker
-// daemon (PLATFORM.md F):
+// daemon:
 //
 //	kobase base [-cache DIR] [-ref NAME] [-ca FILE] [-platform OS/ARCH]
 //
