@@ -2,9 +2,13 @@
 #   make run    bring up RabbitMQ, the S3 server, the SII simulator, the four
 #               functions and the dispatcher, and send the sample invoices
 #   make test   everything CI checks
+# Both first check their prerequisites (scripts/prereqs.sh) and install what
+# is missing, or stop saying how to install it.
 SHELL := /bin/bash
 GO    ?= go
-TOOLS := $(CURDIR)/.tools/bin
+# Tools the project builds itself (versitygw, kubeconform, ko): outside the
+# checkout, shared by every clone (DTE_TOOLS_DIR overrides).
+TOOLS := $(shell scripts/toolsdir.sh)
 export PATH := $(TOOLS):$(PATH)
 # Every module of the workspace (go.work), as package patterns.
 PKGS      := $(shell $(GO) list -m -f '{{.Dir}}/...' 2>/dev/null)
@@ -13,7 +17,8 @@ FUNCTIONS := enqueue sign submit notify
 S3ENV     := eval "$$(scripts/s3-server.sh env)"
 
 .PHONY: help run build test test-go test-broker-restart test-odoo vet services rabbitmq s3 \
-        deploy-check images coldstart bench bench-enqueue bench-dte bench-pipeline clean
+        prereqs-run prereqs-test deploy-check images coldstart bench bench-enqueue bench-dte \
+        bench-pipeline clean
 
 help:
 	@echo "make run            run the pipeline locally and send the sample invoices"
@@ -23,11 +28,19 @@ help:
 	@echo "make deploy-check   kn/, stack.yml and openfaas/ checked offline"
 	@echo "make images         OCI images of the functions with ko (out/images, or KO_DOCKER_REPO)"
 	@echo "make coldstart      cold start time and memory of each function"
+	@echo "make prereqs-test   check and install what make test needs (make prereqs-run: make run)"
 
 # --- run -------------------------------------------------------------------
 
-run: build services
+# The prerequisites first: building dte needs gcc and libxml2's headers.
+run: prereqs-run build services
 	$(S3ENV) && out/dte local
+
+prereqs-run:
+	scripts/prereqs.sh run
+
+prereqs-test:
+	scripts/prereqs.sh test
 
 build:
 	@mkdir -p out
@@ -45,10 +58,14 @@ s3:
 
 # --- test ------------------------------------------------------------------
 
-# vet; every Go test (integration tests use the real RabbitMQ and versitygw,
-# documents are checked with xmllint and xmlsec1); the tests that restart
-# RabbitMQ, on their own; the Odoo addon's plain tests; the deployment files.
-test: services vet test-go test-broker-restart test-odoo deploy-check
+# The prerequisites; vet; every Go test (integration tests use the real
+# RabbitMQ and versitygw, documents are checked with xmllint and xmlsec1);
+# the tests that restart RabbitMQ, on their own; the Odoo addon's plain
+# tests; the deployment files. DTE_TEST_STRICT=1: a test that needs a tool or
+# a server that is missing fails instead of skipping (shared/testenv).
+test: prereqs-test services vet test-go test-broker-restart test-odoo deploy-check
+
+test test-go test-broker-restart test-odoo deploy-check coldstart: export DTE_TEST_STRICT := 1
 
 vet:
 	$(GO) vet $(PKGS)

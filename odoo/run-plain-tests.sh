@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${ODOO_PLAIN_PYTHON:-/usr/bin/python3}
-if [[ "${CI:-}" == "true" ]] && ! "$PY" -c 'import jsonschema' 2>/dev/null; then
+# Under CI and make test (DTE_TEST_STRICT=1) a missing jsonschema fails at once.
+if [[ "${CI:-}" == "true" || "${DTE_TEST_STRICT:-}" == 1 ]] && ! "$PY" -c 'import jsonschema' 2>/dev/null; then
   echo "odoo-plain: python3-jsonschema is missing for $PY (apt-get install -y python3-jsonschema)" >&2
   exit 1
 fi

@@ -1,33 +1,37 @@
 # Sourced by scripts/deploy-check.sh and scripts/images.sh (not run on its
-# own): the pinned deploy tools in .tools/bin, installed with `go install` on
-# first use, and a Go workspace that holds every function module.
+# own): the pinned deploy tools in the tools folder (scripts/toolsdir.sh,
+# outside the checkout, shared by every clone), installed with `go install`
+# on first use, and a Go workspace that holds every function module.
 #
 # Expects ROOT (the repository root) to be set.
 
-TOOLS_BIN="$ROOT/.tools/bin"
+TOOLS_BIN=$("$ROOT/scripts/toolsdir.sh")
 export PATH="$TOOLS_BIN:$PATH"
 KUBECONFORM_VERSION=v0.7.0
 KO_VERSION=v0.19.1
 
-# ensure_tool NAME MODULE VERSION: install MODULE@VERSION into .tools/bin
+# ensure_tool NAME MODULE VERSION: install MODULE@VERSION into $TOOLS_BIN
 # unless that version is there already (a stamp file records it: kubeconform
 # built by `go install` prints "development" for -v).
 ensure_tool() {
   local name=$1 module=$2 version=$3
   local stamp="$TOOLS_BIN/.$name.version"
-  if [[ -x "$TOOLS_BIN/$name" && "$(cat "$stamp" 2>/dev/null)" == "$version" ]]; then
-    return 0
-  fi
-  echo "installing $name $version into .tools/bin (go install; a few minutes the first time)" >&2
-  mkdir -p "$TOOLS_BIN"
-  if ! GOBIN="$TOOLS_BIN" GOWORK=off go install "$module@$version"; then
-    # Offline: the module cache is itself a module proxy. Its modules were
-    # verified against the checksum database when they were downloaded.
-    echo "retrying from the local module cache (offline)" >&2
-    GOBIN="$TOOLS_BIN" GOWORK=off GOPROXY="file://$(go env GOMODCACHE)/cache/download" GOSUMDB=off \
-      go install "$module@$version"
-  fi
-  echo "$version" >"$stamp"
+  installed() { [[ -x "$TOOLS_BIN/$name" && "$(cat "$stamp" 2>/dev/null)" == "$version" ]]; }
+  installed && return 0
+  # The tools folder is shared by every checkout: one build at a time.
+  (
+    flock -w 900 9 || { echo "another build of $name holds $TOOLS_BIN/.$name.lock" >&2; exit 1; }
+    installed && exit 0
+    echo "installing $name $version into $TOOLS_BIN (go install; a few minutes, once per machine)" >&2
+    if ! GOBIN="$TOOLS_BIN" GOWORK=off go install "$module@$version"; then
+      # Offline: the module cache is itself a module proxy. Its modules were
+      # verified against the checksum database when they were downloaded.
+      echo "retrying from the local module cache (offline)" >&2
+      GOBIN="$TOOLS_BIN" GOWORK=off GOPROXY="file://$(go env GOMODCACHE)/cache/download" GOSUMDB=off \
+        go install "$module@$version"
+    fi
+    echo "$version" >"$stamp"
+  ) 9>"$TOOLS_BIN/.$name.lock"
 }
 
 ensure_kubeconform() { ensure_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION"; }

@@ -2,7 +2,9 @@
 # The local S3-compatible server for tests and `make run`: versitygw (Apache-2.0)
 # with its posix backend, objects as plain files under .run/s3/data.
 #
-#   scripts/s3-server.sh install   build versitygw into .tools/bin (minutes, once)
+#   scripts/s3-server.sh install   build versitygw into the tools folder (minutes, once per
+#                                  machine; scripts/toolsdir.sh, outside the checkout)
+#   scripts/s3-server.sh bin       print the path of the versitygw binary
 #   scripts/s3-server.sh start     start it on 127.0.0.1:$S3_PORT (default 7070); idempotent
 #   scripts/s3-server.sh stop      stop it; idempotent
 #   scripts/s3-server.sh status    exit 0 when running and answering, 3 when not
@@ -19,7 +21,8 @@ readonly VERSITYGW_VERSION=v1.8.0
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
-readonly BIN_DIR="$ROOT/.tools/bin"
+BIN_DIR=$("$ROOT/scripts/toolsdir.sh")
+readonly BIN_DIR
 readonly BIN="$BIN_DIR/versitygw"
 readonly RUN_DIR="$ROOT/.run/s3"
 readonly DATA_DIR="$RUN_DIR/data"
@@ -51,10 +54,17 @@ cmd_install() {
 		return 0
 	fi
 	command -v go >/dev/null || die "go is not on PATH; it is needed to build versitygw"
-	mkdir -p "$BIN_DIR"
-	log "building versitygw $VERSITYGW_VERSION into $BIN_DIR (several minutes the first time)"
+	# The tools folder is shared by every checkout: one build at a time.
+	exec 8>"$BIN_DIR/.versitygw.lock"
+	flock -w 900 8 || die "another build of versitygw holds $BIN_DIR/.versitygw.lock"
+	if [[ "$(installed_version)" == "$VERSITYGW_VERSION" ]]; then
+		exec 8>&-
+		return 0
+	fi
+	log "building versitygw $VERSITYGW_VERSION into $BIN_DIR (several minutes, once per machine)"
 	# GOWORK=off: the repo's workspace has nothing to do with this tool.
 	GOWORK=off GOBIN="$BIN_DIR" go install "$VERSITYGW_MODULE/cmd/versitygw@$VERSITYGW_VERSION"
+	exec 8>&-
 	[[ "$(installed_version)" == "$VERSITYGW_VERSION" ]] || die "built $BIN but it does not report $VERSITYGW_VERSION"
 }
 
@@ -218,12 +228,13 @@ cmd_env() {
 }
 
 usage() {
-	sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
 case "${1:-}" in
 install) cmd_install ;;
+bin) echo "$BIN" ;;
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;

@@ -31,20 +31,22 @@ def load_fixture(doc_type):
 
 
 def in_ci():
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    """True under CI and make test (DTE_TEST_STRICT=1): a missing tool fails, never skips."""
+    return (os.environ.get("CI", "").lower() in ("1", "true", "yes")
+            or os.environ.get("DTE_TEST_STRICT") == "1")
 
 
 def schema_validator():
     """A Draft 2020-12 validator for the repo's request schema.
 
-    The tests that need it fail (not skip) in CI when jsonschema is missing.
+    The tests that need it fail (not skip) under CI and make test when jsonschema is missing.
     """
     try:
         import jsonschema
     except ImportError:
         if in_ci():
             raise AssertionError(
-                "python3-jsonschema is required for the plain tests in CI "
+                "python3-jsonschema is required for the plain tests under CI and make test "
                 "(apt-get install python3-jsonschema; run with /usr/bin/python3)"
             ) from None
         raise unittest.SkipTest("jsonschema is not installed (apt-get install python3-jsonschema)")

@@ -4,7 +4,8 @@
     /usr/bin/python3 odoo/plain_tests/run.py [-v] [-k PATTERN]
 
 Use Debian's /usr/bin/python3: it has python3-jsonschema (and python3-yaml).
-With CI=true a missing jsonschema is a failure, not a skip. The last line is
+With CI=true or DTE_TEST_STRICT=1 (make test) a missing jsonschema is a
+failure, not a skip. The last line is
 ``odoo-plain: N passed, N failed, N skipped`` and the exit status is non-zero
 when anything failed.
 """

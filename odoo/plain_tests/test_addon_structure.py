@@ -1,6 +1,6 @@
 """The addon is installable in Odoo 19.0 as far as can be checked without Odoo:
 Python compiles, XML parses, the manifest follows the 19.0 rules
-(shared/odoo/ODOO19.md), views use 17+/19 syntax only, every reference
+(see odoo/README.md), views use 17+/19 syntax only, every reference
 resolves, security covers every new model, translations are complete."""
 
 import ast
@@ -41,7 +41,12 @@ def read(path):
 
 
 def addon_files(pattern):
-    return sorted(glob.glob(os.path.join(ADDON, pattern), recursive=True))
+    """The addon's files matching pattern; none is an error (a test fed by an
+    empty glob would check nothing)."""
+    files = sorted(glob.glob(os.path.join(ADDON, pattern), recursive=True))
+    if not files:
+        raise AssertionError(f"no addon file matches {pattern}")
+    return files
 
 
 def read_manifest():

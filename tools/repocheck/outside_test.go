@@ -1,0 +1,165 @@
+package repocheck
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The reference folder that sat beside the first checkouts, spelt in
+// pieces so that this file does not mention it.
+var outsideNeedles = []string{".." + "/shared", "/work" + "/shared"}
+
+// referenceDocs are documents of that folder the code once cited. A
+// mention is allowed only where the repository has a file of that name.
+var referenceDocs = []string{"DESIGN.md", "PROTOCOL.md", "PRINTING.md", "PLATFORM.md", "STYLE.md", "ODOO19.md"}
+
+// repoRoot is the top of the checkout these tests run in.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		t.Fatalf("git rev-parse --show-toplevel: %v (the repository checks need git and a clone)", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// trackedFiles lists the files git tracks, relative to the root, with the
+// text of each (binary files left out).
+func trackedFiles(t *testing.T, root string) map[string][]byte {
+	t.Helper()
+	cmd := exec.Command("git", "ls-files", "-z")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	files := map[string][]byte{}
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		fi, err := os.Lstat(filepath.Join(root, name))
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue // deleted in the work tree, not yet committed
+			}
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.IndexByte(b, 0) >= 0 {
+			continue // binary (the test certificate)
+		}
+		files[name] = b
+	}
+	if len(files) < 100 {
+		t.Fatalf("git ls-files gave %d text files: not the repository", len(files))
+	}
+	return files
+}
+
+// allowedOutside is the one mention allowed: .ci/run may take the Odoo
+// source for the addon's framework tests from the reference folder, as an
+// absolute ODOO_SRC resolved before the repository is copied.
+func allowedOutside(file, line string) bool {
+	return file == ".ci/run" && strings.Contains(line, "ODOO_SRC=")
+}
+
+func TestNoPathOutsideTheRepository(t *testing.T) {
+	root := repoRoot(t)
+	for name, b := range trackedFiles(t, root) {
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
+		for n := 1; sc.Scan(); n++ {
+			line := sc.Text()
+			for _, needle := range outsideNeedles {
+				if strings.Contains(line, needle) && !allowedOutside(name, line) {
+					t.Errorf("%s:%d refers to %s, outside the repository: %s", name, n, needle, strings.TrimSpace(line))
+				}
+			}
+		}
+		if err := sc.Err(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestAllowedOutsideIsOneLine(t *testing.T) {
+	for _, tt := range []struct {
+		file, line string
+		want       bool
+	}{
+		{".ci/run", `export ODOO_SRC=$(cd "$ROOT/` + outsideNeedles[0] + `/odoo/odoo-19.0" && pwd)`, true},
+		{".ci/run", `source ` + outsideNeedles[0] + `/env.sh`, false},
+		{"Makefile", `ODOO_SRC=` + outsideNeedles[0] + `/odoo`, false},
+	} {
+		if got := allowedOutside(tt.file, tt.line); got != tt.want {
+			t.Errorf("allowedOutside(%q, %q) = %v", tt.file, tt.line, got)
+		}
+	}
+}
+
+func TestNoReferenceDocumentOutsideTheRepository(t *testing.T) {
+	root := repoRoot(t)
+	files := trackedFiles(t, root)
+	have := map[string]bool{}
+	for name := range files {
+		have[path.Base(name)] = true
+	}
+	for name, b := range files {
+		for _, doc := range referenceDocs {
+			if have[doc] || !bytes.Contains(b, []byte(doc)) {
+				continue
+			}
+			for n, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, doc) {
+					t.Errorf("%s:%d cites %s, which is not in the repository (docs/ has the project's documents): %s", name, n+1, doc, strings.TrimSpace(line))
+				}
+			}
+		}
+	}
+}
+
+// mdLink is an inline Markdown link or image: [text](target).
+var mdLink = regexp.MustCompile(`\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
+
+// TestMarkdownLinksStayInside: every relative link of a tracked Markdown
+// file names a file or folder of the repository.
+func TestMarkdownLinksStayInside(t *testing.T) {
+	root := repoRoot(t)
+	files := trackedFiles(t, root)
+	checked := 0
+	for name, b := range files {
+		if !strings.HasSuffix(name, ".md") {
+			continue
+		}
+		for _, m := range mdLink.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") || strings.HasPrefix(target, "#") {
+				continue
+			}
+			target, _, _ = strings.Cut(target, "#")
+			rel := path.Clean(path.Join(path.Dir(name), target))
+			if rel == ".." || strings.HasPrefix(rel, "../") || path.IsAbs(target) {
+				t.Errorf("%s links %s, outside the repository", name, m[1])
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel))); err != nil {
+				t.Errorf("%s links %s: %v", name, m[1], err)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no relative Markdown link found: the check checked nothing")
+	}
+}
