@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/archive/archivetest"
 	"github.com/dtecl/pipeline/shared/dtekey"
@@ -23,34 +21,28 @@ const (
 	testBucket           = "dte-archive-test"
 )
 
-// s3Server is a real S3 server's bucket the integration tests use: the
-// name subtests carry, the server, the bucket and how it is set up.
+// s3Server is a real S3 server's bucket the integration tests use.
 type s3Server struct {
-	name   string
-	server archivetest.Server
-	bucket string
-	kind   archivetest.BucketKind
+	archivetest.Target
+	name string
 }
 
 // s3Servers are the real servers and bucket kinds every integration test
-// runs on: versitygw, and MinIO with a plain bucket, an SSE-KMS bucket
-// (opaque ETags) and a versioned bucket. Each skips when its server is
-// absent, and fails instead under CI=true.
+// runs on (archivetest.Targets). Each skips when its server is absent, and
+// fails instead under CI=true.
 func s3Servers() []s3Server {
-	vgw, minio := archivetest.Versitygw(), archivetest.MinIO()
-	return []s3Server{
-		{"versitygw", vgw, testBucket, archivetest.BucketKind{}},
-		{"minio", minio, testBucket, archivetest.BucketKind{}},
-		{"minio-sse-kms", minio, testBucket + "-kms", archivetest.BucketKind{Encryption: types.ServerSideEncryptionAwsKms}},
-		{"minio-versioned", minio, testBucket + "-versioned", archivetest.BucketKind{Versioned: true}},
+	var out []s3Server
+	for _, t := range archivetest.Targets() {
+		out = append(out, s3Server{t, t.Name})
 	}
+	return out
 }
 
 // config requires the server, sets the bucket up and returns its
 // configuration.
 func (s s3Server) config(t *testing.T) archive.S3Config {
 	t.Helper()
-	return s.server.Bucket(t, s.bucket, s.kind)
+	return s.Bucket(t, testBucket)
 }
 
 // open is config as a store.

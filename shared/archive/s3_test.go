@@ -46,7 +46,7 @@ func badCredentials(t *testing.T, srv s3Server) {
 	}
 	for name, change := range tests {
 		t.Run(name, func(t *testing.T) {
-			cfg := srv.server.Config(srv.bucket)
+			cfg := srv.Server.Config(srv.BucketName(testBucket))
 			change(&cfg)
 			s, err := archive.NewS3(cfg)
 			if err != nil {

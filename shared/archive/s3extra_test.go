@@ -89,7 +89,7 @@ func TestPurgeVersions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if srv.kind.Versioned && len(before) != 4 {
+			if srv.Kind.Versioned && len(before) != 4 {
 				t.Errorf("versioned bucket: %d versions before, want 3 and a delete marker: %v", len(before), before)
 			}
 			if err := s.PurgeVersions(testCtx(t), base+"p/"); err != nil {

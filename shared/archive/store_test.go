@@ -186,11 +186,11 @@ func TestProbeConditionalWrites(t *testing.T) {
 		{"mem with opaque ETags", mem(archivetest.MemOptions{OpaqueETags: true}), archive.Capabilities{IfNoneMatch: true, IfMatch: true}},
 		{"gofakes3", func(t *testing.T) (archive.Store, *archive.S3Config) { return fakeS3(t, 0), nil }, all},
 	}
-	servers := append(s3Servers(), s3Server{"minio-sse-s3", archivetest.MinIO(), testBucket + "-sse-s3",
-		archivetest.BucketKind{Encryption: types.ServerSideEncryptionAes256}})
+	sses3 := archivetest.SSES3()
+	servers := append(s3Servers(), s3Server{sses3, sses3.Name})
 	for _, srv := range servers {
 		want := all
-		if srv.kind.Encryption == types.ServerSideEncryptionAwsKms {
+		if srv.Kind.Encryption == types.ServerSideEncryptionAwsKms {
 			want.MD5ETags = false
 		}
 		tests = append(tests, probeCase{srv.name, func(t *testing.T) (archive.Store, *archive.S3Config) {

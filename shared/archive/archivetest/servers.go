@@ -222,3 +222,39 @@ func Versions(ctx context.Context, cfg archive.S3Config, prefix string) ([]strin
 	}
 	return out, nil
 }
+
+// Target is one server and bucket kind the integration tests run on.
+type Target struct {
+	Name   string // subtest name: "versitygw", "minio", "minio-sse-kms", "minio-versioned"
+	Server Server
+	Kind   BucketKind
+	suffix string // appended to the bucket name, one bucket per kind
+}
+
+// Targets are the servers and bucket kinds every S3 integration test
+// covers: versitygw, and MinIO with a plain bucket, an SSE-KMS bucket
+// (opaque ETags) and a versioned bucket.
+func Targets() []Target {
+	vgw, minio := Versitygw(), MinIO()
+	return []Target{
+		{Name: "versitygw", Server: vgw},
+		{Name: "minio", Server: minio},
+		{Name: "minio-sse-kms", Server: minio, Kind: BucketKind{Encryption: types.ServerSideEncryptionAwsKms}, suffix: "-kms"},
+		{Name: "minio-versioned", Server: minio, Kind: BucketKind{Versioned: true}, suffix: "-versioned"},
+	}
+}
+
+// SSES3 is MinIO with an SSE-S3 bucket, whose ETags stay MD5s.
+func SSES3() Target {
+	return Target{Name: "minio-sse-s3", Server: MinIO(), Kind: BucketKind{Encryption: types.ServerSideEncryptionAes256}, suffix: "-sse-s3"}
+}
+
+// BucketName is the bucket of this target for a test family's base name.
+func (t Target) BucketName(base string) string { return base + t.suffix }
+
+// Bucket requires the server and sets the target's bucket up (see
+// Server.Bucket).
+func (t Target) Bucket(tb testing.TB, base string) archive.S3Config {
+	tb.Helper()
+	return t.Server.Bucket(tb, t.BucketName(base), t.Kind)
+}

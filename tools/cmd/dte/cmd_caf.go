@@ -88,7 +88,9 @@ func runCAFAdd(ctx context.Context, env *cliEnv, args []string) error {
 	if err := store.EnsureBucket(ctx); err != nil {
 		return err
 	}
-	a := archive.New(store)
+	// Probed before the first write: create-only is only as good as the
+	// server's If-None-Match.
+	a := archive.New(store, archive.WithProbe())
 	for _, g := range good {
 		c := g.caf
 		warnOverlaps(ctx, env, a, c)
