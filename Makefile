@@ -12,7 +12,7 @@ FUNCTIONS := enqueue sign submit notify
 # Load the local S3 server's settings (endpoint, keys, bucket) into a recipe.
 S3ENV     := eval "$$(scripts/s3-server.sh env)"
 
-.PHONY: help run build test test-go test-broker-restart test-odoo vet services rabbitmq s3 \
+.PHONY: help run build test test-go test-s3 test-broker-restart test-odoo vet services rabbitmq s3 minio \
         deploy-check images coldstart bench bench-enqueue bench-dte bench-pipeline clean
 
 help:
@@ -34,7 +34,7 @@ build:
 	$(GO) build -o out/dte ./tools/cmd/dte
 	for f in $(FUNCTIONS); do CGO_ENABLED=0 $(GO) build -trimpath -o out/$$f ./functions/$$f || exit 1; done
 
-services: rabbitmq s3
+services: rabbitmq s3 minio
 
 rabbitmq:
 	scripts/rabbitmq.sh ensure
@@ -43,18 +43,28 @@ s3:
 	scripts/s3-server.sh install
 	scripts/s3-server.sh start
 
+# MinIO beside versitygw, on its own port: the archive's tests also run on it
+# (plain, SSE-KMS and versioned buckets). Built once into the tools cache.
+minio:
+	scripts/s3-server.sh minio install
+	scripts/s3-server.sh minio start
+
 # --- test ------------------------------------------------------------------
 
-# vet; every Go test (integration tests use the real RabbitMQ and versitygw,
+# vet; every Go test (integration tests use the real RabbitMQ, versitygw and MinIO,
 # documents are checked with xmllint and xmlsec1); the tests that restart
 # RabbitMQ, on their own; the Odoo addon's plain tests; the deployment files.
-test: services vet test-go test-broker-restart test-odoo deploy-check
+test: services vet test-go test-s3 test-broker-restart test-odoo deploy-check
 
 vet:
 	$(GO) vet $(PKGS)
 
 test-go:
 	$(S3ENV) && $(GO) test -count=1 -timeout 20m $(PKGS)
+
+# Which S3 servers and bucket kinds the archive was tested on, one line each.
+test-s3:
+	$(S3ENV) && scripts/test-s3.sh
 
 test-broker-restart:
 	$(S3ENV) && DTE_TEST_BROKER_RESTART=1 $(GO) test -count=1 -p 1 -timeout 10m -run 'BrokerRestart' $(PKGS)
@@ -86,4 +96,5 @@ bench-pipeline: build services
 
 clean:
 	scripts/s3-server.sh stop || true
+	scripts/s3-server.sh minio stop || true
 	rm -rf out .run
