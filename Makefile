@@ -16,7 +16,7 @@ FUNCTIONS := enqueue sign submit notify
 # Load the local S3 server's settings (endpoint, keys, bucket) into a recipe.
 S3ENV     := eval "$$(scripts/s3-server.sh env)"
 
-.PHONY: help run build test test-go test-broker-restart test-odoo vet services rabbitmq s3 \
+.PHONY: help run build test test-go test-s3 test-broker-restart test-odoo vet services rabbitmq s3 minio \
         prereqs-run prereqs-test deploy-check images coldstart bench bench-enqueue bench-dte \
         bench-pipeline clean
 
@@ -47,7 +47,7 @@ build:
 	$(GO) build -o out/dte ./tools/cmd/dte
 	for f in $(FUNCTIONS); do CGO_ENABLED=0 $(GO) build -trimpath -o out/$$f ./functions/$$f || exit 1; done
 
-services: rabbitmq s3
+services: rabbitmq s3 minio
 
 rabbitmq:
 	scripts/rabbitmq.sh ensure
@@ -56,22 +56,33 @@ s3:
 	scripts/s3-server.sh install
 	scripts/s3-server.sh start
 
+# MinIO beside versitygw, on its own port: the archive's tests also run on it
+# (plain, SSE-KMS and versioned buckets). Built once into the tools cache.
+minio:
+	scripts/s3-server.sh minio install
+	scripts/s3-server.sh minio start
+
 # --- test ------------------------------------------------------------------
 
 # The prerequisites; vet; every Go test (integration tests use the real
-# RabbitMQ and versitygw, documents are checked with xmllint and xmlsec1);
-# the tests that restart RabbitMQ, on their own; the Odoo addon's plain
-# tests; the deployment files. DTE_TEST_STRICT=1: a test that needs a tool or
-# a server that is missing fails instead of skipping (shared/testenv).
-test: prereqs-test services vet test-go test-broker-restart test-odoo deploy-check
+# RabbitMQ, versitygw and MinIO; documents are checked with xmllint and
+# xmlsec1); the archive's tests named per S3 server; the tests that restart
+# RabbitMQ, on their own; the Odoo addon's plain tests; the deployment
+# files. DTE_TEST_STRICT=1: a test that needs a tool or a server that is
+# missing fails instead of skipping (shared/testenv).
+test: prereqs-test services vet test-go test-s3 test-broker-restart test-odoo deploy-check
 
-test test-go test-broker-restart test-odoo deploy-check coldstart: export DTE_TEST_STRICT := 1
+test test-go test-s3 test-broker-restart test-odoo deploy-check coldstart: export DTE_TEST_STRICT := 1
 
 vet:
 	$(GO) vet $(PKGS)
 
 test-go:
 	$(S3ENV) && $(GO) test -count=1 -timeout 20m $(PKGS)
+
+# Which S3 servers and bucket kinds the archive was tested on, one line each.
+test-s3:
+	$(S3ENV) && scripts/test-s3.sh
 
 test-broker-restart:
 	$(S3ENV) && DTE_TEST_BROKER_RESTART=1 $(GO) test -count=1 -p 1 -timeout 10m -run 'BrokerRestart' $(PKGS)
@@ -103,4 +114,5 @@ bench-pipeline: build services
 
 clean:
 	scripts/s3-server.sh stop || true
+	scripts/s3-server.sh minio stop || true
 	rm -rf out .run

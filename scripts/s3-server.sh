@@ -1,74 +1,115 @@
 #!/usr/bin/env bash
-# The local S3-compatible server for tests and `make run`: versitygw (Apache-2.0)
-# with its posix backend, objects as plain files under .run/s3/data.
+# The local S3-compatible servers for tests and `make run`:
+#   versitygw (Apache-2.0), the default: its posix backend keeps objects as
+#     plain files under .run/s3/data;
+#   MinIO (AGPL-3.0), with `minio` as first argument: single drive under
+#     .run/minio/data, with a local KMS key so that buckets can use SSE-KMS.
+#     The archive's tests and one end-to-end run use both.
 #
-#   scripts/s3-server.sh install   build versitygw into the tools folder (minutes, once per
-#                                  machine; scripts/toolsdir.sh, outside the checkout)
-#   scripts/s3-server.sh bin       print the path of the versitygw binary
-#   scripts/s3-server.sh start     start it on 127.0.0.1:$S3_PORT (default 7070); idempotent
-#   scripts/s3-server.sh stop      stop it; idempotent
-#   scripts/s3-server.sh status    exit 0 when running and answering, 3 when not
-#   scripts/s3-server.sh env       print export lines for the pipeline and the tests:
-#                                  eval "$(scripts/s3-server.sh env)"
+#   scripts/s3-server.sh [minio] install   build the server into the tools folder (minutes, once
+#                                          per machine; scripts/toolsdir.sh, outside the checkout)
+#   scripts/s3-server.sh [minio] bin       print the path of the server's binary
+#   scripts/s3-server.sh [minio] start     start it on 127.0.0.1; idempotent
+#   scripts/s3-server.sh [minio] stop      stop it; idempotent
+#   scripts/s3-server.sh [minio] status    exit 0 when running and answering, 3 when not
+#   scripts/s3-server.sh [minio] env       export lines for the pipeline (S3_*: this server)
+#                                          and the tests (TEST_S3_*: versitygw, TEST_MINIO_*: MinIO):
+#                                          eval "$(scripts/s3-server.sh env)"
 #
-# Environment: S3_PORT (7070), S3_ACCESS_KEY (dtelocal), S3_SECRET_KEY
-# (dtelocal-secret-key), S3_BUCKET (dte-archive; created by start),
-# S3_FORCE_SIDECAR=1 (keep metadata in sidecar files even where xattrs work).
+# Environment: S3_PORT (versitygw, 7070), MINIO_PORT (7080) and MINIO_CONSOLE_PORT
+# (7081), S3_ACCESS_KEY (dtelocal), S3_SECRET_KEY (dtelocal-secret-key), S3_BUCKET
+# (dte-archive; created by start), S3_FORCE_SIDECAR=1 (versitygw: keep metadata in
+# sidecar files even where xattrs work), DTE_TOOLS_DIR (where both are built:
+# ${XDG_CACHE_HOME:-~/.cache}/dte-pipeline/bin, outside the checkout, so that a fresh
+# clone reuses them; scripts/toolsdir.sh).
 set -euo pipefail
+
+SERVER=versitygw
+if [[ "${1:-}" == minio ]]; then
+	SERVER=minio
+	shift
+fi
+readonly SERVER
 
 readonly VERSITYGW_MODULE=github.com/versity/versitygw
 readonly VERSITYGW_VERSION=v1.8.0
+# MinIO's RELEASE.* tags are not semver: `go install github.com/minio/minio@latest`
+# resolves to a pseudo-version. This one is pinned; change it on purpose only.
+readonly MINIO_MODULE=github.com/minio/minio
+readonly MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+# The local KMS key (name:base64 of 32 bytes) MinIO encrypts SSE-KMS and SSE-S3
+# objects with. A development value like the keys above; never use it elsewhere.
+readonly MINIO_KMS_KEY_ID=dte-local
+readonly MINIO_KMS_SECRET_KEY="$MINIO_KMS_KEY_ID:J0KzCosCkeBwTcpQ7N0Qb0gV5oVbtRNkOsVQZeT+iWY="
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 BIN_DIR=$("$ROOT/scripts/toolsdir.sh")
 readonly BIN_DIR
-readonly BIN="$BIN_DIR/versitygw"
-readonly RUN_DIR="$ROOT/.run/s3"
-readonly DATA_DIR="$RUN_DIR/data"
-readonly SIDECAR_DIR="$RUN_DIR/meta"
-readonly PID_FILE="$RUN_DIR/versitygw.pid"
-readonly LOG_FILE="$RUN_DIR/versitygw.log"
-
 readonly HOST=127.0.0.1
-readonly PORT="${S3_PORT:-7070}"
+readonly VERSITYGW_PORT="${S3_PORT:-7070}"
+readonly MINIO_PORT="${MINIO_PORT:-7080}"
+readonly MINIO_CONSOLE_PORT="${MINIO_CONSOLE_PORT:-7081}"
 readonly ACCESS_KEY="${S3_ACCESS_KEY:-dtelocal}"
 readonly SECRET_KEY="${S3_SECRET_KEY:-dtelocal-secret-key}"
 readonly BUCKET="${S3_BUCKET:-dte-archive}"
 readonly REGION="${S3_REGION:-us-east-1}"
-readonly ENDPOINT="http://$HOST:$PORT"
-readonly HEALTH_PATH=/health
-readonly START_TIMEOUT_TENTHS=100 # 10 s
+readonly START_TIMEOUT_TENTHS=300 # 30 s (MinIO formats its drive on the first start)
 
-log() { printf 's3-server: %s\n' "$*" >&2; }
+# Per server: where the binary is built, its module and version, where it
+# runs, its port and its health path.
+if [[ "$SERVER" == minio ]]; then
+	readonly MODULE=$MINIO_MODULE VERSION=$MINIO_VERSION PACKAGE=$MINIO_MODULE
+	readonly RUN_DIR="$ROOT/.run/minio" PORT=$MINIO_PORT PORT_VARIABLE=MINIO_PORT HEALTH_PATH=/minio/health/ready
+else
+	readonly MODULE=$VERSITYGW_MODULE VERSION=$VERSITYGW_VERSION PACKAGE=$VERSITYGW_MODULE/cmd/versitygw
+	readonly RUN_DIR="$ROOT/.run/s3" PORT=$VERSITYGW_PORT PORT_VARIABLE=S3_PORT HEALTH_PATH=/health
+fi
+readonly BIN="$BIN_DIR/$SERVER"
+readonly DATA_DIR="$RUN_DIR/data"
+readonly SIDECAR_DIR="$RUN_DIR/meta"
+readonly PID_FILE="$RUN_DIR/$SERVER.pid"
+readonly LOG_FILE="$RUN_DIR/$SERVER.log"
+readonly ENDPOINT="http://$HOST:$PORT"
+
+log() { printf 's3-server (%s): %s\n' "$SERVER" "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-# installed_version prints the module version the binary was built from, or nothing.
+# installed_version prints the module version the binary in $1 was built from, or nothing.
 installed_version() {
-	[[ -x "$BIN" ]] || return 0
-	go version -m "$BIN" 2>/dev/null | awk -v m="$VERSITYGW_MODULE" '$1 == "mod" && $2 == m { print $3 }'
+	[[ -x "$1" ]] || return 0
+	go version -m "$1" 2>/dev/null | awk -v m="$MODULE" '$1 == "mod" && $2 == m { print $3 }'
 }
 
-cmd_install() {
-	if [[ "$(installed_version)" == "$VERSITYGW_VERSION" ]]; then
+# go_install_tool DIR builds $PACKAGE at $VERSION into DIR, unless DIR has it
+# already. DIR is a parameter so that the tools can move (e.g. to a cache
+# shared by checkouts) without touching this function.
+go_install_tool() {
+	local dir=$1
+	if [[ "$(installed_version "$dir/$SERVER")" == "$VERSION" ]]; then
 		return 0
 	fi
-	command -v go >/dev/null || die "go is not on PATH; it is needed to build versitygw"
+	command -v go >/dev/null || die "go is not on PATH; it is needed to build $SERVER"
+	mkdir -p "$dir"
 	# The tools folder is shared by every checkout: one build at a time.
-	exec 8>"$BIN_DIR/.versitygw.lock"
-	flock -w 900 8 || die "another build of versitygw holds $BIN_DIR/.versitygw.lock"
-	if [[ "$(installed_version)" == "$VERSITYGW_VERSION" ]]; then
+	exec 8>"$dir/.$SERVER.lock"
+	flock -w 900 8 || die "another build of $SERVER holds $dir/.$SERVER.lock"
+	if [[ "$(installed_version "$dir/$SERVER")" == "$VERSION" ]]; then
 		exec 8>&-
 		return 0
 	fi
-	log "building versitygw $VERSITYGW_VERSION into $BIN_DIR (several minutes, once per machine)"
+	log "building $SERVER $VERSION into $dir (several minutes, once per machine)"
+	local start=$SECONDS
 	# GOWORK=off: the repo's workspace has nothing to do with this tool.
-	GOWORK=off GOBIN="$BIN_DIR" go install "$VERSITYGW_MODULE/cmd/versitygw@$VERSITYGW_VERSION"
+	GOWORK=off GOBIN="$dir" go install "$PACKAGE@$VERSION"
 	exec 8>&-
-	[[ "$(installed_version)" == "$VERSITYGW_VERSION" ]] || die "built $BIN but it does not report $VERSITYGW_VERSION"
+	[[ "$(installed_version "$dir/$SERVER")" == "$VERSION" ]] || die "built $dir/$SERVER but it does not report $VERSION"
+	log "built $SERVER in $((SECONDS - start)) s"
 }
 
-# pid_alive succeeds when the pidfile names a running versitygw.
+cmd_install() { go_install_tool "$BIN_DIR"; }
+
+# pid_alive succeeds when the pidfile names a running $SERVER.
 pid_alive() {
 	[[ -f "$PID_FILE" ]] || return 1
 	local pid
@@ -77,7 +118,7 @@ pid_alive() {
 	kill -0 "$pid" 2>/dev/null || return 1
 	# Guard against a recycled pid: it must still be our binary.
 	[[ "$(readlink "/proc/$pid/exe" 2>/dev/null || true)" == "$BIN"* ]] ||
-		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q versitygw
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$SERVER"
 }
 
 answers() {
@@ -120,28 +161,9 @@ create_bucket() {
 	esac
 }
 
-cmd_start() {
-	mkdir -p "$RUN_DIR"
-	exec 9>"$RUN_DIR/lock"
-	flock -w 30 9 || die "another start or stop holds $RUN_DIR/lock"
-	if pid_alive; then
-		answers || die "versitygw (pid $(<"$PID_FILE")) runs but $ENDPOINT$HEALTH_PATH does not answer; see $LOG_FILE"
-		create_bucket
-		log "already running at $ENDPOINT (pid $(<"$PID_FILE"))"
-		return 0
-	fi
-	rm -f "$PID_FILE"
-	if answers; then
-		# Another checkout's server (same defaults) is as good as ours; a
-		# server that refuses our keys is not.
-		if bucket_ok; then
-			log "reusing the S3 server that already answers on $ENDPOINT (not started here; our keys work there)"
-			return 0
-		fi
-		die "something else answers on $ENDPOINT and refuses our keys; stop it or set S3_PORT"
-	fi
-	cmd_install
-	mkdir -p "$DATA_DIR"
+# launch_versitygw starts versitygw in the background (posix backend,
+# metadata in user xattrs or, where there are none, sidecar files).
+launch_versitygw() {
 	local -a backend=(posix)
 	if [[ "${S3_FORCE_SIDECAR:-}" != 1 ]] && has_user_xattrs "$DATA_DIR"; then
 		log "metadata in user xattrs under $DATA_DIR"
@@ -156,6 +178,45 @@ cmd_start() {
 		ROOT_ACCESS_KEY="$ACCESS_KEY" ROOT_SECRET_KEY="$SECRET_KEY" VGW_REGION="$REGION" \
 		"$BIN" --port "$HOST:$PORT" --health "$HEALTH_PATH" --quiet \
 		"${backend[@]}" "$DATA_DIR" >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
+}
+
+# launch_minio starts MinIO in the background: one drive, no console, no
+# update checks, the local KMS key (SSE-KMS and SSE-S3 buckets work).
+launch_minio() {
+	setsid nohup env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
+		MINIO_ROOT_USER="$ACCESS_KEY" MINIO_ROOT_PASSWORD="$SECRET_KEY" MINIO_SITE_REGION="$REGION" \
+		MINIO_KMS_SECRET_KEY="$MINIO_KMS_SECRET_KEY" MINIO_UPDATE=off MINIO_BROWSER=off \
+		"$BIN" server "$DATA_DIR" --address "$HOST:$PORT" --console-address "$HOST:$MINIO_CONSOLE_PORT" --quiet \
+		>>"$LOG_FILE" 2>&1 </dev/null 9>&- &
+}
+
+cmd_start() {
+	mkdir -p "$RUN_DIR"
+	exec 9>"$RUN_DIR/lock"
+	flock -w 30 9 || die "another start or stop holds $RUN_DIR/lock"
+	if pid_alive; then
+		answers || die "$SERVER (pid $(<"$PID_FILE")) runs but $ENDPOINT$HEALTH_PATH does not answer; see $LOG_FILE"
+		create_bucket
+		log "already running at $ENDPOINT (pid $(<"$PID_FILE"))"
+		return 0
+	fi
+	rm -f "$PID_FILE"
+	if answers; then
+		# Another checkout's server (same defaults) is as good as ours; a
+		# server that refuses our keys is not.
+		if bucket_ok; then
+			log "reusing the S3 server that already answers on $ENDPOINT (not started here; our keys work there)"
+			return 0
+		fi
+		die "something else answers on $ENDPOINT and refuses our keys; stop it or set $PORT_VARIABLE"
+	fi
+	cmd_install
+	mkdir -p "$DATA_DIR"
+	if [[ "$SERVER" == minio ]]; then
+		launch_minio
+	else
+		launch_versitygw
+	fi
 	echo $! >"$PID_FILE"
 	local i
 	for ((i = 0; i < START_TIMEOUT_TENTHS; i++)); do
@@ -167,12 +228,12 @@ cmd_start() {
 		if ! kill -0 "$(<"$PID_FILE")" 2>/dev/null; then
 			rm -f "$PID_FILE"
 			tail -n 20 "$LOG_FILE" >&2 || true
-			die "versitygw exited at start; log: $LOG_FILE"
+			die "$SERVER exited at start; log: $LOG_FILE"
 		fi
 		sleep 0.1
 	done
 	tail -n 20 "$LOG_FILE" >&2 || true
-	die "versitygw did not answer on $ENDPOINT within 10 s; log: $LOG_FILE"
+	die "$SERVER did not answer on $ENDPOINT within $((START_TIMEOUT_TENTHS / 10)) s; log: $LOG_FILE"
 }
 
 cmd_stop() {
@@ -192,7 +253,7 @@ cmd_stop() {
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		log "versitygw (pid $pid) ignored SIGTERM for 5 s; sending SIGKILL"
+		log "$SERVER (pid $pid) ignored SIGTERM for 5 s; sending SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	rm -f "$PID_FILE"
@@ -201,34 +262,31 @@ cmd_stop() {
 
 cmd_status() {
 	if pid_alive && answers; then
-		echo "versitygw running at $ENDPOINT (pid $(<"$PID_FILE")), data in $DATA_DIR"
+		echo "$SERVER running at $ENDPOINT (pid $(<"$PID_FILE")), data in $DATA_DIR"
 		return 0
 	fi
 	if pid_alive; then
-		echo "versitygw process $(<"$PID_FILE") exists but $ENDPOINT$HEALTH_PATH does not answer"
+		echo "$SERVER process $(<"$PID_FILE") exists but $ENDPOINT$HEALTH_PATH does not answer"
 	else
-		echo "versitygw not running"
+		echo "$SERVER not running"
 	fi
 	return 3
 }
 
 cmd_env() {
-	local name value
-	for name in S3_ENDPOINT S3_REGION S3_ACCESS_KEY S3_SECRET_KEY S3_BUCKET \
-		TEST_S3_ENDPOINT TEST_S3_ACCESS_KEY TEST_S3_SECRET_KEY; do
-		case "$name" in
-		*ENDPOINT) value=$ENDPOINT ;;
-		*ACCESS_KEY) value=$ACCESS_KEY ;;
-		*SECRET_KEY) value=$SECRET_KEY ;;
-		S3_BUCKET) value=$BUCKET ;;
-		S3_REGION) value=$REGION ;;
-		esac
-		printf 'export %s=%q\n' "$name" "$value"
-	done
+	# S3_*: the selected server, for the pipeline and the dte command.
+	printf 'export %s=%q\n' S3_ENDPOINT "$ENDPOINT" S3_REGION "$REGION" \
+		S3_ACCESS_KEY "$ACCESS_KEY" S3_SECRET_KEY "$SECRET_KEY" S3_BUCKET "$BUCKET"
+	# TEST_*: both servers, for the integration tests.
+	printf 'export %s=%q\n' TEST_S3_ENDPOINT "http://$HOST:$VERSITYGW_PORT" \
+		TEST_S3_ACCESS_KEY "$ACCESS_KEY" TEST_S3_SECRET_KEY "$SECRET_KEY" \
+		TEST_MINIO_ENDPOINT "http://$HOST:$MINIO_PORT" \
+		TEST_MINIO_ACCESS_KEY "$ACCESS_KEY" TEST_MINIO_SECRET_KEY "$SECRET_KEY" \
+		TEST_MINIO_KMS_KEY "$MINIO_KMS_KEY_ID"
 }
 
 usage() {
-	sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 

@@ -13,7 +13,7 @@ type Archive struct {
 	store       Store
 	log         *slog.Logger
 	now         func() time.Time
-	caps        Capabilities
+	caps        capState
 	maxAttempts int
 	backoff     time.Duration
 }
@@ -39,16 +39,26 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithCapabilities tells the archive what the server was found to honour
-// (see ProbeConditionalWrites). Without it all three capabilities are
-// assumed, as on versitygw, MinIO, gofakes3 and AWS S3 without SSE-KMS.
+// WithCapabilities tells the archive what a probe found the server to
+// honour (see ProbeConditionalWrites). Without it (and without WithProbe)
+// the caller vouches that the server honours If-Match and If-None-Match, as
+// versitygw, MinIO, gofakes3 and AWS S3 do, and nothing is assumed about
+// ETags: a read is checked with the object's sha256 metadata or by reading
+// twice (see getConsistent).
+//
 // When the server ignores If-None-Match, create-only writes first read the
 // key (a redelivery is still caught; two truly simultaneous writers are
 // not). When it ignores If-Match, UpdateState reads its write back and
 // retries when another writer's state is there (a lost update is then
 // unlikely but still possible).
 func WithCapabilities(c Capabilities) Option {
-	return func(a *Archive) { a.caps = c }
+	return func(a *Archive) {
+		a.caps.caps, a.caps.source, a.caps.probe = c, condProbed, nil
+		a.caps.etags = etagsOpaque
+		if c.MD5ETags {
+			a.caps.etags = etagsMD5
+		}
+	}
 }
 
 // WithMaxUpdateAttempts bounds how many times UpdateState tries a
@@ -67,16 +77,16 @@ func New(store Store, opts ...Option) *Archive {
 		store:       store,
 		log:         slog.New(slog.DiscardHandler),
 		now:         time.Now,
-		caps:        Capabilities{IfNoneMatch: true, IfMatch: true, MD5ETags: true},
+		caps:        capState{sem: make(chan struct{}, 1)},
 		maxAttempts: 10,
 		backoff:     5 * time.Millisecond,
 	}
 	for _, o := range opts {
 		o(a)
 	}
-	if !a.caps.IfMatch || !a.caps.IfNoneMatch {
-		a.log.Warn("archive: the S3 server does not honour all conditional writes; concurrent writers can lose updates",
-			"if_match", a.caps.IfMatch, "if_none_match", a.caps.IfNoneMatch)
+	a.caps.log = a.log
+	if a.caps.source == condProbed {
+		logCapabilities(a.log, a.caps.caps, false)
 	}
 	return a
 }

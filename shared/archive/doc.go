@@ -28,13 +28,21 @@
 //   - versitygw with --sidecar metadata publishes a PUT's new ETag before
 //     its data, so a racing GET can pair the new ETag with the old body and
 //     a compare-and-swap based on it loses an update. UpdateState therefore
-//     reads through getConsistent, which re-reads until the ETag is the MD5
-//     of the body; with that, no update is lost on either backend.
+//     reads through getConsistent, which re-reads until the ETag is shown
+//     to belong to the body: the body's MD5 where ETags are MD5s, else the
+//     sha256 metadata the archive writes with every object, else two reads
+//     that agree. With that, no update is lost on either backend.
+//   - MinIO (single drive) behaves like versitygw, on plain, versioned,
+//     SSE-S3 and SSE-KMS buckets; under SSE-KMS (there and on AWS) ETags
+//     are not MD5s, and a multipart upload's ETag ("…-N") never is.
 //
 // A server that silently ignores the conditions would turn both into blind
 // overwrites; ProbeConditionalWrites detects that (and whether ETags are
-// MD5s) at start, New logs it, and WithCapabilities switches to the
-// narrower fallbacks it describes.
+// MD5s), New logs what it found, and WithCapabilities switches to the
+// narrower fallbacks it describes. A probe that could not run proves
+// nothing: with WithProbe the archive probes again before its next write
+// and writes nothing until a probe succeeds. The probe cleans up after
+// itself, every version of its object on a versioned bucket included.
 //
 // Errors. Every failure is wrapped with the operation and the key.
 // Branch with errors.Is on ErrNotFound, ErrExists, ErrConflict and

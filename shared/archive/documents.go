@@ -91,8 +91,12 @@ func (a *Archive) GetDocument(ctx context.Context, key string) (Document, error)
 // putIfAbsent is a create-only write; on a server that ignores
 // If-None-Match it looks first (see WithCapabilities).
 func (a *Archive) putIfAbsent(ctx context.Context, key string, body []byte, opts PutOptions) error {
+	caps, err := a.caps.forWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
 	opts.IfNoneMatch = "*"
-	if !a.caps.IfNoneMatch {
+	if !caps.IfNoneMatch {
 		_, err := a.store.Get(ctx, key)
 		switch {
 		case err == nil:
@@ -102,6 +106,6 @@ func (a *Archive) putIfAbsent(ctx context.Context, key string, body []byte, opts
 		}
 		opts.IfNoneMatch = ""
 	}
-	_, err := a.store.Put(ctx, key, body, opts)
+	_, err = a.put(ctx, key, body, opts)
 	return err
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"net"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -14,61 +11,48 @@ import (
 	"github.com/dtecl/pipeline/shared/archive/archivetest"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/rut"
-	"github.com/dtecl/pipeline/shared/testenv"
 )
 
-// Defaults of the integration server: scripts/s3-server.sh's local values.
+// Keys of the local servers (scripts/s3-server.sh), for the servers the
+// tests start themselves.
 const (
-	defaultTestEndpoint  = "http://127.0.0.1:7070"
-	defaultTestAccessKey = "dtelocal"
-	defaultTestSecretKey = "dtelocal-secret-key"
+	defaultTestAccessKey = archive.LocalAccessKey
+	defaultTestSecretKey = archive.LocalSecretKey
 	testBucket           = "dte-archive-test"
 )
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+// s3Server is a real S3 server's bucket the integration tests use.
+type s3Server struct {
+	archivetest.Target
+	name string
 }
 
-// versityConfig is the integration server's configuration from
-// TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY and TEST_S3_SECRET_KEY.
-func versityConfig() archive.S3Config {
-	return archive.S3Config{
-		Endpoint:  envOr("TEST_S3_ENDPOINT", defaultTestEndpoint),
-		Bucket:    testBucket,
-		AccessKey: envOr("TEST_S3_ACCESS_KEY", defaultTestAccessKey),
-		SecretKey: envOr("TEST_S3_SECRET_KEY", defaultTestSecretKey),
-		Timeout:   10 * time.Second,
+// s3Servers are the real servers and bucket kinds every integration test
+// runs on (archivetest.Targets). Each skips when its server is absent, and
+// fails instead under CI=true.
+func s3Servers() []s3Server {
+	var out []s3Server
+	for _, t := range archivetest.Targets() {
+		out = append(out, s3Server{t, t.Name})
 	}
+	return out
 }
 
-// versityS3 connects to the real S3 server of the integration tests. When
-// nothing listens there it fails under make test and CI, where the server
-// is part of the run, and skips otherwise.
-func versityS3(t *testing.T) *archive.S3 {
+// config requires the server, sets the bucket up and returns its
+// configuration.
+func (s s3Server) config(t *testing.T) archive.S3Config {
 	t.Helper()
-	cfg := versityConfig()
-	u, err := url.Parse(cfg.Endpoint)
-	if err != nil {
-		t.Fatalf("TEST_S3_ENDPOINT %q: %v", cfg.Endpoint, err)
-	}
-	conn, err := net.DialTimeout("tcp", u.Host, time.Second)
-	if err != nil {
-		testenv.Unavailable(t, "no S3 server at %s (start one with scripts/s3-server.sh start, or set TEST_S3_ENDPOINT): %v", cfg.Endpoint, err)
-	}
-	conn.Close()
-	s, err := archive.NewS3(cfg)
+	return s.Bucket(t, testBucket)
+}
+
+// open is config as a store.
+func (s s3Server) open(t *testing.T) *archive.S3 {
+	t.Helper()
+	st, err := archive.NewS3(s.config(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.EnsureBucket(ctx); err != nil {
-		t.Fatalf("ensure bucket on %s: %v", cfg.Endpoint, err)
-	}
-	return s
+	return st
 }
 
 // fakeS3 is an S3 store on gofakes3; pageSize > 0 forces small list pages.
@@ -106,13 +90,20 @@ func mustKey(t *testing.T, issuer rut.RUT, docType int, folio int64) dtekey.Key 
 	return k
 }
 
-// cleanupPrefixes deletes what a test wrote under these prefixes.
+// cleanupPrefixes deletes what a test wrote under these prefixes, every
+// version of it on a versioned bucket.
 func cleanupPrefixes(t *testing.T, s archive.Store, prefixes ...string) {
 	t.Helper()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for _, p := range prefixes {
+			if vp, ok := s.(archive.VersionPurger); ok {
+				if err := vp.PurgeVersions(ctx, p); err != nil {
+					t.Logf("cleanup %s: %v", p, err)
+				}
+				continue
+			}
 			infos, err := s.List(ctx, p)
 			if err != nil {
 				t.Logf("cleanup %s: %v", p, err)

@@ -6,11 +6,15 @@ import (
 )
 
 // Open connects a function to its archive: the S3 store, and, when probe is
-// set, a check of what the server's conditional writes really do (see
-// ProbeConditionalWrites). A probe that cannot run (S3 unreachable for the
-// moment) is not fatal: a function scaled from zero must start anyway; the
-// archive then assumes the conditions work, which is true of AWS S3, MinIO
-// and versitygw.
+// set, a check of what the server's conditional writes and ETags really do
+// (see ProbeConditionalWrites), logged either way. A probe that cannot run
+// (S3 unreachable for the moment) is not fatal: a function scaled from zero
+// must start anyway. Nothing is assumed then: the archive probes again
+// before its next write (WithProbe), and writes fail, transiently, until a
+// probe succeeds. Reads never need the probe.
+//
+// Without probe the caller vouches for the conditional writes (S3_PROBE=
+// false) and ETags are treated as opaque unless they are the body's MD5.
 func Open(ctx context.Context, cfg S3Config, probe bool, log *slog.Logger) (*Archive, error) {
 	store, err := NewS3(cfg)
 	if err != nil {
@@ -20,10 +24,15 @@ func Open(ctx context.Context, cfg S3Config, probe bool, log *slog.Logger) (*Arc
 	if probe {
 		caps, err := ProbeConditionalWrites(ctx, store)
 		if err != nil {
-			log.Warn("could not probe the S3 server's conditional writes; assuming they work", "error", err)
+			log.Warn("archive: could not probe the S3 server's conditional writes at start; probing again before the first write",
+				"endpoint", cfg.Endpoint, "bucket", cfg.Bucket, "error", err)
+			opts = append(opts, WithProbe())
 		} else {
 			opts = append(opts, WithCapabilities(caps))
 		}
+	} else {
+		log.Info("archive: no probe asked for: If-Match and If-None-Match are trusted without a probe; ETags are checked against the body's MD5 or the sha256 metadata",
+			"endpoint", cfg.Endpoint, "bucket", cfg.Bucket)
 	}
 	return New(store, opts...), nil
 }

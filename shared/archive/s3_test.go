@@ -31,8 +31,14 @@ func TestEnsureBucket(t *testing.T) {
 	}
 }
 
-func TestVersityBadCredentials(t *testing.T) {
-	versityS3(t)
+func TestBadCredentials(t *testing.T) {
+	for _, srv := range s3Servers()[:2] { // versitygw and MinIO
+		t.Run(srv.name, func(t *testing.T) { badCredentials(t, srv) })
+	}
+}
+
+func badCredentials(t *testing.T, srv s3Server) {
+	srv.config(t) // the bucket exists
 	tests := map[string]func(*archive.S3Config){
 		"wrong secret":     func(c *archive.S3Config) { c.SecretKey += "-wrong" },
 		"unknown key":      func(c *archive.S3Config) { c.AccessKey = "nobody" },
@@ -40,7 +46,7 @@ func TestVersityBadCredentials(t *testing.T) {
 	}
 	for name, change := range tests {
 		t.Run(name, func(t *testing.T) {
-			cfg := versityConfig()
+			cfg := srv.Server.Config(srv.BucketName(testBucket))
 			change(&cfg)
 			s, err := archive.NewS3(cfg)
 			if err != nil {

@@ -1,10 +1,15 @@
 package archive_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/archive/archivetest"
@@ -18,23 +23,25 @@ type backend struct {
 
 // backends are the stores every contract test runs against: the
 // in-memory fake, gofakes3 over HTTP (with 2-key list pages to exercise
-// pagination) and the real versitygw server (skipped when absent, failing
-// under CI=true).
+// pagination) and each real server and bucket kind of s3Servers (skipped
+// when absent, failing under CI=true), also with 2-key pages.
 func backends() []backend {
-	return []backend{
+	out := []backend{
 		{"mem", func(t *testing.T) archive.Store { return archivetest.NewMem() }},
 		{"gofakes3", func(t *testing.T) archive.Store { return fakeS3(t, 2) }},
-		{"versitygw", func(t *testing.T) archive.Store {
-			cfg := versityConfig()
-			versityS3(t) // skip or fail when absent; creates the bucket
+	}
+	for _, srv := range s3Servers() {
+		out = append(out, backend{srv.name, func(t *testing.T) archive.Store {
+			cfg := srv.config(t)
 			cfg.ListPageSize = 2
 			s, err := archive.NewS3(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
-		}},
+		}})
 	}
+	return out
 }
 
 // TestStoreContract pins what archive relies on from a Store, on every
@@ -159,27 +166,43 @@ func TestStoreContract(t *testing.T) {
 }
 
 // TestProbeConditionalWrites: the servers we use honour both conditions;
-// a server that ignores them is told apart.
+// a server that ignores them is told apart, and so is one whose ETags are
+// not MD5s (SSE-KMS). The probe leaves nothing behind, not even an old
+// version or a delete marker on a versioned bucket.
 func TestProbeConditionalWrites(t *testing.T) {
-	tests := []struct {
+	all := archive.Capabilities{IfNoneMatch: true, IfMatch: true, MD5ETags: true}
+	type probeCase struct {
 		name  string
-		store func(t *testing.T) archive.Store
+		store func(t *testing.T) (archive.Store, *archive.S3Config)
 		want  archive.Capabilities
-	}{
-		{"mem", func(t *testing.T) archive.Store { return archivetest.NewMem() }, archive.Capabilities{IfNoneMatch: true, IfMatch: true, MD5ETags: true}},
-		{"mem ignoring If-Match", func(t *testing.T) archive.Store {
-			return archivetest.NewMemWith(archivetest.MemOptions{IgnoreIfMatch: true})
-		}, archive.Capabilities{IfNoneMatch: true, MD5ETags: true}},
-		{"mem ignoring both", func(t *testing.T) archive.Store {
-			return archivetest.NewMemWith(archivetest.MemOptions{IgnoreIfMatch: true, IgnoreIfNoneMatch: true})
-		}, archive.Capabilities{MD5ETags: true}},
-		{"gofakes3", func(t *testing.T) archive.Store { return fakeS3(t, 0) }, archive.Capabilities{IfNoneMatch: true, IfMatch: true, MD5ETags: true}},
-		{"versitygw", func(t *testing.T) archive.Store { return versityS3(t) }, archive.Capabilities{IfNoneMatch: true, IfMatch: true, MD5ETags: true}},
+	}
+	mem := func(o archivetest.MemOptions) func(t *testing.T) (archive.Store, *archive.S3Config) {
+		return func(t *testing.T) (archive.Store, *archive.S3Config) { return archivetest.NewMemWith(o), nil }
+	}
+	tests := []probeCase{
+		{"mem", mem(archivetest.MemOptions{}), all},
+		{"mem ignoring If-Match", mem(archivetest.MemOptions{IgnoreIfMatch: true}), archive.Capabilities{IfNoneMatch: true, MD5ETags: true}},
+		{"mem ignoring both", mem(archivetest.MemOptions{IgnoreIfMatch: true, IgnoreIfNoneMatch: true}), archive.Capabilities{MD5ETags: true}},
+		{"mem with opaque ETags", mem(archivetest.MemOptions{OpaqueETags: true}), archive.Capabilities{IfNoneMatch: true, IfMatch: true}},
+		{"gofakes3", func(t *testing.T) (archive.Store, *archive.S3Config) { return fakeS3(t, 0), nil }, all},
+	}
+	sses3 := archivetest.SSES3()
+	servers := append(s3Servers(), s3Server{sses3, sses3.Name})
+	for _, srv := range servers {
+		want := all
+		if srv.Kind.Encryption == types.ServerSideEncryptionAwsKms {
+			want.MD5ETags = false
+		}
+		tests = append(tests, probeCase{srv.name, func(t *testing.T) (archive.Store, *archive.S3Config) {
+			cfg := srv.config(t)
+			return srv.open(t), &cfg
+		}, want})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := tt.store(t)
-			got, err := archive.ProbeConditionalWrites(testCtx(t), s)
+			s, cfg := tt.store(t)
+			rec := &recorder{Store: s}
+			got, err := archive.ProbeConditionalWrites(testCtx(t), rec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,10 +212,56 @@ func TestProbeConditionalWrites(t *testing.T) {
 			if (got.Err() == nil) != (got.IfMatch && got.IfNoneMatch) || (got.Err() != nil && !errors.Is(got.Err(), archive.ErrNoConditionalWrites)) {
 				t.Errorf("Err() = %v for %+v", got.Err(), got)
 			}
-			left, err := s.List(testCtx(t), archive.ProbePrefix)
-			if err != nil || len(left) != 0 {
-				t.Errorf("probe left %v behind (%v)", left, err)
+			keys := rec.written()
+			if len(keys) == 0 {
+				t.Fatal("the probe wrote nothing")
+			}
+			for _, key := range keys {
+				if !strings.HasPrefix(key, archive.ProbePrefix) {
+					t.Errorf("the probe wrote %s, outside %s", key, archive.ProbePrefix)
+				}
+				if _, err := s.Get(testCtx(t), key); !errors.Is(err, archive.ErrNotFound) {
+					t.Errorf("probe left %s behind (%v)", key, err)
+				}
+				if cfg == nil {
+					continue
+				}
+				versions, err := archivetest.Versions(testCtx(t), *cfg, key)
+				if err != nil || len(versions) != 0 {
+					t.Errorf("probe left versions of %s behind: %v (%v)", key, versions, err)
+				}
 			}
 		})
 	}
+}
+
+// recorder is a store that remembers the keys written through it.
+type recorder struct {
+	archive.Store
+	mu   sync.Mutex
+	keys []string
+}
+
+func (r *recorder) Put(ctx context.Context, key string, body []byte, opts archive.PutOptions) (string, error) {
+	r.mu.Lock()
+	if !slices.Contains(r.keys, key) {
+		r.keys = append(r.keys, key)
+	}
+	r.mu.Unlock()
+	return r.Store.Put(ctx, key, body, opts)
+}
+
+// PurgeVersions passes the probe's clean-up on to a store that purges
+// versions, so that the recorder does not hide the capability.
+func (r *recorder) PurgeVersions(ctx context.Context, prefix string) error {
+	if p, ok := r.Store.(archive.VersionPurger); ok {
+		return p.PurgeVersions(ctx, prefix)
+	}
+	return r.Store.Delete(ctx, prefix)
+}
+
+func (r *recorder) written() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.keys)
 }

@@ -51,6 +51,11 @@ func (a *Archive) UpdateState(ctx context.Context, k dtekey.Key, fn func(*State)
 	if err != nil {
 		return State{}, err
 	}
+	// Known before the read: the probe also says how to trust its ETag.
+	caps, err := a.caps.forWrite(ctx)
+	if err != nil {
+		return State{}, fmt.Errorf("update state %s: %w", k, err)
+	}
 	for attempt := 1; ; attempt++ {
 		cur, etag, err := a.readState(ctx, k, key)
 		if err != nil {
@@ -73,7 +78,7 @@ func (a *Archive) UpdateState(ctx context.Context, k dtekey.Key, fn func(*State)
 			return State{}, errs.Permanentf("update state %s: encode: %w", k, err)
 		}
 		body = append(body, '\n')
-		err = a.writeState(ctx, key, body, etag)
+		err = a.writeState(ctx, caps, key, body, etag)
 		if err == nil {
 			return next, nil
 		}
@@ -115,19 +120,20 @@ func (a *Archive) readState(ctx context.Context, k dtekey.Key, key string) (Stat
 
 // writeState writes with the condition that makes the update safe, or,
 // on a server found to ignore it, writes and reads back (see
-// WithCapabilities).
-func (a *Archive) writeState(ctx context.Context, key string, body []byte, etag string) error {
-	opts := PutOptions{ContentType: contentTypeJSON}
+// WithCapabilities). The body's sha256 goes along as metadata: with it a
+// read can tell a whole object from a torn one when the ETag is opaque.
+func (a *Archive) writeState(ctx context.Context, caps Capabilities, key string, body []byte, etag string) error {
+	opts := PutOptions{ContentType: contentTypeJSON, Metadata: map[string]string{MetaSHA256: Digest(body)}}
 	var unguarded bool
 	if etag == "" {
 		opts.IfNoneMatch = "*"
-		unguarded = !a.caps.IfNoneMatch
+		unguarded = !caps.IfNoneMatch
 	} else {
 		opts.IfMatch = etag
-		unguarded = !a.caps.IfMatch
+		unguarded = !caps.IfMatch
 	}
 	if !unguarded {
-		_, err := a.store.Put(ctx, key, body, opts)
+		_, err := a.put(ctx, key, body, opts)
 		return err
 	}
 	cur, err := a.store.Get(ctx, key)
@@ -139,7 +145,8 @@ func (a *Archive) writeState(ctx context.Context, key string, body []byte, etag 
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return err
 	}
-	if _, err := a.store.Put(ctx, key, body, PutOptions{ContentType: contentTypeJSON}); err != nil {
+	opts.IfMatch, opts.IfNoneMatch = "", ""
+	if _, err := a.put(ctx, key, body, opts); err != nil {
 		return err
 	}
 	back, err := a.store.Get(ctx, key)
@@ -150,6 +157,16 @@ func (a *Archive) writeState(ctx context.Context, key string, body []byte, etag 
 		return fmt.Errorf("%s: overwritten right after our write: %w", key, ErrConflict)
 	}
 	return nil
+}
+
+// put is store.Put that learns from the ETag the server answered what its
+// ETags are (see capState.observeWrite).
+func (a *Archive) put(ctx context.Context, key string, body []byte, opts PutOptions) (string, error) {
+	etag, err := a.store.Put(ctx, key, body, opts)
+	if err == nil {
+		a.caps.observeWrite(key, body, etag)
+	}
+	return etag, err
 }
 
 // retryDelay is exponential backoff with full jitter, capped at 200 ms:

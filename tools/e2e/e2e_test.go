@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/dtecl/pipeline/shared/archive/archivetest"
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
 	"github.com/dtecl/pipeline/shared/siischema"
 )
@@ -15,10 +16,20 @@ import (
 // each is accepted, Odoo (which checks every callback's signature) applies
 // queued → signed → sent → accepted in order of occurrence, the SII got
 // one upload per document, and the archived signed DTE and EnvioDTE verify
-// with xmlsec1 and validate against the SII's schemas with xmllint.
+// with xmlsec1 and validate against the SII's schemas with xmllint. It runs
+// with the archive on versitygw and on MinIO (subtests named for them).
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, stackOptions{})
+	vgw, minio := archivetest.Targets()[0], archivetest.Targets()[1]
+	for _, target := range []archivetest.Target{vgw, minio} {
+		t.Run(target.Name, func(t *testing.T) {
+			t.Parallel()
+			endToEnd(t, newStack(t, stackOptions{s3: &target}))
+		})
+	}
+}
+
+func endToEnd(t *testing.T, s *stack) {
 	docs := s.allDocs()
 	for _, d := range docs {
 		s.send(d)

@@ -9,9 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,11 +18,11 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/archive/archivetest"
 	"github.com/dtecl/pipeline/shared/bus/bustest"
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/rut"
-	"github.com/dtecl/pipeline/shared/testenv"
 	"github.com/dtecl/pipeline/shared/webhook"
 	"github.com/dtecl/pipeline/tools/local"
 )
@@ -57,6 +55,8 @@ const (
 type stackOptions struct {
 	// functionEnv adds environment variables per function.
 	functionEnv map[string][]string
+	// s3 is the server and bucket kind of the archive (default versitygw).
+	s3 *archivetest.Target
 }
 
 // stack is a local pipeline for one test: its own vhost, issuer RUT,
@@ -75,6 +75,9 @@ type stack struct {
 func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	s3 := requireS3(t)
+	if o.s3 != nil {
+		s3 = o.s3.Bucket(t, testBucket)
+	}
 	dtetest.NeedTool(t, "xmllint") // the simulator validates every upload
 	vhost := bustest.VHost(t)
 	work := t.TempDir()
@@ -99,7 +102,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		st.Stop()
 		if t.Failed() {
 			s.dumpLogs()
-			t.Logf("archive kept for inspection: s3://%s/{dte,state,envio}/%s/", testBucket, s.issuer)
+			t.Logf("archive kept for inspection: s3://%s/{dte,state,envio}/%s/ at %s", s3.Bucket, s.issuer, s3.Endpoint)
 			return
 		}
 		s.clearArchive()
@@ -114,26 +117,15 @@ func (s *stack) in(t *testing.T) *stack {
 	return &c
 }
 
-// requireS3 returns the archive configuration of the S3 server at
+// requireS3 returns the archive configuration of the versitygw at
 // TEST_S3_ENDPOINT (scripts/s3-server.sh's defaults), skipping the test when
 // nothing listens there, except under CI=true.
 func requireS3(t *testing.T) archive.S3Config {
 	t.Helper()
-	cfg := archive.S3Config{
-		Endpoint:  envOr("TEST_S3_ENDPOINT", archive.LocalEndpoint),
-		AccessKey: envOr("TEST_S3_ACCESS_KEY", archive.LocalAccessKey),
-		SecretKey: envOr("TEST_S3_SECRET_KEY", archive.LocalSecretKey),
-		Bucket:    testBucket,
-	}
-	u, err := url.Parse(cfg.Endpoint)
-	if err != nil {
-		t.Fatalf("TEST_S3_ENDPOINT %q: %v", cfg.Endpoint, err)
-	}
-	conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
-	if err != nil {
-		testenv.Unavailable(t, "no S3 server at %s (scripts/s3-server.sh start): %v", cfg.Endpoint, err)
-	}
-	conn.Close()
+	srv := archivetest.Versitygw()
+	srv.Require(t)
+	cfg := srv.Config(testBucket)
+	cfg.Timeout = 0 // the functions' default
 	return cfg
 }
 

@@ -3,6 +3,7 @@ package archivetest
 import (
 	"context"
 	"crypto/md5"
+	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -26,10 +27,13 @@ type Mem struct {
 }
 
 // MemOptions make a Mem behave like a server that ignores conditional
-// writes, to exercise archive's fallbacks.
+// writes or whose ETags are not MD5s, to exercise archive's fallbacks.
 type MemOptions struct {
 	IgnoreIfMatch     bool
 	IgnoreIfNoneMatch bool
+	// OpaqueETags gives every write a random 32-hex ETag instead of the
+	// body's MD5, as SSE-KMS buckets do.
+	OpaqueETags bool
 }
 
 type memObject struct {
@@ -138,6 +142,9 @@ func (m *Mem) Put(ctx context.Context, key string, body []byte, opts archive.Put
 		}
 	}
 	sum := md5.Sum(body)
+	if m.ignore.OpaqueETags {
+		rand.Read(sum[:])
+	}
 	o := memObject{
 		body:        slices.Clone(body),
 		etag:        `"` + hex.EncodeToString(sum[:]) + `"`,

@@ -34,19 +34,29 @@ func runCAF(ctx context.Context, env *cliEnv, args []string) error {
 			return runCAFList(ctx, env, args[1:])
 		}
 	}
+	return subcommandUsage(env, args, "add or list",
+		"usage: dte caf add [flags] FILE...   verify CAF files with the SII's keys and store them in the archive",
+		"       dte caf list [flags] [RUT]    list the archived CAFs: issuer, type, folios, FA, expiry",
+		"Run 'dte caf add -h' or 'dte caf list -h' for their flags.")
+}
+
+// subcommandUsage answers a command with subcommands that got none it
+// knows: usage on stdout and exit 0 when help was asked for, else usage on
+// stderr and exit 2.
+func subcommandUsage(env *cliEnv, args []string, want string, usage ...string) error {
 	w := env.stderr
 	help := len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help")
 	if help {
 		w = env.stdout
 	}
-	fmt.Fprintln(w, "usage: dte caf add [flags] FILE...   verify CAF files with the SII's keys and store them in the archive")
-	fmt.Fprintln(w, "       dte caf list [flags] [RUT]    list the archived CAFs: issuer, type, folios, FA, expiry")
-	fmt.Fprintln(w, "Run 'dte caf add -h' or 'dte caf list -h' for their flags.")
+	for _, l := range usage {
+		fmt.Fprintln(w, l)
+	}
 	switch {
 	case help:
 		return flag.ErrHelp
 	case len(args) == 0:
-		return exitError{code: 2, msg: "want a subcommand: add or list"}
+		return exitError{code: 2, msg: "want a subcommand: " + want}
 	}
 	return exitError{code: 2, msg: fmt.Sprintf("unknown subcommand %q", args[0])}
 }
@@ -98,7 +108,9 @@ func runCAFAdd(ctx context.Context, env *cliEnv, args []string) error {
 	if err := store.EnsureBucket(ctx); err != nil {
 		return err
 	}
-	a := archive.New(store)
+	// Probed before the first write: create-only is only as good as the
+	// server's If-None-Match.
+	a := archive.New(store, archive.WithProbe())
 	for _, g := range good {
 		c := g.caf
 		warnOverlaps(ctx, env, a, c)

@@ -73,7 +73,7 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 	for _, r := range reqs {
 		fmt.Fprintf(env.stdout, "%-26s %-9s signed XML: s3://%s/dte/%s/%d/%d.xml\n", r.key, p.finalOf(r.key), s3.config(env).Bucket, r.issuer, r.typ, r.folio)
 	}
-	fmt.Fprintf(env.stdout, "\nThe archive is plain files under .run/s3/data/%s/ (scripts/s3-server.sh); `dte status DTEKEY` shows a document's history.\n", s3.config(env).Bucket)
+	fmt.Fprintf(env.stdout, "\n%s\n`dte status DTEKEY` shows a document's history; `dte archive url DTEKEY` gives a link to its signed XML.\n", whereArchived(s3.config(env)))
 	if violations := stack.Odoo.Violations(); len(violations) > 0 {
 		return fmt.Errorf("the callback contract was broken: %s", strings.Join(violations, "; "))
 	}
@@ -82,6 +82,25 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// localDataDir is where scripts/s3-server.sh's versitygw keeps objects as
+// plain files, seen from the repository root (where make run runs).
+const localDataDir = ".run/s3/data"
+
+// whereArchived tells where the archive can be looked at: as plain files
+// only when it is this checkout's versitygw (its endpoint, its data
+// directory holding the bucket); anywhere else (MinIO, AWS, another
+// checkout's server) with an S3 client.
+func whereArchived(cfg archive.S3Config) string {
+	dir := filepath.Join(localDataDir, cfg.Bucket)
+	if cfg.Endpoint == archive.LocalEndpoint {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return fmt.Sprintf("The archive is plain files under %s/ (versitygw of scripts/s3-server.sh).", dir)
+		}
+	}
+	return fmt.Sprintf("The archive is bucket %s at %s: browse it with any S3 client, e.g. mc ls --recursive ALIAS/%s/ (README, \"Browsing the archive\").",
+		cfg.Bucket, cfg.Endpoint, cfg.Bucket)
 }
 
 type sampleRequest struct {

@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"siisim":   {"run the SII simulator (certification endpoints) on a port", runSIISim},
 		"caf":      {"manage CAF files in the archive: caf add FILE..., caf list", runCAF},
 		"status":   {"status DTEKEY: a document's state and history from the archive", runStatus},
+		"archive":  {"archive url DTEKEY: a presigned link to a document's signed XML (--envio, --state)", runArchive},
 		"dead":     {"dead list | dead replay [DTEKEY|--all]: the dead-letter queue", runDead},
 		"local":    {"run the whole pipeline locally and send the sample invoices", runLocal},
 		"dispatch": {"dispatch --config FILE: feed queues to functions over HTTP (the OpenFaaS connector)", runDispatch},
