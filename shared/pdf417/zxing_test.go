@@ -66,7 +66,7 @@ func TestZXing(t *testing.T) {
 	}
 	got := pdf417test.Decode(t, paths...)
 	for i, p := range paths {
-		if len(got[i]) != 1 || !bytes.Equal(got[i][0], want[i]) {
+		if len(got[i]) != 1 || !bytes.Equal(got[i][0].Bytes, want[i]) {
 			t.Errorf("%s: zxing-cpp read %d symbols, want the %d bytes back", filepath.Base(p), len(got[i]), len(want[i]))
 		}
 	}

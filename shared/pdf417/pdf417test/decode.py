@@ -1,5 +1,7 @@
 # Reads the PDF417 symbols of binary PGM images with zxing-cpp and prints,
-# as JSON, a list per image of the base64 of each symbol's raw bytes.
+# as JSON, a list per image of the symbols found: the base64 of each
+# symbol's raw bytes and its corners in pixels (top left, top right,
+# bottom right, bottom left).
 # Only python3-zxing-cpp and its numpy are needed (no imaging library).
 import base64
 import json
@@ -34,5 +36,12 @@ def read_pgm(path):
 found = []
 for path in sys.argv[1:]:
     results = zxingcpp.read_barcodes(read_pgm(path), formats=zxingcpp.BarcodeFormat.PDF417)
-    found.append([base64.b64encode(bytes(r.bytes)).decode() for r in results if r.valid])
+    symbols = []
+    for r in results:
+        if not r.valid:
+            continue
+        p = r.position
+        corners = [[c.x, c.y] for c in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)]
+        symbols.append({"bytes": base64.b64encode(bytes(r.bytes)).decode(), "corners": corners})
+    found.append(symbols)
 print(json.dumps(found))

@@ -10,10 +10,10 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,31 +59,36 @@ func NeedRasterizer(t testing.TB) string {
 	return p
 }
 
+// Symbol is a PDF417 symbol zxing-cpp found in an image.
+type Symbol struct {
+	Bytes []byte `json:"bytes"` // the raw bytes it carries
+	// Corners are top left, top right, bottom right and bottom left, in
+	// pixels.
+	Corners [4][2]float64 `json:"corners"`
+}
+
+// Size is the symbol's width (top edge) and height (left edge), in
+// pixels; divide by the dpi and multiply by 25.4 for millimetres.
+func (s Symbol) Size() (w, h float64) {
+	dist := func(a, b [2]float64) float64 { return math.Hypot(a[0]-b[0], a[1]-b[1]) }
+	return dist(s.Corners[0], s.Corners[1]), dist(s.Corners[0], s.Corners[3])
+}
+
 // Decode reads every PDF417 symbol in each image (binary PGM, as
 // Rasterize and WritePGM write them) with zxing-cpp and returns, per
-// image, the raw bytes of each symbol it found.
-func Decode(t testing.TB, images ...string) [][][]byte {
+// image, the symbols it found.
+func Decode(t testing.TB, images ...string) [][]Symbol {
 	t.Helper()
 	NeedDecoder(t)
 	out, err := run(python, append([]string{"-c", decodeScript}, images...)...)
 	if err != nil {
 		t.Fatalf("zxing-cpp: %v\n%s", err, out)
 	}
-	var found [][]string
+	var found [][]Symbol
 	if err := json.Unmarshal(out, &found); err != nil || len(found) != len(images) {
 		t.Fatalf("zxing-cpp answered %q: %v", out, err)
 	}
-	res := make([][][]byte, len(found))
-	for i, syms := range found {
-		for _, s := range syms {
-			b, err := base64.StdEncoding.DecodeString(s)
-			if err != nil {
-				t.Fatalf("zxing-cpp: %v", err)
-			}
-			res[i] = append(res[i], b)
-		}
-	}
-	return res
+	return found
 }
 
 // Rasterize renders every page of a PDF in grey at dpi with pdftoppm and
