@@ -116,7 +116,7 @@ func render(signed []byte, o Options) ([]byte, error) {
 	case d.Resolution != nil:
 		r.res = *d.Resolution
 	default:
-		return nil, fmt.Errorf("%w: the SII resolution (FchResol, NroResol) printed under the timbre is not in a DTE; give it (Options.Resolution)", ErrCannotPrint)
+		return nil, fmt.Errorf("%w: the SII resolution (FchResol, NroResol) printed under the timbre is not in a DTE; give it (Options.Resolution, dte print --resolution-date)", ErrCannotPrint)
 	}
 	if _, err := time.Parse(time.DateOnly, r.res.Date); err != nil || r.res.Number < 0 {
 		return nil, fmt.Errorf("%w: resolution %d of %q: the number must be 0 or more and the date YYYY-MM-DD", ErrCannotPrint, r.res.Number, r.res.Date)
@@ -125,7 +125,7 @@ func render(signed []byte, o Options) ([]byte, error) {
 	if r.office == "" {
 		var ok bool
 		if r.office, ok = Office(d.Issuer.Commune); !ok {
-			return nil, fmt.Errorf("%w: Encabezado/Emisor/CmnaOrigen %q is not in the table of SII offices; give the office (Options.Office)", ErrCannotPrint, d.Issuer.Commune)
+			return nil, fmt.Errorf("%w: Encabezado/Emisor/CmnaOrigen %q is not in the table of SII offices; give the office (Options.Office, dte print --office)", ErrCannotPrint, d.Issuer.Commune)
 		}
 	}
 	if o.Cedible {
