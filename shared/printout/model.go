@@ -229,30 +229,20 @@ func resolutionOf(car *etree.Element) (request.Resolution, bool) {
 	return request.Resolution{Number: n, Date: date}, true
 }
 
-// child is the first child element named local (SiiDte namespace or none).
+// child is el's first child element named local, in any namespace (the
+// SII's own examples use none); nil when el is nil.
 func child(el *etree.Element, local string) *etree.Element {
 	if el == nil {
 		return nil
 	}
-	for _, c := range el.ChildElements() {
-		if c.Tag == local {
-			return c
-		}
-	}
-	return nil
+	return el.SelectElement(local)
 }
 
 func elements(el *etree.Element, local string) []*etree.Element {
 	if el == nil {
 		return nil
 	}
-	var out []*etree.Element
-	for _, c := range el.ChildElements() {
-		if c.Tag == local {
-			out = append(out, c)
-		}
-	}
-	return out
+	return el.SelectElements(local)
 }
 
 // text is the trimmed text of el's child named local ("" when absent).

@@ -46,7 +46,7 @@ func Find(root *etree.Element) (*etree.Element, error) {
 	switch root.Tag {
 	case "DTE":
 	case "EnvioDTE":
-		set := child(root, "SetDTE")
+		set := root.SelectElement("SetDTE")
 		if set == nil {
 			return nil, fmt.Errorf("timbre: %w: EnvioDTE without SetDTE", ErrNoTED)
 		}
@@ -64,8 +64,8 @@ func Find(root *etree.Element) (*etree.Element, error) {
 		return nil, fmt.Errorf("timbre: %w: the root element is <%s>, not DTE or EnvioDTE", ErrNoTED, root.Tag)
 	}
 	for _, name := range []string{"Documento", "Exportaciones", "Liquidacion"} {
-		if doc := child(dte, name); doc != nil {
-			if ted := child(doc, "TED"); ted != nil {
+		if doc := dte.SelectElement(name); doc != nil {
+			if ted := doc.SelectElement("TED"); ted != nil {
 				return ted, nil
 			}
 			return nil, fmt.Errorf("timbre: %w: DTE/%s has no TED element", ErrNoTED, name)
@@ -81,7 +81,7 @@ func FromTED(ted *etree.Element) ([]byte, error) {
 	if ted == nil || ted.Tag != "TED" {
 		return nil, fmt.Errorf("timbre: %w: not a TED element", ErrNoTED)
 	}
-	if child(ted, "DD") == nil || child(ted, "FRMT") == nil {
+	if ted.SelectElement("DD") == nil || ted.SelectElement("FRMT") == nil {
 		return nil, fmt.Errorf("timbre: %w: TED without DD or FRMT", ErrMalformed)
 	}
 	b, err := caf.Flatten(ted)
@@ -89,18 +89,4 @@ func FromTED(ted *etree.Element) ([]byte, error) {
 		return nil, fmt.Errorf("timbre: %w: %w", ErrMalformed, err)
 	}
 	return b, nil
-}
-
-// child returns the first child element named local (in the SiiDte
-// namespace or in none, as in the SII's own unqualified examples).
-func child(el *etree.Element, local string) *etree.Element {
-	if el == nil {
-		return nil
-	}
-	for _, c := range el.ChildElements() {
-		if c.Tag == local {
-			return c
-		}
-	}
-	return nil
 }

@@ -52,11 +52,11 @@ func Verify(b []byte, keys *caf.Keys) (*Stamp, error) {
 	if ted.Tag != "TED" {
 		return nil, fmt.Errorf("timbre: %w: the root element is <%s>, not TED", ErrMalformed, ted.Tag)
 	}
-	dd, frmtEl := child(ted, "DD"), child(ted, "FRMT")
+	dd, frmtEl := ted.SelectElement("DD"), ted.SelectElement("FRMT")
 	if dd == nil || frmtEl == nil {
 		return nil, fmt.Errorf("timbre: %w: TED without DD or FRMT", ErrMalformed)
 	}
-	cafEl := child(dd, "CAF")
+	cafEl := dd.SelectElement("CAF")
 	if cafEl == nil {
 		return nil, fmt.Errorf("timbre: %w: DD has no CAF", ErrMalformed)
 	}
@@ -65,7 +65,7 @@ func Verify(b []byte, keys *caf.Keys) (*Stamp, error) {
 		return nil, fmt.Errorf("timbre: %w: DD/CAF: %w", ErrMalformed, err)
 	}
 	text := func(name string) string {
-		if e := child(dd, name); e != nil {
+		if e := dd.SelectElement(name); e != nil {
 			return e.Text()
 		}
 		return ""
