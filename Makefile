@@ -18,7 +18,7 @@ S3ENV     := eval "$$(scripts/s3-server.sh env)"
 
 .PHONY: help run build test test-go test-s3 test-broker-restart test-odoo vet services rabbitmq s3 minio \
         prereqs-run prereqs-test deploy-check images coldstart bench bench-enqueue bench-dte \
-        bench-pipeline clean
+        bench-printout bench-pipeline print-samples clean
 
 help:
 	@echo "make run            run the pipeline locally and send the sample invoices"
@@ -29,6 +29,7 @@ help:
 	@echo "make images         OCI images of the functions with ko (out/images, or KO_DOCKER_REPO)"
 	@echo "make coldstart      cold start time and memory of each function"
 	@echo "make prereqs-test   check and install what make test needs (make prereqs-run: make run)"
+	@echo "make print-samples  printed DTEs of every type (PDF and PNG) in out/print-samples"
 
 # --- run -------------------------------------------------------------------
 
@@ -101,7 +102,7 @@ coldstart: services
 
 # --- benchmarks --------------------------------------------------------------
 
-bench: bench-enqueue bench-dte bench-pipeline
+bench: bench-enqueue bench-dte bench-printout bench-pipeline
 
 bench-enqueue: services
 	$(GO) test -run '^$$' -bench Enqueue -benchtime 3000x ./functions/enqueue/
@@ -109,8 +110,16 @@ bench-enqueue: services
 bench-dte:
 	$(GO) test -run '^$$' -bench . -cpu 1 -benchtime 3s ./shared/dte/
 
+bench-printout:
+	$(GO) test -run '^$$' -bench Render -cpu 1 -benchtime 3s ./shared/printout/
+
 bench-pipeline: build services
 	$(S3ENV) && $(GO) test -run '^$$' -bench Pipeline -benchtime 1000x -timeout 30m ./tools/pipelinebench/
+
+# The printed representation of each sample type, letter and ticket, with
+# the cedible copies: what the tests render and read back with zxing-cpp.
+print-samples:
+	DTE_PRINT_SAMPLES=$(CURDIR)/out/print-samples $(GO) test -count=1 -run 'TestPrintedTimbre|TestManyLines' ./shared/printout/
 
 clean:
 	scripts/s3-server.sh stop || true

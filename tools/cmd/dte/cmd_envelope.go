@@ -11,13 +11,15 @@ import (
 )
 
 // runEnvelope is `dte envelope`: signed DTEs → signed EnvioDTE, as the
-// submit function builds it before the upload.
+// submit function builds it before the upload; with --for-receiver, one
+// accepted DTE → the EnvioDTE for its receiver (the intercambio).
 func runEnvelope(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "envelope", "--cert FILE --resolution-date YYYY-MM-DD [flags] DTE.xml...")
 	cf := addCertFlags(fs)
 	resDate := fs.String("resolution-date", "", "FchResol: date of the SII resolution that authorises the issuer (required)")
 	resNumber := fs.Int("resolution-number", 0, "NroResol: its number (0 in certification)")
 	receiver := fs.String("receiver", rut.SII.String(), "RutReceptor: the SII, or the client for an exchange envelope")
+	forReceiver := fs.Bool("for-receiver", false, "one DTE, addressed to its own receiver (RutReceptor = RUTRecep): the XML for a customer that is an electronic issuer")
 	setID := fs.String("set-id", "", "SetDTE ID (default: derived from the issuer, the time and the DTEs)")
 	out := fs.String("out", "-", "output file (- for standard output)")
 	if err := parseArgs(env, fs, args); err != nil {
@@ -26,6 +28,9 @@ func runEnvelope(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() == 0 || cf.cert == "" || *resDate == "" {
 		fs.Usage()
 		return exitError{code: 2, msg: "want --cert, --resolution-date and at least one DTE file"}
+	}
+	if *forReceiver && fs.NArg() != 1 {
+		return exitError{code: 2, msg: "--for-receiver takes one DTE"}
 	}
 	recv, err := rut.Parse(*receiver)
 	if err != nil {
@@ -48,7 +53,12 @@ func runEnvelope(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	h := dte.Header{Receiver: recv, Resolution: request.Resolution{Number: *resNumber, Date: *resDate}, SetID: *setID}
-	e, err := signer.Envelope(ctx, h, dtes...)
+	var e *dte.Envelope
+	if *forReceiver {
+		e, err = signer.ReceiverEnvelope(ctx, dtes[0], h.Resolution)
+	} else {
+		e, err = signer.Envelope(ctx, h, dtes...)
+	}
 	if err != nil {
 		// Errors name DTEs by position: say which file each one is.
 		for i, f := range fs.Args() {

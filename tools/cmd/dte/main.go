@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"sign":     {"sign a DTE request offline: request JSON + certificate + CAF → signed DTE XML", runSign},
 		"envelope": {"wrap signed DTEs in a signed EnvioDTE", runEnvelope},
 		"verify":   {"verify a DTE or EnvioDTE: signatures, TEDs, CAFs", runVerify},
+		"print":    {"print a signed DTE as PDF (letter or ticket) with its timbre as a PDF417", runPrint},
 		"siisim":   {"run the SII simulator (certification endpoints) on a port", runSIISim},
 		"caf":      {"manage CAF files in the archive: caf add FILE..., caf list", runCAF},
 		"status":   {"status DTEKEY: a document's state and history from the archive", runStatus},
