@@ -33,7 +33,7 @@ func runArchiveURL(ctx context.Context, env *cliEnv, args []string) error {
 	envio := fs.Bool("envio", false, "link the EnvioDTE the document was sent to the SII in, instead of the signed DTE")
 	state := fs.Bool("state", false, "link the document's state (JSON), instead of the signed DTE")
 	s3f := addS3Flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

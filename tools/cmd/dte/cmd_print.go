@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -24,10 +23,10 @@ func runPrint(_ context.Context, env *cliEnv, args []string) error {
 	office := fs.String("office", "", "SII office printed under the header box, for a comuna the built-in table lacks (e.g. \"SANTIAGO ORIENTE\")")
 	id := fs.String("id", "", "Documento ID of the DTE to print, for an EnvioDTE with several")
 	keysDir := fs.String("sii-keys", "", siiKeysHelp)
-	files, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}
+	files := fs.Args()
 	if len(files) != 1 {
 		fs.Usage()
 		return exitError{code: 2, msg: "want one DTE file"}
@@ -66,20 +65,4 @@ func runPrint(_ context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "%s: %d bytes\n", target, len(pdf))
 	return nil
-}
-
-// parseInterspersed parses flags that may come after the arguments too
-// (dte print DTE.xml --format ticket), and returns the arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var rest []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return rest, nil
-		}
-		rest = append(rest, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
