@@ -1,11 +1,9 @@
-package main
+package enqueue
 
 import (
-	"context"
-
 	"bytes"
+	"context"
 	"fmt"
-	"github.com/dtecl/pipeline/shared/events"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/webhook"
 )
 
@@ -21,7 +20,7 @@ import (
 // RabbitMQ with publisher confirms: requests per second and latency
 // percentiles with 1, 16 and 64 concurrent clients (closed loop).
 //
-//	go test -run ^$ -bench Enqueue -benchtime 3000x ./functions/enqueue/
+//	go test -run ^$ -bench Enqueue -benchtime 3000x ./shared/stage/enqueue/
 func BenchmarkEnqueue(b *testing.B) {
 	for _, clients := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {

@@ -1,4 +1,10 @@
-package main
+// Package enqueue is the door through which Odoo hands an invoice to the
+// pipeline: an HTTP handler that takes a signed DTE request, checks it (the
+// addon's HMAC, the request's JSON Schema and the SII's rules) and answers
+// 202 only once the broker confirmed cl.dte.requested (README, "The DTE
+// request"). Unlike the other stages it is not fed by events: it makes the
+// first one.
+package enqueue
 
 import (
 	"context"
@@ -15,18 +21,20 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/webhook"
 )
 
 // Publisher is what enqueue needs from the broker: a publish that returns
-// only once the broker confirmed the event.
+// only once the broker confirmed the event (bus.Publisher).
 type Publisher interface {
 	PublishEvent(ctx context.Context, e events.Event) error
 }
 
-// Handler is the enqueue function: POST / with a DTE request.
+// Handler is the enqueue function: POST / with a DTE request. Now is the
+// clock of the signature window and of the event's time.
 type Handler struct {
 	Validator      *request.Validator
 	Publisher      Publisher
@@ -91,7 +99,7 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (status int, ke
 		return problem(w, http.StatusInternalServerError, "internal", "Internal error", "could not validate the request", nil), "", err.Error()
 	}
 	k := req.Key()
-	e, err := h.event(r, k.String(), body)
+	e, err := h.event(r, k, body)
 	if err != nil {
 		return problem(w, http.StatusInternalServerError, "internal", "Internal error", "could not build the event", nil), k.String(), err.Error()
 	}
@@ -108,9 +116,8 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (status int, ke
 
 // event builds cl.dte.requested. Its id derives from the body, so the same
 // request sent twice is the same event; its data is the body as received.
-func (h *Handler) event(r *http.Request, key string, body []byte) (events.Event, error) {
+func (h *Handler) event(r *http.Request, k dtekey.Key, body []byte) (events.Event, error) {
 	sum := sha256.Sum256(body)
-	k := mustKey(key)
 	e, err := events.New(events.ID(k, "requested", hex.EncodeToString(sum[:])), events.TypeRequested, events.SourceEnqueue, k, body)
 	if err != nil {
 		return e, err

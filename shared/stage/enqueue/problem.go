@@ -1,11 +1,10 @@
-package main
+package enqueue
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
 
-	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/request"
 )
 
@@ -35,13 +34,4 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// mustKey parses a key that request validation already produced.
-func mustKey(s string) dtekey.Key {
-	k, err := dtekey.Parse(s)
-	if err != nil {
-		panic("enqueue: validated request has an invalid dtekey: " + err.Error())
-	}
-	return k
 }

@@ -1,4 +1,4 @@
-package main
+package enqueue
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 	"github.com/dtecl/pipeline/shared/webhook"
 )
 
-const samples = "../../samples/requests"
+const samples = "../../../samples/requests"
 
 var testSecret = []byte("test-secret")
 

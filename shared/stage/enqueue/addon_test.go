@@ -1,4 +1,4 @@
-package main
+package enqueue
 
 import (
 	"encoding/json"
@@ -32,7 +32,7 @@ func TestAddonRequestsAreAccepted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
-			cmd := exec.Command(python, "../../odoo/tools/build_request.py", "../../odoo/plain_tests/fixtures/"+tt.fixture)
+			cmd := exec.Command(python, "../../../odoo/tools/build_request.py", "../../../odoo/plain_tests/fixtures/"+tt.fixture)
 			body, err := cmd.Output()
 			if err != nil {
 				var stderr []byte
