@@ -1,5 +1,5 @@
 // Package webhook signs and verifies the HMAC header used in both directions
-// between Odoo and the pipeline (DESIGN.md, "Odoo callback"):
+// between Odoo and the pipeline (docs/design.md, "Odoo callback"):
 //
 //	X-DTE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 //
@@ -86,11 +86,3 @@ func Verify(secret []byte, header string, body []byte, now time.Time, window tim
 	}
 	return ErrMismatch
 }
-
-// Local development secrets: what enqueue and notify use when their secret
-// is not configured (they log a warning), so that `make run` and `dte send`
-// work out of the box. Never in a deployment.
-const (
-	LocalEnqueueSecret  = "local-dev-enqueue-secret"
-	LocalCallbackSecret = "local-dev-callback-secret"
-)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/bus/bustest"
+	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/rut"
@@ -119,9 +120,9 @@ func (s *stack) in(t *testing.T) *stack {
 func requireS3(t *testing.T) archive.S3Config {
 	t.Helper()
 	cfg := archive.S3Config{
-		Endpoint:  envOr("TEST_S3_ENDPOINT", archive.LocalEndpoint),
-		AccessKey: envOr("TEST_S3_ACCESS_KEY", archive.LocalAccessKey),
-		SecretKey: envOr("TEST_S3_SECRET_KEY", archive.LocalSecretKey),
+		Endpoint:  envOr("TEST_S3_ENDPOINT", config.DefaultOf(config.S3{}, "S3_ENDPOINT")),
+		AccessKey: envOr("TEST_S3_ACCESS_KEY", config.DefaultOf(config.S3{}, "S3_ACCESS_KEY")),
+		SecretKey: envOr("TEST_S3_SECRET_KEY", config.DefaultOf(config.S3{}, "S3_SECRET_KEY")),
 		Bucket:    testBucket,
 	}
 	u, err := url.Parse(cfg.Endpoint)

@@ -1,4 +1,4 @@
-package dtetest
+package localpki
 
 import (
 	"crypto"
@@ -9,7 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"math/big"
-	"sync"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/caf"
@@ -74,31 +73,6 @@ func New() (*PKI, error) {
 		return nil, err
 	}
 	return p, nil
-}
-
-// shared is the one PKI tests use; generating it costs about a second.
-var shared = sync.OnceValues(New)
-
-// Shared returns a PKI made once per process.
-func Shared() (*PKI, error) { return shared() }
-
-// TB is the part of testing.TB this package uses (it does not import
-// testing, so that tools can link it).
-type TB interface {
-	Helper()
-	Fatalf(format string, args ...any)
-	Skipf(format string, args ...any)
-	TempDir() string
-}
-
-// MustShared is Shared for tests: it fails the test on error.
-func MustShared(t TB) *PKI {
-	t.Helper()
-	p, err := Shared()
-	if err != nil {
-		t.Fatalf("dtetest: %v", err)
-	}
-	return p
 }
 
 func selfSigned(key *rsa.PrivateKey, name pkix.Name, now time.Time) (*x509.Certificate, error) {

@@ -1,4 +1,4 @@
-package dtetest
+package localpki
 
 import (
 	"crypto/x509"
@@ -47,7 +47,7 @@ func (p *PKI) CAF(s CAFSpec) (*caf.CAF, []byte, error) {
 	e := base64.StdEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())
 	name, err := caf.AppendEntities(nil, s.Name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dtetest: CAF name: %w", err)
+		return nil, nil, fmt.Errorf("localpki: CAF name: %w", err)
 	}
 	// DA exactly as the SII flattens it for FRMA.
 	var da []byte
@@ -79,17 +79,7 @@ func (p *PKI) CAF(s CAFSpec) (*caf.CAF, []byte, error) {
 	f = append(f, "</RSAPUBK>\n</AUTORIZACION>\n"...)
 	c, err := caf.Parse(f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dtetest: generated CAF does not parse: %w", err)
+		return nil, nil, fmt.Errorf("localpki: generated CAF does not parse: %w", err)
 	}
 	return c, f, nil
-}
-
-// MustCAF is CAF for tests.
-func (p *PKI) MustCAF(t TB, s CAFSpec) (*caf.CAF, []byte) {
-	t.Helper()
-	c, b, err := p.CAF(s)
-	if err != nil {
-		t.Fatalf("dtetest: %v", err)
-	}
-	return c, b
 }

@@ -1,4 +1,4 @@
-package dtetest
+package localpki
 
 import (
 	"crypto/rand"
@@ -48,7 +48,7 @@ func newCAFKey() (*rsa.PrivateKey, error) {
 		k.Precomputed.Qinv = new(big.Int).ModInverse(q, p)
 		return k, nil
 	}
-	return nil, errors.New("dtetest: could not generate a CAF key")
+	return nil, errors.New("localpki: could not generate a CAF key")
 }
 
 // prime draws a 256-bit prime p with gcd(e, p-1) = 1.

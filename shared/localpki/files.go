@@ -1,4 +1,4 @@
-package dtetest
+package localpki
 
 import (
 	"encoding/pem"
