@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,15 +24,7 @@ func TestMain(m *testing.M) { servetest.Main(m, main) }
 // TestRefusesToStartWithoutItsSecret: a deployment that forgets
 // ENQUEUE_SECRET must not accept anyone's requests with a published value.
 func TestRefusesToStartWithoutItsSecret(t *testing.T) {
-	status, out := servetest.RunMain(t, "PORT=0", "LOCK_FILE="+filepath.Join(t.TempDir(), "lock"))
-	if status != 1 {
-		t.Fatalf("exit status %d, want 1:\n%s", status, out)
-	}
-	for _, want := range []string{"enqueue: configuration:", "ENQUEUE_SECRET is required (or ENQUEUE_SECRET_FILE)", config.DevModeVar + "=true"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the message does not say %q:\n%s", want, out)
-		}
-	}
+	servetest.ExpectStartFailure(t, "enqueue", nil, "configuration:", "ENQUEUE_SECRET is required (or ENQUEUE_SECRET_FILE)", config.DevModeVar+"=true")
 }
 
 func TestConfigurationProblemsAreListed(t *testing.T) {
@@ -53,16 +44,7 @@ func TestConfigurationProblemsAreListed(t *testing.T) {
 // TestStartsInDevelopmentMode: with the switch on and nothing else set,
 // enqueue starts (on the local development secret) and stops cleanly.
 func TestStartsInDevelopmentMode(t *testing.T) {
-	lock := filepath.Join(t.TempDir(), "enqueue.lock")
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel() // stop as soon as it serves
-	err := run(ctx, config.Map(map[string]string{config.DevModeVar: "true", "PORT": "0", "LOCK_FILE": lock, "LOG_LEVEL": "error"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(lock); !os.IsNotExist(err) {
-		t.Errorf("lock file %s left behind (%v)", lock, err)
-	}
+	servetest.StartAndStop(t, run, map[string]string{config.DevModeVar: "true"})
 }
 
 type recorder struct {

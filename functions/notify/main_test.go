@@ -1,21 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/dtecl/pipeline/shared/callback"
 	"github.com/dtecl/pipeline/shared/config"
@@ -32,15 +26,7 @@ func TestMain(m *testing.M) { servetest.Main(m, main) }
 // TestRefusesToStartWithoutItsSecret: a deployment that forgets
 // CALLBACK_SECRET must not sign callbacks with a published value.
 func TestRefusesToStartWithoutItsSecret(t *testing.T) {
-	status, out := servetest.RunMain(t, "PORT=0", "LOCK_FILE="+filepath.Join(t.TempDir(), "lock"))
-	if status != 1 {
-		t.Fatalf("exit status %d, want 1:\n%s", status, out)
-	}
-	for _, want := range []string{"notify: configuration:", "CALLBACK_SECRET is required (or CALLBACK_SECRET_FILE)", config.DevModeVar + "=true"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the message does not say %q:\n%s", want, out)
-		}
-	}
+	servetest.ExpectStartFailure(t, "notify", nil, "configuration:", "CALLBACK_SECRET is required (or CALLBACK_SECRET_FILE)", config.DevModeVar+"=true")
 }
 
 func TestConfigurationProblemsAreListed(t *testing.T) {
@@ -51,15 +37,7 @@ func TestConfigurationProblemsAreListed(t *testing.T) {
 }
 
 func TestStartsInDevelopmentMode(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	lock := filepath.Join(t.TempDir(), "notify.lock")
-	if err := run(ctx, config.Map(map[string]string{config.DevModeVar: "true", "PORT": "0", "LOCK_FILE": lock, "LOG_LEVEL": "error"})); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(lock); !os.IsNotExist(err) {
-		t.Errorf("lock file %s left behind (%v)", lock, err)
-	}
+	servetest.StartAndStop(t, run, map[string]string{config.DevModeVar: "true"})
 }
 
 // odoo records callbacks and answers each with the next status.
@@ -122,15 +100,7 @@ func TestMux(t *testing.T) {
 		}
 		return e
 	}
-	post := func(path string, e events.Event) int {
-		req := httptest.NewRequest(http.MethodPost, path, nil)
-		if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-			t.Fatal(err)
-		}
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, req)
-		return rec.Code
-	}
+	post := func(path string, e events.Event) int { return servetest.PostEvent(t, mux, path, e).Code }
 	db := request.Odoo{Database: "odoo19", MoveID: 7}
 	if got := post("/", mk(events.TypeSigned, events.Signed{Odoo: db}, nil)); got != 200 {
 		t.Fatalf("cl.dte.signed on /: %d", got)

@@ -2,10 +2,7 @@ module github.com/dtecl/pipeline/functions/sign
 
 go 1.26.0
 
-require (
-	github.com/cloudevents/sdk-go/v2 v2.16.2
-	github.com/dtecl/pipeline/shared v0.0.0
-)
+require github.com/dtecl/pipeline/shared v0.0.0
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
@@ -21,6 +18,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.10 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/beevik/etree v1.8.1 // indirect
+	github.com/cloudevents/sdk-go/v2 v2.16.2 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect

@@ -4,15 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/config"
@@ -25,10 +19,14 @@ import (
 func TestMain(m *testing.M) { servetest.Main(m, main) }
 
 func TestRefusesToStartWithoutACertificate(t *testing.T) {
-	status, out := servetest.RunMain(t, "PORT=0", "LOCK_FILE="+filepath.Join(t.TempDir(), "lock"))
-	if status != 1 || !strings.Contains(out, "sign: configuration:") || !strings.Contains(out, "CERT_FILE is required") {
-		t.Fatalf("exit status %d, want 1 naming CERT_FILE:\n%s", status, out)
-	}
+	servetest.ExpectStartFailure(t, "sign", nil, "configuration:", "CERT_FILE is required")
+}
+
+// TestStartsAndStops: with a certificate and nothing else set, the whole
+// wiring comes up (certificate, signer, archive client without its probe,
+// publisher) and stops cleanly.
+func TestStartsAndStops(t *testing.T) {
+	servetest.StartAndStop(t, run, servetest.CertificateEnv(t))
 }
 
 func TestStartUpErrors(t *testing.T) {
@@ -47,18 +45,6 @@ func TestStartUpErrors(t *testing.T) {
 	}
 }
 
-type recorder struct {
-	mu   sync.Mutex
-	keys []string
-}
-
-func (r *recorder) PublishEventTo(_ context.Context, key string, e events.Event, d time.Duration) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.keys = append(r.keys, key+"/"+d.String())
-	return nil
-}
-
 // TestHandlerWiring: sign takes cl.dte.requested only, publishes what the
 // stage emits, sends what it redelivers to dte.sign, and replies in reply
 // mode.
@@ -72,30 +58,21 @@ func TestHandlerWiring(t *testing.T) {
 	fake := func(_ context.Context, e events.Event) ([]stage.Emit, error) {
 		return []stage.Emit{stage.Now(next), stage.Again(e, 5*time.Second)}, nil
 	}
-	post := func(h http.Handler, e events.Event) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodPost, "/", nil)
-		if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-			t.Fatal(err)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
-	}
 	for _, mode := range []string{"publish", "reply"} {
 		t.Run(mode, func(t *testing.T) {
 			var cfg config.Sign
 			if _, err := config.Load(config.Map(map[string]string{"CERT_FILE": "x", "REPLY_MODE": mode}), &cfg); err != nil {
 				t.Fatal(err)
 			}
-			pub := &recorder{}
+			pub := &servetest.Publisher{}
 			h, err := newHandler(cfg, fake, pub, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rec := post(h, next); rec.Code != http.StatusUnprocessableEntity {
+			if rec := servetest.PostEvent(t, h, "/", next); rec.Code != http.StatusUnprocessableEntity {
 				t.Errorf("cl.dte.signed (not sign's): %d, want 422", rec.Code)
 			}
-			rec := post(h, in)
+			rec := servetest.PostEvent(t, h, "/", in)
 			want := "cl.dte.signed/0s " + bus.QueueSign + "/5s"
 			if mode == "reply" {
 				want = bus.QueueSign + "/5s"
@@ -103,8 +80,8 @@ func TestHandlerWiring(t *testing.T) {
 					t.Errorf("reply without cl.dte.signed: %v", rec.Header())
 				}
 			}
-			if rec.Code != 200 || strings.Join(pub.keys, " ") != want {
-				t.Fatalf("status %d, published %v, want %s", rec.Code, pub.keys, want)
+			if rec.Code != 200 || pub.Sent() != want {
+				t.Fatalf("status %d, published %s, want %s", rec.Code, pub.Sent(), want)
 			}
 		})
 	}

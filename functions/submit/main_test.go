@@ -5,16 +5,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/caf"
@@ -33,10 +27,14 @@ import (
 func TestMain(m *testing.M) { servetest.Main(m, main) }
 
 func TestRefusesToStartWithoutACertificate(t *testing.T) {
-	status, out := servetest.RunMain(t, "PORT=0", "LOCK_FILE="+filepath.Join(t.TempDir(), "lock"))
-	if status != 1 || !strings.Contains(out, "submit: configuration:") || !strings.Contains(out, "CERT_FILE is required") {
-		t.Fatalf("exit status %d, want 1 naming CERT_FILE:\n%s", status, out)
-	}
+	servetest.ExpectStartFailure(t, "submit", nil, "configuration:", "CERT_FILE is required")
+}
+
+// TestStartsAndStops: with a certificate and nothing else set, the whole
+// wiring comes up (certificate, signer, archive client without its probe,
+// publisher) and stops cleanly.
+func TestStartsAndStops(t *testing.T) {
+	servetest.StartAndStop(t, run, servetest.CertificateEnv(t))
 }
 
 func TestStartUpErrors(t *testing.T) {
@@ -66,18 +64,6 @@ func TestSIIEnvironment(t *testing.T) {
 	}
 }
 
-type recorder struct {
-	mu   sync.Mutex
-	keys []string
-}
-
-func (r *recorder) PublishEventTo(_ context.Context, key string, e events.Event, d time.Duration) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.keys = append(r.keys, key+"/"+d.String())
-	return nil
-}
-
 // TestHandlerWiring: submit takes its two types, and what it sends back to
 // itself goes to dte.submit, after the delay.
 func TestHandlerWiring(t *testing.T) {
@@ -85,7 +71,7 @@ func TestHandlerWiring(t *testing.T) {
 	if _, err := config.Load(config.Map(map[string]string{"CERT_FILE": "x"}), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	pub := &recorder{}
+	pub := &servetest.Publisher{}
 	h, err := newHandler(cfg, func(_ context.Context, e events.Event) ([]stage.Emit, error) {
 		return []stage.Emit{stage.Again(e, 30*time.Second)}, nil
 	}, pub, slog.New(slog.DiscardHandler))
@@ -95,12 +81,7 @@ func TestHandlerWiring(t *testing.T) {
 	k, _ := dtekey.Parse("76086428-5-61-23")
 	for _, typ := range []string{events.TypeSigned, events.TypeCheck, events.TypeRequested} {
 		e, _ := events.New("in-"+typ, typ, "/test", k, map[string]string{})
-		req := httptest.NewRequest(http.MethodPost, "/", nil)
-		if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-			t.Fatal(err)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
+		rec := servetest.PostEvent(t, h, "/", e)
 		want := 200
 		if typ == events.TypeRequested {
 			want = http.StatusUnprocessableEntity
@@ -109,7 +90,7 @@ func TestHandlerWiring(t *testing.T) {
 			t.Errorf("%s: %d, want %d", typ, rec.Code, want)
 		}
 	}
-	if got := strings.Join(pub.keys, " "); got != bus.QueueSubmit+"/30s "+bus.QueueSubmit+"/30s" {
+	if got := pub.Sent(); got != bus.QueueSubmit+"/30s "+bus.QueueSubmit+"/30s" {
 		t.Fatalf("published %s", got)
 	}
 }
