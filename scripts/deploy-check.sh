@@ -8,8 +8,9 @@
 #  2. kubeconform must refuse each deliberately broken manifest in
 #     tools/deploycheck/testdata/broken/ (unknown field, wrong type, missing
 #     required field, misspelt key), so a check that cannot fail is noticed;
-#  3. a static (CGO off) build of each function in the workspace, as ko
-#     builds it (the ELF check that it is static is in step 4);
+#  3. a static (CGO off) build of each function on its own module, without
+#     the workspace (GOWORK=off), as the images build it (the ELF check that
+#     it is static is in step 4);
 #  4. go test ./tools/deploycheck: kn/, stack.yml and openfaas/ against the
 #     code (topology, queues, event types, environment, secrets, topics),
 #     and each function built from the context faas-cli would assemble, with
@@ -44,14 +45,12 @@ for f in tools/deploycheck/testdata/broken/*.yaml; do
   echo "refused, as it must: $f"
 done
 
-echo "== static builds (CGO_ENABLED=0)"
-deploy_workspace
+echo "== static builds (CGO_ENABLED=0, each module on its own: GOWORK=off)"
 mkdir -p out/deploy-check
 for fn in $(function_names); do
-  CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "out/deploy-check/$fn" "./functions/$fn"
+  (cd "functions/$fn" && CGO_ENABLED=0 GOWORK=off go build -trimpath -ldflags='-s -w' -o "$ROOT/out/deploy-check/$fn" .)
   echo "built out/deploy-check/$fn ($(du -h "out/deploy-check/$fn" | cut -f1))"
 done
-unset GOWORK
 
 echo "== deployment files against the code (go test ./tools/deploycheck)"
 go test -count=1 ./tools/deploycheck

@@ -1,7 +1,7 @@
 # Sourced by scripts/deploy-check.sh and scripts/images.sh (not run on its
 # own): the pinned deploy tools in the tools folder (scripts/toolsdir.sh,
 # outside the checkout, shared by every clone), installed with `go install`
-# on first use, and a Go workspace that holds every function module.
+# on first use, and the list of functions.
 #
 # Expects ROOT (the repository root) to be set.
 
@@ -36,21 +36,6 @@ ensure_tool() {
 
 ensure_kubeconform() { ensure_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION"; }
 ensure_ko() { ensure_tool ko github.com/google/ko "$KO_VERSION"; }
-
-# deploy_workspace writes out/ws/go.work with shared, tools and every
-# functions/*/ module and exports GOWORK, so that builds see all four
-# functions whatever the root go.work lists at the moment.
-deploy_workspace() {
-  local ws="$ROOT/out/ws" d
-  local mods=("$ROOT/shared" "$ROOT/tools")
-  for d in "$ROOT"/functions/*/; do
-    [[ -f "$d/go.mod" ]] && mods+=("$ROOT/functions/$(basename "$d")")
-  done
-  mkdir -p "$ws"
-  rm -f "$ws/go.work" "$ws/go.work.sum"
-  (cd "$ws" && GOWORK=off go work init "${mods[@]}")
-  export GOWORK="$ws/go.work"
-}
 
 # function_names lists the functions: the folders of functions/ with a
 # main package (a main.go), in order.

@@ -16,6 +16,13 @@
 #                                    ko resolve -f kn/base -f kn/source
 #   scripts/images.sh resolve DIR... ko resolve of manifests to stdout
 #                                    (pushes when KO_DOCKER_REPO is set)
+#   scripts/images.sh docker [FN...] the same images with Docker and the root
+#                                    Dockerfile (the recipe stack.yml uses):
+#                                    ${REGISTRY:-localhost:5000}/dte-FN:${TAG:-latest},
+#                                    pushed when PUSH=1
+#
+# ko builds in the repository's workspace (go.work); the Dockerfile builds
+# each function's module on its own (GOWORK=off). Neither makes a go.work.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -41,7 +48,6 @@ images() {
 # writes the base image into $KOCACHE/img and exports KO_DEFAULTBASEIMAGE.
 prepare() {
   ensure_ko
-  deploy_workspace
   local dirs=() kv
   for kv in $(images); do dirs+=("${kv#*=}"); done
   CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' "${dirs[@]}"
@@ -87,7 +93,6 @@ build)
   ;;
 env)
   prepare >&2
-  echo "export GOWORK='$GOWORK'"
   echo "export KOCACHE='$KOCACHE'"
   echo "export KO_CONFIG_PATH='$KO_CONFIG_PATH'"
   echo "export KO_DEFAULTBASEIMAGE='$KO_DEFAULTBASEIMAGE'"
@@ -106,8 +111,19 @@ resolve)
     KO_DOCKER_REPO=$OFFLINE_REPO offline ko resolve --push=false --base-import-paths "${args[@]}"
   fi
   ;;
+docker)
+  shift
+  fns=("$@")
+  ((${#fns[@]})) || mapfile -t fns < <(function_names)
+  for fn in "${fns[@]}"; do
+    [[ -f "functions/$fn/main.go" ]] || { echo "images: no function $fn" >&2; exit 2; }
+    image="${REGISTRY:-localhost:5000}/dte-$fn:${TAG:-latest}"
+    docker build --build-arg "FUNCTION=$fn" -t "$image" -f Dockerfile .
+    [[ "${PUSH:-}" != 1 ]] || docker push "$image"
+  done
+  ;;
 *)
-  echo "usage: scripts/images.sh [build | env | resolve DIR...]" >&2
+  echo "usage: scripts/images.sh [build | env | resolve DIR... | docker [FUNCTION...]]" >&2
   exit 2
   ;;
 esac

@@ -1,42 +1,55 @@
 // Command enqueue is the door through which Odoo hands an invoice to the
 // pipeline: POST / with a signed DTE request; 202 once the broker confirmed
-// cl.dte.requested. See README.md, "The DTE request".
+// cl.dte.requested. The logic is shared/stage/enqueue; this is the wiring.
+// See README.md, "The DTE request".
 package main
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/serve"
+	"github.com/dtecl/pipeline/shared/stage/enqueue"
 )
 
-func main() { serve.Main("enqueue", run) }
+func main() { serve.Main("enqueue", func(ctx context.Context) error { return run(ctx, config.OS()) }) }
 
-func run(ctx context.Context) error {
-	cfg, err := LoadConfig(config.FromOS())
+// bus.Publisher is what enqueue publishes with.
+var _ enqueue.Publisher = (*bus.Publisher)(nil)
+
+func run(ctx context.Context, src config.Source) error {
+	var cfg config.Enqueue
+	dev, err := config.Load(src, &cfg)
 	if err != nil {
 		return err
 	}
 	logger := serve.NewLogger("enqueue", cfg.LogLevel)
-	if cfg.DefaultSecret {
-		logger.Warn("ENQUEUE_SECRET is not set: using the local development secret; set it in any real deployment")
-	}
-	validator, err := request.NewValidator()
-	if err != nil {
-		return err
-	}
+	serve.WarnDevValues(logger, dev)
 	pub := bus.NewPublisher(bus.PublisherConfig{
 		URL: cfg.AMQPURL, Channels: cfg.PublishChannels, Logger: logger,
 		OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology),
 	})
 	defer pub.Close()
-	h := &Handler{
+	h, err := newHandler(cfg, pub, logger)
+	if err != nil {
+		return err
+	}
+	return serve.Run(ctx, serve.FunctionOptions(cfg.Base, h, pub.Ready, logger))
+}
+
+// newHandler is enqueue's handler with its configuration.
+func newHandler(cfg config.Enqueue, pub enqueue.Publisher, logger *slog.Logger) (*enqueue.Handler, error) {
+	validator, err := request.NewValidator()
+	if err != nil {
+		return nil, err
+	}
+	return &enqueue.Handler{
 		Validator: validator, Publisher: pub, Secret: []byte(cfg.Secret),
 		Window: cfg.Window, PublishTimeout: cfg.PublishTimeout, MaxBody: cfg.MaxBody,
 		Now: time.Now, Logger: logger,
-	}
-	return serve.Run(ctx, serve.FunctionOptions(cfg.Port, h, pub.Ready, cfg.ShutdownTimeout, logger))
+	}, nil
 }

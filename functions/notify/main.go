@@ -1,9 +1,11 @@
 // Command notify tells Odoo about each document's progress: status events
-// on /, dead letters on /dead. See README.md, "What happens to a document".
+// on /, dead letters on /dead. The logic is shared/stage/notify; this is
+// the wiring. See README.md, "What happens to a document".
 package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 
 	"github.com/dtecl/pipeline/shared/callback"
@@ -13,30 +15,34 @@ import (
 	"github.com/dtecl/pipeline/shared/stage/notify"
 )
 
-func main() { serve.Main("notify", run) }
+func main() { serve.Main("notify", func(ctx context.Context) error { return run(ctx, config.OS()) }) }
 
-func run(ctx context.Context) error {
-	cfg, err := LoadConfig(config.FromOS())
+// callback.Client is how notify reaches Odoo.
+var _ notify.Sender = (*callback.Client)(nil)
+
+func run(ctx context.Context, src config.Source) error {
+	var cfg config.Notify
+	dev, err := config.Load(src, &cfg)
 	if err != nil {
 		return err
 	}
 	logger := serve.NewLogger("notify", cfg.LogLevel)
-	if cfg.DefaultSecret {
-		logger.Warn("CALLBACK_SECRET is not set: using the local development secret; set it in any real deployment")
-	}
-	h, err := handler(notify.New(&callback.Client{
-		URL: cfg.CallbackURL, Secret: []byte(cfg.Secret), Timeout: cfg.CallbackTimeout, Attempts: cfg.Attempts,
-	}, logger), delivery.Config{Mode: cfg.ReplyMode, Logger: logger})
+	serve.WarnDevValues(logger, dev)
+	h, err := newHandler(cfg, logger)
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, serve.FunctionOptions(cfg.Port, h, nil, cfg.ShutdownTimeout, logger))
+	return serve.Run(ctx, serve.FunctionOptions(cfg.Base, h, nil, logger))
 }
 
-// handler serves status events on / and dead letters on /dead.
-func handler(f *notify.Function, base delivery.Config) (http.Handler, error) {
-	base.Stage = "notify"
-	base.DeadLetterPermanent = true
+// newHandler serves status events on / and dead letters on /dead, posting
+// to Odoo once per delivery (the platform's deliveries are the retries).
+func newHandler(cfg config.Notify, logger *slog.Logger) (http.Handler, error) {
+	f := notify.New(&callback.Client{URL: cfg.CallbackURL, Secret: []byte(cfg.Secret), Timeout: cfg.CallbackTimeout}, logger)
+	// notify emits nothing: no publisher. A permanent failure is
+	// dead-lettered, not turned into cl.dte.failed, which would come back
+	// here.
+	base := delivery.Config{Stage: "notify", Mode: cfg.ReplyMode, Logger: logger, DeadLetterPermanent: true}
 	main := base
 	main.Types = notify.Types
 	status, err := delivery.New(f.Handle, main)

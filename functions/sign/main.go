@@ -1,10 +1,13 @@
 // Command sign turns cl.dte.requested into a signed, stamped, archived DTE
-// and emits cl.dte.signed. See README.md, "What happens to a document".
+// and emits cl.dte.signed. The logic is shared/stage/sign; this is the
+// wiring. See README.md, "What happens to a document".
 package main
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
@@ -16,20 +19,28 @@ import (
 	"github.com/dtecl/pipeline/shared/dte"
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/serve"
+	"github.com/dtecl/pipeline/shared/stage"
 	"github.com/dtecl/pipeline/shared/stage/sign"
 )
 
-func main() { serve.Main("sign", run) }
+func main() { serve.Main("sign", func(ctx context.Context) error { return run(ctx, config.OS()) }) }
 
-func run(ctx context.Context) error {
-	cfg, err := LoadConfig(config.FromOS())
-	if err != nil {
+// What the stage and delivery need, from the packages that provide it.
+var (
+	_ sign.Signer        = (*dte.Signer)(nil)
+	_ sign.Archive       = (*archive.Archive)(nil)
+	_ delivery.Publisher = (*bus.Publisher)(nil)
+)
+
+func run(ctx context.Context, src config.Source) error {
+	var cfg config.Sign
+	if _, err := config.Load(src, &cfg); err != nil {
 		return err
 	}
 	logger := serve.NewLogger("sign", cfg.LogLevel)
-	cert, err := certs.LoadFile(cfg.CertFile, cfg.CertKeyFile, cfg.CertPassword)
+	cert, err := certs.LoadFile(cfg.Cert.File, cfg.Cert.KeyFile, cfg.Cert.Password)
 	if err != nil {
-		return fmt.Errorf("certificate %s: %w", cfg.CertFile, err)
+		return fmt.Errorf("certificate %s: %w", cfg.Cert.File, err)
 	}
 	if err := cert.ValidAt(time.Now()); err != nil {
 		logger.Error("the signing certificate cannot sign now; every document will fail until it is replaced", "error", err)
@@ -42,7 +53,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	arch, err := archive.Open(ctx, cfg.S3, cfg.ProbeS3, logger)
+	arch, err := archive.Open(ctx, s3Config(cfg.S3), cfg.S3.Probe, logger)
 	if err != nil {
 		return err
 	}
@@ -52,11 +63,23 @@ func run(ctx context.Context) error {
 	}
 	pub := bus.NewPublisher(bus.PublisherConfig{URL: cfg.AMQPURL, OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology), Logger: logger})
 	defer pub.Close()
-	h, err := delivery.New(sign.New(validator, signer, arch, cfg.CAFCacheTTL, time.Now, logger).Handle, delivery.Config{
-		Stage: "sign", Types: sign.Types, Mode: cfg.ReplyMode, Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger,
-	})
+	h, err := newHandler(cfg, sign.New(validator, signer, arch, cfg.CAFCacheTTL, time.Now, logger).Handle, pub, logger)
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, serve.FunctionOptions(cfg.Port, h, nil, cfg.ShutdownTimeout, logger))
+	return serve.Run(ctx, serve.FunctionOptions(cfg.Base, h, nil, logger))
+}
+
+// newHandler serves the stage on /: cl.dte.requested in, cl.dte.signed
+// published (or replied) with confirms.
+func newHandler(cfg config.Sign, h stage.Handler, pub delivery.Publisher, logger *slog.Logger) (http.Handler, error) {
+	return delivery.New(h, delivery.Config{
+		Stage: "sign", Types: sign.Types, Queue: bus.QueueSign, Mode: cfg.ReplyMode,
+		Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger,
+	})
+}
+
+// s3Config is the archive's connection from the configuration.
+func s3Config(c config.S3) archive.S3Config {
+	return archive.S3Config{Endpoint: c.Endpoint, Region: c.Region, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
 }

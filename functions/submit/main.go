@@ -1,11 +1,14 @@
 // Command submit uploads signed DTEs to the SII and follows them until the
 // SII's verdict: cl.dte.signed → cl.dte.submitted, cl.dte.check →
-// cl.dte.settled. See README.md, "What happens to a document".
+// cl.dte.settled. The logic is shared/stage/submit; this is the wiring. See
+// README.md, "What happens to a document".
 package main
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -17,20 +20,29 @@ import (
 	"github.com/dtecl/pipeline/shared/dte"
 	"github.com/dtecl/pipeline/shared/serve"
 	"github.com/dtecl/pipeline/shared/sii"
+	"github.com/dtecl/pipeline/shared/stage"
 	"github.com/dtecl/pipeline/shared/stage/submit"
 )
 
-func main() { serve.Main("submit", run) }
+func main() { serve.Main("submit", func(ctx context.Context) error { return run(ctx, config.OS()) }) }
 
-func run(ctx context.Context) error {
-	cfg, err := LoadConfig(config.FromOS())
-	if err != nil {
+// What the stage and delivery need, from the packages that provide it.
+var (
+	_ submit.SII         = (*sii.Client)(nil)
+	_ submit.Archive     = (*archive.Archive)(nil)
+	_ submit.Enveloper   = envelopes{}
+	_ delivery.Publisher = (*bus.Publisher)(nil)
+)
+
+func run(ctx context.Context, src config.Source) error {
+	var cfg config.Submit
+	if _, err := config.Load(src, &cfg); err != nil {
 		return err
 	}
 	logger := serve.NewLogger("submit", cfg.LogLevel)
-	cert, err := certs.LoadFile(cfg.CertFile, cfg.CertKeyFile, cfg.CertPassword)
+	cert, err := certs.LoadFile(cfg.Cert.File, cfg.Cert.KeyFile, cfg.Cert.Password)
 	if err != nil {
-		return fmt.Errorf("certificate %s: %w", cfg.CertFile, err)
+		return fmt.Errorf("certificate %s: %w", cfg.Cert.File, err)
 	}
 	cred, err := sii.NewCertificateCredential(cert)
 	if err != nil {
@@ -44,23 +56,34 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	arch, err := archive.Open(ctx, cfg.S3, cfg.ProbeS3, logger)
+	arch, err := archive.Open(ctx, s3Config(cfg.S3), cfg.S3.Probe, logger)
+	if err != nil {
+		return err
+	}
+	f, err := submit.New(client, cred, envelopes{signer}, arch, submit.Config{
+		CheckDelays: cfg.CheckDelays, CheckDeadline: cfg.CheckDeadline,
+		NoteWait: cfg.NoteWait, NoteDeadline: cfg.NoteDeadline, LostUploadGrace: cfg.LostUploadGrace,
+	}, time.Now)
 	if err != nil {
 		return err
 	}
 	pub := bus.NewPublisher(bus.PublisherConfig{URL: cfg.AMQPURL, OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology), Logger: logger})
 	defer pub.Close()
-	f := submit.New(client, cred, envelopes{signer}, arch, pub, submit.Config{
-		CheckDelays: cfg.CheckDelays, CheckDeadline: cfg.CheckDeadline,
-		NoteWait: cfg.NoteWait, NoteDeadline: cfg.NoteDeadline, LostUploadGrace: cfg.LostUploadGrace,
-	}, time.Now)
-	h, err := delivery.New(f.Handle, delivery.Config{
-		Stage: "submit", Types: submit.Types, Mode: cfg.ReplyMode, Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger,
-	})
+	h, err := newHandler(cfg, f.Handle, pub, logger)
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, serve.FunctionOptions(cfg.Port, h, nil, cfg.ShutdownTimeout, logger))
+	return serve.Run(ctx, serve.FunctionOptions(cfg.Base, h, nil, logger))
+}
+
+// newHandler serves the stage on /. Its events (cl.dte.submitted, delayed
+// status checks, itself again later) are published with confirms; the ones
+// it sends back to itself go to dte.submit.
+func newHandler(cfg config.Submit, h stage.Handler, pub delivery.Publisher, logger *slog.Logger) (http.Handler, error) {
+	return delivery.New(h, delivery.Config{
+		Stage: "submit", Types: submit.Types, Queue: bus.QueueSubmit, Mode: cfg.ReplyMode,
+		Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger,
+	})
 }
 
 // siiEnvironment maps SII_ENV to a host: the SII's names or a base URL.
@@ -74,11 +97,16 @@ func siiEnvironment(s string) sii.Environment {
 	return sii.Environment(s)
 }
 
+// s3Config is the archive's connection from the configuration.
+func s3Config(c config.S3) archive.S3Config {
+	return archive.S3Config{Endpoint: c.Endpoint, Region: c.Region, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
+}
+
 // envelopes adapts dte.Signer to the stage's Enveloper.
 type envelopes struct{ s *dte.Signer }
 
-func (e envelopes) Envelope(dteXML []byte, c submit.Caratula, at time.Time) ([]byte, string, error) {
-	env, err := e.s.Envelope(context.Background(), dte.Header{Issuer: c.Issuer, Resolution: c.Resolution}, dteXML)
+func (e envelopes) Envelope(ctx context.Context, dteXML []byte, c submit.Caratula, _ time.Time) ([]byte, string, error) {
+	env, err := e.s.Envelope(ctx, dte.Header{Issuer: c.Issuer, Resolution: c.Resolution}, dteXML)
 	if err != nil {
 		return nil, "", err
 	}

@@ -9,16 +9,19 @@ import (
 
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/archive/archivetest"
+	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/rut"
 )
 
-// Keys of the local servers (scripts/s3-server.sh), for the servers the
-// tests start themselves.
-const (
-	defaultTestAccessKey = archive.LocalAccessKey
-	defaultTestSecretKey = archive.LocalSecretKey
-	testBucket           = "dte-archive-test"
+// testBucket is the bucket of these tests on every server.
+const testBucket = "dte-archive-test"
+
+// Keys of the local servers (scripts/s3-server.sh, the functions' defaults),
+// for the servers the tests start themselves.
+var (
+	defaultTestAccessKey = config.DefaultOf(config.S3{}, "S3_ACCESS_KEY")
+	defaultTestSecretKey = config.DefaultOf(config.S3{}, "S3_SECRET_KEY")
 )
 
 // s3Server is a real S3 server's bucket the integration tests use.

@@ -39,11 +39,22 @@ func Message(e events.Event) (amqp.Publishing, error) {
 
 // PublishEvent publishes e to dte.direct with its type as routing key.
 func (p *Publisher) PublishEvent(ctx context.Context, e events.Event) error {
+	return p.PublishEventTo(ctx, e.Type(), e, 0)
+}
+
+// PublishEventTo publishes e so that it reaches dte.direct with routing key
+// (an event type, or a queue name to reach that queue only): at once, or
+// after about delay (rounded up to a delay tier) when delay is positive.
+// It returns once the broker confirmed the message (delivery.Publisher).
+func (p *Publisher) PublishEventTo(ctx context.Context, key string, e events.Event, delay time.Duration) error {
 	msg, err := Message(e)
 	if err != nil {
 		return err
 	}
-	return p.Publish(ctx, ExchangeDirect, e.Type(), msg)
+	if delay <= 0 {
+		return p.Publish(ctx, ExchangeDirect, key, msg)
+	}
+	return p.PublishDelayed(ctx, key, msg, delay)
 }
 
 // PublishDelayed publishes msg so that it reaches dte.direct with routing
@@ -58,13 +69,4 @@ func (p *Publisher) PublishDelayed(ctx context.Context, key string, msg amqp.Pub
 	h[HeaderDelay] = tierName(tier)
 	msg.Headers = h
 	return p.Publish(ctx, ExchangeDelay, key, msg)
-}
-
-// PublishEventDelayed publishes e to reach its queues after delay.
-func (p *Publisher) PublishEventDelayed(ctx context.Context, e events.Event, delay time.Duration) error {
-	msg, err := Message(e)
-	if err != nil {
-		return err
-	}
-	return p.PublishDelayed(ctx, e.Type(), msg, delay)
 }

@@ -1,6 +1,7 @@
 // Package bus is the pipeline's use of RabbitMQ: the one declaration of the
-// topology (docs/design.md, "RabbitMQ topology"), a publisher with confirms that
-// survives broker restarts, and the consumer the local dispatcher runs.
+// topology (docs/design.md, "RabbitMQ topology"), the events' AMQP form, and
+// a publisher with confirms that survives broker restarts. The consumer is
+// the dispatcher's (shared/dispatch).
 package bus
 
 import (
@@ -20,14 +21,13 @@ const (
 	ExchangeDLX    = "dte.dlx"    // fanout; dead letters
 	ExchangeDelay  = "dte.delay"  // headers; routes to the delay queue named by header "delay"
 
-	QueueSign   = "dte.sign"
-	QueueSubmit = "dte.submit"
-	QueueNotify = "dte.notify"
-	QueueDead   = "dte.dead"
-	// QueueDeadParked keeps a copy of every dead letter for operators to
-	// list and replay (dte dead list / replay): dte.dead itself is drained
-	// by notify, which tells Odoo about each one.
-	QueueDeadParked = "dte.dead.parked"
+	// The queues' names are part of the events' contract (a dead letter
+	// names the queue it died in): events holds them.
+	QueueSign       = events.QueueSign
+	QueueSubmit     = events.QueueSubmit
+	QueueNotify     = events.QueueNotify
+	QueueDead       = events.QueueDead
+	QueueDeadParked = events.QueueDeadParked
 
 	// HeaderDelay names the delay tier of a message published to ExchangeDelay.
 	HeaderDelay = "delay"
@@ -201,10 +201,6 @@ func DeclareOnConnect(declare bool) func(*amqp.Channel) error {
 	}
 	return Declaration().Declare
 }
-
-// LocalURL is the broker of the local run and the tests: the machine's
-// RabbitMQ with its default guest account.
-const LocalURL = "amqp://guest:guest@127.0.0.1:5672/"
 
 // WithChannel connects to the broker at url, runs fn on a channel and
 // closes both: for one-off administrative work (`dte topology`, `dte dead`,

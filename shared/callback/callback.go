@@ -1,6 +1,6 @@
 // Package callback tells Odoo about a document's progress: the signed POST
-// of docs/design.md's "Odoo callback" contract, and the mapping from pipeline
-// events to the statuses Odoo shows.
+// of docs/design.md's "Odoo callback" contract, and the mapping from
+// pipeline events to the statuses Odoo shows.
 package callback
 
 import (
@@ -53,11 +53,6 @@ type Client struct {
 	HTTP *http.Client
 	// Timeout bounds one POST (default 10 s).
 	Timeout time.Duration
-	// Attempts is how many POSTs one Send makes before giving up on a
-	// transient failure (default 3), waiting Backoff, 2×Backoff, ...
-	Attempts int
-	// Backoff is the first wait between attempts (default 300 ms).
-	Backoff time.Duration
 	// Now is the clock for signatures (default time.Now).
 	Now func() time.Time
 }
@@ -74,37 +69,18 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("odoo refused the callback: HTTP %d: %s", e.Status, e.Body)
 }
 
-// Send posts p to Odoo's database db, retrying transient failures a few
-// times. The error is permanent (errs.IsPermanent, *RejectedError) when Odoo
-// refused the callback, transient otherwise.
+// Send posts p to Odoo's database db, once. The error is permanent
+// (errs.IsPermanent, *RejectedError) when Odoo refused the callback,
+// transient otherwise. There is no retry loop here: a transient failure is
+// retried by the platform's deliveries (3 in all, with backoff), the one
+// retry policy of the pipeline.
 func (c *Client) Send(ctx context.Context, db string, p Payload) error {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return errs.Permanent(fmt.Errorf("encode callback: %w", err))
 	}
-	attempts, backoff := c.Attempts, c.Backoff
-	if attempts <= 0 {
-		attempts = 3
-	}
-	if backoff <= 0 {
-		backoff = 300 * time.Millisecond
-	}
-	var last error
-	for i := 0; i < attempts; i++ {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("callback %s for %s: %w (last: %w)", p.Status, p.DTEKey, ctx.Err(), last)
-			case <-time.After(backoff << (i - 1)):
-			}
-		}
-		last = c.post(ctx, db, body)
-		if last == nil || errs.IsPermanent(last) {
-			break
-		}
-	}
-	if last != nil {
-		return fmt.Errorf("callback %s for %s: %w", p.Status, p.DTEKey, last)
+	if err := c.post(ctx, db, body); err != nil {
+		return fmt.Errorf("callback %s for %s: %w", p.Status, p.DTEKey, err)
 	}
 	return nil
 }

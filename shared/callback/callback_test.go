@@ -28,11 +28,12 @@ func TestSend(t *testing.T) {
 		calls     int32
 	}{
 		{"accepted", []int{200}, false, false, 1},
-		{"transient then accepted", []int{503, 502, 200}, false, false, 3},
+		// One POST per Send: the platform's deliveries retry.
+		{"transient: one POST, a transient error", []int{503, 200}, true, false, 1},
 		{"unknown move", []int{404}, true, true, 1},
 		{"dtekey mismatch", []int{409}, true, true, 1},
-		{"bad signature is a config error, not permanent", []int{401}, true, false, 3},
-		{"down for good", []int{500}, true, false, 3},
+		{"bad signature is a config error, not permanent", []int{401}, true, false, 1},
+		{"down", []int{500}, true, false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +54,7 @@ func TestSend(t *testing.T) {
 				w.WriteHeader(tt.statuses[min(int(n)-1, len(tt.statuses)-1)])
 			}))
 			defer srv.Close()
-			c := &Client{URL: srv.URL, Secret: secret, Backoff: time.Millisecond}
+			c := &Client{URL: srv.URL, Secret: secret}
 			err := c.Send(context.Background(), "odoo19", Payload{EventID: "e1", DTEKey: "76086428-5-33-1", MoveID: 3, Status: StatusQueued})
 			if (err != nil) != tt.wantErr || errs.IsPermanent(err) != tt.permanent || IsRejected(err) != tt.permanent {
 				t.Fatalf("err %v (permanent %v)", err, errs.IsPermanent(err))

@@ -1,19 +1,26 @@
-// Package delivery serves a function's Handle over HTTP as CloudEvents, the
-// same way on Knative (source or broker), OpenFaaS and the local runner
-// (docs/design.md, "Delivery: one handler, three platforms").
+// Package delivery serves a stage over HTTP as CloudEvents, the same way on
+// Knative (source or broker), OpenFaaS and the local dispatcher
+// (docs/design.md, "Delivery: one handler, three platforms"), and publishes
+// what the stage emits.
 //
 // The HTTP status carries the retry decision:
-//   - 2xx: done. The next event was published and confirmed (REPLY_MODE
-//     publish) or is in the response (REPLY_MODE reply). A permanent failure
-//     is also 2xx: it becomes cl.dte.failed, which tells Odoo at once.
+//   - 2xx: done. Every event the stage emitted was confirmed by the broker
+//     (REPLY_MODE publish), or the one it emitted at once is in the
+//     response and the delayed ones were confirmed (REPLY_MODE reply). A
+//     permanent failure is also 2xx: it becomes cl.dte.failed, which tells
+//     Odoo at once.
 //   - 503: transient; the platform retries with backoff, then dead-letters.
-//   - 400 (not a CloudEvent), 422 (an event this function does not take) and
-//     500 (a bug: the handler panicked): not retried; dead-lettered at once.
+//   - 400 (not a CloudEvent) and 422 (an event this function does not
+//     take, or a permanent failure with no document to report it on): no
+//     retry can help, and no platform retries them (the Knative broker
+//     retries only 404, 408, 409, 429 and 5xx); they are dead-lettered.
+//   - 500 (a bug: the handler panicked, or emitted what this mode cannot
+//     carry): the Knative source and our dispatcher dead-letter it at once;
+//     the Knative broker retries it like a 503 first.
 package delivery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +28,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
@@ -28,24 +36,28 @@ import (
 
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/events"
-	"github.com/dtecl/pipeline/shared/request"
+	"github.com/dtecl/pipeline/shared/stage"
 )
 
-// Handler is a function's core, shaped like a Knative Function's Handle: it
-// returns the next event (or nil) and an error that errs classifies.
-type Handler func(ctx context.Context, e events.Event) (*events.Event, error)
-
-// Publisher publishes an event and returns once the broker confirmed it.
+// Publisher publishes an event and returns once the broker confirmed it
+// (bus.Publisher).
 type Publisher interface {
-	PublishEvent(ctx context.Context, e events.Event) error
+	// PublishEventTo publishes e to the pipeline's exchange with routing
+	// key (its type, or a queue name to reach that queue only), after
+	// delay when it is positive, and returns once the broker confirmed it.
+	PublishEventTo(ctx context.Context, key string, e events.Event, delay time.Duration) error
 }
 
 // Reply modes.
 const (
-	// ModePublish publishes the next event to the broker, then answers 2xx
-	// (Knative RabbitmqSource, OpenFaaS connector, local dispatcher).
+	// ModePublish publishes every emitted event to the broker, then
+	// answers 2xx (Knative RabbitmqSource, OpenFaaS connector, local
+	// dispatcher: they ignore the HTTP response).
 	ModePublish = "publish"
-	// ModeReply returns the next event in the HTTP response (Knative broker).
+	// ModeReply returns the event emitted at once in the HTTP response
+	// (Knative broker, which routes it). The broker cannot delay a reply,
+	// so delayed and redelivered events are still published, and confirmed,
+	// before the answer.
 	ModeReply = "reply"
 )
 
@@ -53,7 +65,7 @@ const (
 // The local dispatcher sets it; other platforms may not.
 const HeaderAttempt = "X-DTE-Attempt"
 
-// Config configures the HTTP handler around a Handler.
+// Config configures the HTTP handler around a stage.
 type Config struct {
 	// Stage names the function in cl.dte.failed events and logs: sign,
 	// submit, notify.
@@ -61,14 +73,19 @@ type Config struct {
 	// Types lists the event types the function takes; any other is refused
 	// with 422. Empty accepts every type.
 	Types []string
+	// Queue is the function's own queue, where events emitted with
+	// Redeliver go. A stage that never redelivers may leave it empty.
+	Queue string
 	// Mode is ModePublish (default) or ModeReply.
 	Mode string
-	// Publisher publishes next events in ModePublish. A function that never
-	// returns a next event (notify) may leave it nil.
+	// Publisher publishes emitted events (in ModeReply, the delayed and
+	// redelivered ones). A function that never emits (notify) may leave it
+	// nil.
 	Publisher Publisher
 	// Timeout bounds one event's handling (default 60 s).
 	Timeout time.Duration
-	// PublishTimeout bounds the wait for the broker's confirm (default 10 s).
+	// PublishTimeout bounds the wait for each of the broker's confirms
+	// (default 10 s).
 	PublishTimeout time.Duration
 	// Logger gets one line per event handled.
 	Logger *slog.Logger
@@ -79,7 +96,7 @@ type Config struct {
 }
 
 // New returns the HTTP handler serving h.
-func New(h Handler, cfg Config) (http.Handler, error) {
+func New(h stage.Handler, cfg Config) (http.Handler, error) {
 	if cfg.Mode == "" {
 		cfg.Mode = ModePublish
 	}
@@ -99,7 +116,7 @@ func New(h Handler, cfg Config) (http.Handler, error) {
 }
 
 type server struct {
-	h   Handler
+	h   stage.Handler
 	cfg Config
 }
 
@@ -135,7 +152,7 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Even
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	next, err := s.call(ctx, e)
+	emits, err := s.call(ctx, e)
 	switch {
 	case err == nil:
 		o = outcome{result: "ok"}
@@ -151,58 +168,124 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Even
 			http.Error(w, "permanent failure and no document to report it on: "+err.Error(), http.StatusUnprocessableEntity)
 			return outcome{status: 422, result: "poison", err: err}
 		}
-		next, o = &failed, outcome{result: "permanent", err: err}
+		emits, o = []stage.Emit{stage.Now(failed)}, outcome{result: "permanent", err: err}
 	default:
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "transient failure: "+err.Error(), http.StatusServiceUnavailable)
 		return outcome{status: 503, result: "transient", err: err}
 	}
-	if next == nil {
-		w.WriteHeader(http.StatusOK)
-		o.status = 200
-		return o
-	}
-	if tp, ok := e.Extensions()[events.ExtTraceparent]; ok {
-		if _, has := next.Extensions()[events.ExtTraceparent]; !has {
-			next.SetExtension(events.ExtTraceparent, tp)
-		}
-	}
-	o.next = next.Type()
-	if s.cfg.Mode == ModeReply {
-		if err := cehttp.WriteResponseWriter(ctx, binding.ToMessage(next), http.StatusOK, w); err != nil {
-			o.err = errors.Join(o.err, fmt.Errorf("write reply: %w", err))
-		}
-		o.status = 200
-		return o
-	}
-	if s.cfg.Publisher == nil {
+	propagateTrace(e, emits)
+	o.next = describe(emits)
+	reply, publish, err := s.split(emits)
+	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return outcome{status: 500, result: "bug", next: next.Type(), err: errors.New("a next event but no publisher configured")}
+		return outcome{status: 500, result: "bug", next: o.next, err: errors.Join(o.err, err)}
 	}
-	pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PublishTimeout)
-	defer pcancel()
-	if err := s.cfg.Publisher.PublishEvent(pctx, *next); err != nil {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "could not publish "+next.Type()+": "+err.Error(), http.StatusServiceUnavailable)
-		return outcome{status: 503, result: "transient", next: next.Type(), err: errors.Join(o.err, fmt.Errorf("publish %s: %w", next.Type(), err))}
+	for _, em := range publish {
+		if err := s.publish(ctx, em); err != nil {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "could not publish "+em.Event.Type()+": "+err.Error(), http.StatusServiceUnavailable)
+			return outcome{status: 503, result: "transient", next: o.next, err: errors.Join(o.err, err)}
+		}
 	}
-	w.WriteHeader(http.StatusOK)
-	o.status = 200
+	o.status = http.StatusOK
+	if reply == nil {
+		w.WriteHeader(http.StatusOK)
+		return o
+	}
+	if err := cehttp.WriteResponseWriter(ctx, binding.ToMessage(reply), http.StatusOK, w); err != nil {
+		o.err = errors.Join(o.err, fmt.Errorf("write reply: %w", err))
+	}
 	return o
+}
+
+// split decides what goes in the reply and what is published: in
+// ModeReply the one event emitted at once is the reply (the broker routes
+// it) and the rest is published; in ModePublish everything is published.
+func (s *server) split(emits []stage.Emit) (reply *events.Event, publish []stage.Emit, err error) {
+	for i, em := range emits {
+		if s.cfg.Mode == ModeReply && em.After <= 0 && !em.Redeliver {
+			if reply != nil {
+				return nil, nil, fmt.Errorf("%s emitted %s and %s at once: a reply carries one event", s.cfg.Stage, reply.Type(), em.Event.Type())
+			}
+			reply = &emits[i].Event
+			continue
+		}
+		if em.Redeliver && s.cfg.Queue == "" {
+			return nil, nil, fmt.Errorf("%s redelivers %s but has no queue configured", s.cfg.Stage, em.Event.Type())
+		}
+		publish = append(publish, em)
+	}
+	if len(publish) > 0 && s.cfg.Publisher == nil {
+		return nil, nil, fmt.Errorf("%s emitted %d event(s) to publish but has no publisher configured", s.cfg.Stage, len(publish))
+	}
+	return reply, publish, nil
+}
+
+// publish sends one emitted event and waits for the broker's confirm. It
+// runs detached from the request: once the stage has done its work, a
+// client that went away must not keep its events from being confirmed.
+func (s *server) publish(ctx context.Context, em stage.Emit) error {
+	key := em.Event.Type()
+	if em.Redeliver {
+		key = s.cfg.Queue
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PublishTimeout)
+	defer cancel()
+	if err := s.cfg.Publisher.PublishEventTo(pctx, key, em.Event, em.After); err != nil {
+		return fmt.Errorf("publish %s to %s: %w", em.Event.Type(), key, err)
+	}
+	return nil
+}
+
+// propagateTrace gives every emitted event that has none the trace context
+// of the event that caused it, so that one trace id follows the document
+// from Odoo to the callback (delayed status checks included).
+func propagateTrace(in events.Event, emits []stage.Emit) {
+	tp, ok := in.Extensions()[events.ExtTraceparent]
+	if !ok {
+		return
+	}
+	for i := range emits {
+		if _, has := emits[i].Event.Extensions()[events.ExtTraceparent]; !has {
+			emits[i].Event.SetExtension(events.ExtTraceparent, tp)
+		}
+	}
+}
+
+// describe names the emitted events for the log line: "cl.dte.submitted
+// cl.dte.check(+1s)".
+func describe(emits []stage.Emit) string {
+	parts := make([]string, 0, len(emits))
+	for _, em := range emits {
+		p := em.Event.Type()
+		switch {
+		case em.Redeliver:
+			p += "(again +" + em.After.String() + ")"
+		case em.After > 0:
+			p += "(+" + em.After.String() + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, " ")
 }
 
 var errPanic = errors.New("handler panicked")
 
 // call runs the handler, turning a panic into an error so that one bad
 // message cannot take the process (and every in-flight message) down.
-func (s *server) call(ctx context.Context, e events.Event) (next *events.Event, err error) {
+func (s *server) call(ctx context.Context, e events.Event) (emits []stage.Emit, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.cfg.Logger.Error("handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "ce_id", e.ID())
-			next, err = nil, fmt.Errorf("%w: %v", errPanic, p)
+			emits, err = nil, fmt.Errorf("%w: %v", errPanic, p)
 		}
 	}()
-	return s.h(ctx, e)
+	emits, err = s.h(ctx, e)
+	if err != nil {
+		return nil, err // on an error nothing is emitted
+	}
+	return emits, nil
 }
 
 func (s *server) log(ctx context.Context, e *events.Event, o outcome, start time.Time) {
@@ -241,24 +324,14 @@ func attempt(r *http.Request) int {
 
 // FailedEvent builds the cl.dte.failed event that reports err on the
 // document of e. It fails when e names no document (no dtekey).
-func FailedEvent(e events.Event, stage string, err error, attempts int) (events.Event, error) {
+func FailedEvent(e events.Event, stageName string, err error, attempts int) (events.Event, error) {
 	key, kerr := events.Key(e)
 	if kerr != nil {
 		return events.Event{}, kerr
 	}
 	data := events.Failed{
-		DTEKey: key.String(), Stage: stage, Reason: err.Error(), Attempts: attempts,
-		Retryable: !errs.IsPermanent(err), Odoo: OdooOf(e),
+		DTEKey: key.String(), Stage: stageName, Reason: err.Error(), Attempts: attempts,
+		Retryable: !errs.IsPermanent(err), Odoo: events.OdooOf(e),
 	}
-	return events.New(events.ID(key, "failed", stage, e.ID()), events.TypeFailed, "/dte/"+stage, key, data)
-}
-
-// OdooOf reads the Odoo correlation that every event's data carries at
-// "odoo" (the request itself has it at the top level too).
-func OdooOf(e events.Event) request.Odoo {
-	var v struct {
-		Odoo request.Odoo `json:"odoo"`
-	}
-	_ = json.Unmarshal(e.Data(), &v)
-	return v.Odoo
+	return events.New(events.ID(key, "failed", stageName, e.ID()), events.TypeFailed, "/dte/"+stageName, key, data)
 }

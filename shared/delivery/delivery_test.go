@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
@@ -17,22 +18,31 @@ import (
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/request"
+	"github.com/dtecl/pipeline/shared/stage"
 )
 
 type fakePublisher struct {
-	mu  sync.Mutex
-	got []events.Event
-	err error
+	mu     sync.Mutex
+	got    []events.Event
+	keys   []string
+	delays []time.Duration
+	err    error
 }
 
-func (p *fakePublisher) PublishEvent(_ context.Context, e events.Event) error {
+func (p *fakePublisher) PublishEventTo(_ context.Context, key string, e events.Event, delay time.Duration) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.err != nil {
 		return p.err
 	}
-	p.got = append(p.got, e)
+	p.got, p.keys, p.delays = append(p.got, e), append(p.keys, key), append(p.delays, delay)
 	return nil
+}
+
+// one is a stage that emits at most one event at once, as every stage did
+// before stages could emit several.
+func one(h func(context.Context, events.Event) (*events.Event, error)) stage.Handler {
+	return func(ctx context.Context, e events.Event) ([]stage.Emit, error) { return stage.One(h(ctx, e)) }
 }
 
 var key, _ = dtekey.Parse("76086428-5-33-7")
@@ -78,21 +88,21 @@ func post(t *testing.T, h http.Handler, e events.Event, structured bool) *httpte
 func TestStatusCarriesTheRetryDecision(t *testing.T) {
 	tests := []struct {
 		name       string
-		handler    Handler
+		handler    stage.Handler
 		pubErr     error
 		structured bool
 		wantStatus int
 		wantType   string // type published, "" for none
 	}{
-		{"next event published", func(context.Context, events.Event) (*events.Event, error) { return nextEvent(t), nil }, nil, false, 200, events.TypeSubmitted},
-		{"structured input", func(context.Context, events.Event) (*events.Event, error) { return nextEvent(t), nil }, nil, true, 200, events.TypeSubmitted},
-		{"nothing next", func(context.Context, events.Event) (*events.Event, error) { return nil, nil }, nil, false, 200, ""},
-		{"permanent becomes cl.dte.failed", func(context.Context, events.Event) (*events.Event, error) {
+		{"next event published", one(func(context.Context, events.Event) (*events.Event, error) { return nextEvent(t), nil }), nil, false, 200, events.TypeSubmitted},
+		{"structured input", one(func(context.Context, events.Event) (*events.Event, error) { return nextEvent(t), nil }), nil, true, 200, events.TypeSubmitted},
+		{"nothing next", one(func(context.Context, events.Event) (*events.Event, error) { return nil, nil }), nil, false, 200, ""},
+		{"permanent becomes cl.dte.failed", one(func(context.Context, events.Event) (*events.Event, error) {
 			return nil, errs.Permanentf("folio 7 outside every CAF")
-		}, nil, false, 200, events.TypeFailed},
-		{"transient is 503", func(context.Context, events.Event) (*events.Event, error) { return nil, errors.New("SII timeout") }, nil, false, 503, ""},
-		{"panic is 500", func(context.Context, events.Event) (*events.Event, error) { panic("boom") }, nil, false, 500, ""},
-		{"publish failure is 503", func(context.Context, events.Event) (*events.Event, error) { return nextEvent(t), nil }, errors.New("broker down"), false, 503, ""},
+		}), nil, false, 200, events.TypeFailed},
+		{"transient is 503", one(func(context.Context, events.Event) (*events.Event, error) { return nil, errors.New("SII timeout") }), nil, false, 503, ""},
+		{"panic is 500", one(func(context.Context, events.Event) (*events.Event, error) { panic("boom") }), nil, false, 500, ""},
+		{"publish failure is 503", one(func(context.Context, events.Event) (*events.Event, error) { return nextEvent(t), nil }), errors.New("broker down"), false, 503, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,7 +143,7 @@ func TestStatusCarriesTheRetryDecision(t *testing.T) {
 
 func TestPoison(t *testing.T) {
 	pub := &fakePublisher{}
-	h, _ := New(func(context.Context, events.Event) (*events.Event, error) { return nil, nil }, Config{Stage: "sign", Types: []string{events.TypeRequested}, Publisher: pub})
+	h, _ := New(one(func(context.Context, events.Event) (*events.Event, error) { return nil, nil }), Config{Stage: "sign", Types: []string{events.TypeRequested}, Publisher: pub})
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("not an event"))
 	req.Header.Set("Content-Type", "text/plain")
 	rec := httptest.NewRecorder()
@@ -146,7 +156,7 @@ func TestPoison(t *testing.T) {
 	}
 	// A permanent failure on an event without a dtekey cannot be reported
 	// to Odoo: it must be dead-lettered, not acknowledged.
-	h2, _ := New(func(context.Context, events.Event) (*events.Event, error) { return nil, errs.Permanentf("bad") }, Config{Stage: "sign", Publisher: pub})
+	h2, _ := New(one(func(context.Context, events.Event) (*events.Event, error) { return nil, errs.Permanentf("bad") }), Config{Stage: "sign", Publisher: pub})
 	e := signedEvent(t)
 	e.SetExtension(events.ExtDTEKey, nil)
 	if rec := post(t, h2, e, false); rec.Code != 422 {
@@ -158,7 +168,7 @@ func TestPoison(t *testing.T) {
 }
 
 func TestReplyMode(t *testing.T) {
-	h, err := New(func(context.Context, events.Event) (*events.Event, error) { return nextEvent(t), nil }, Config{Stage: "submit", Mode: ModeReply})
+	h, err := New(one(func(context.Context, events.Event) (*events.Event, error) { return nextEvent(t), nil }), Config{Stage: "submit", Mode: ModeReply})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,4 +179,114 @@ func TestReplyMode(t *testing.T) {
 	if _, err := New(nil, Config{Mode: "bogus"}); err == nil {
 		t.Fatal("accepted an unknown mode")
 	}
+}
+
+func checkEvent(t *testing.T, id string) events.Event {
+	t.Helper()
+	e, err := events.New(id, events.TypeCheck, events.SourceSubmit, key, events.Check{DTEKey: key.String(), TrackID: "42", Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestEveryEmittedEventIsConfirmed: a stage that emits several events
+// (submitted at once, a status check later, itself again later) is
+// answered 2xx only after the broker confirmed each, in both modes; in
+// reply mode the event emitted at once is the reply, the others are
+// published (the broker cannot delay a reply).
+func TestEveryEmittedEventIsConfirmed(t *testing.T) {
+	emits := func(t *testing.T) stage.Handler {
+		return func(_ context.Context, in events.Event) ([]stage.Emit, error) {
+			return []stage.Emit{stage.Now(*nextEvent(t)), stage.Later(checkEvent(t, "check-1"), 5*time.Second), stage.Again(in, 30*time.Second)}, nil
+		}
+	}
+	t.Run("publish", func(t *testing.T) {
+		pub := &fakePublisher{}
+		h, _ := New(emits(t), Config{Stage: "submit", Queue: "dte.submit", Publisher: pub})
+		if rec := post(t, h, signedEvent(t), false); rec.Code != 200 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		want := []string{"cl.dte.submitted/cl.dte.submitted/0s", "cl.dte.check/cl.dte.check/5s", "cl.dte.signed/dte.submit/30s"}
+		if got := published(pub); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("published %v, want %v", got, want)
+		}
+		for _, e := range pub.got {
+			if e.Extensions()[events.ExtTraceparent] != signedEvent(t).Extensions()[events.ExtTraceparent] {
+				t.Fatalf("%s lost the trace context", e.Type())
+			}
+		}
+	})
+	t.Run("reply", func(t *testing.T) {
+		pub := &fakePublisher{}
+		h, _ := New(emits(t), Config{Stage: "submit", Queue: "dte.submit", Mode: ModeReply, Publisher: pub})
+		rec := post(t, h, signedEvent(t), false)
+		if rec.Code != 200 || rec.Header().Get("Ce-Type") != events.TypeSubmitted {
+			t.Fatalf("reply %d headers %v", rec.Code, rec.Header())
+		}
+		want := []string{"cl.dte.check/cl.dte.check/5s", "cl.dte.signed/dte.submit/30s"}
+		if got := published(pub); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("published %v, want %v", got, want)
+		}
+	})
+	t.Run("a failed publish is 503", func(t *testing.T) {
+		pub := &fakePublisher{err: errors.New("no confirm")}
+		h, _ := New(emits(t), Config{Stage: "submit", Queue: "dte.submit", Mode: ModeReply, Publisher: pub})
+		if rec := post(t, h, signedEvent(t), false); rec.Code != 503 || rec.Header().Get("Ce-Type") != "" {
+			t.Fatalf("status %d, reply type %q", rec.Code, rec.Header().Get("Ce-Type"))
+		}
+	})
+}
+
+// TestWhatAModeCannotCarryIsABug: two events at once in reply mode, a
+// redelivery without a queue, events without a publisher: 500, nothing
+// published.
+func TestWhatAModeCannotCarryIsABug(t *testing.T) {
+	tests := []struct {
+		name  string
+		emits func(in events.Event) []stage.Emit
+		cfg   Config
+	}{
+		{"two replies", func(events.Event) []stage.Emit {
+			return []stage.Emit{stage.Now(*nextEvent(t)), stage.Now(checkEvent(t, "c"))}
+		}, Config{Mode: ModeReply, Queue: "dte.submit"}},
+		{"redelivery without a queue", func(in events.Event) []stage.Emit { return []stage.Emit{stage.Again(in, time.Second)} }, Config{}},
+		{"no publisher", func(events.Event) []stage.Emit { return []stage.Emit{stage.Later(checkEvent(t, "c"), time.Second)} }, Config{Mode: ModeReply}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pub := &fakePublisher{}
+			cfg := tt.cfg
+			cfg.Stage = "submit"
+			if tt.name != "no publisher" {
+				cfg.Publisher = pub
+			}
+			h, _ := New(func(_ context.Context, in events.Event) ([]stage.Emit, error) { return tt.emits(in), nil }, cfg)
+			if rec := post(t, h, signedEvent(t), false); rec.Code != 500 {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			if len(pub.got) != 0 {
+				t.Fatalf("published %v", published(pub))
+			}
+		})
+	}
+}
+
+// TestErrorEmitsNothing: events returned with an error are not published.
+func TestErrorEmitsNothing(t *testing.T) {
+	pub := &fakePublisher{}
+	h, _ := New(func(context.Context, events.Event) ([]stage.Emit, error) {
+		return []stage.Emit{stage.Now(*nextEvent(t))}, errors.New("SII timeout")
+	}, Config{Stage: "submit", Publisher: pub})
+	if rec := post(t, h, signedEvent(t), false); rec.Code != 503 || len(pub.got) != 0 {
+		t.Fatalf("status %d, published %v", rec.Code, published(pub))
+	}
+}
+
+func published(p *fakePublisher) []string {
+	var out []string
+	for i, e := range p.got {
+		out = append(out, e.Type()+"/"+p.keys[i]+"/"+p.delays[i].String())
+	}
+	return out
 }

@@ -21,16 +21,10 @@ import (
 // Headers a dead letter carries (besides RabbitMQ's own x-death when the
 // queue itself dead-lettered it).
 const (
-	HeaderDeadQueue  = "dte-dead-queue"
-	HeaderDeadReason = "dte-dead-reason"
-	HeaderDeadAt     = "dte-dead-at"
-)
-
-// Extensions the dispatcher adds to a dead letter it delivers to notify's
-// /dead, so notify can name the stage and the last error.
-const (
-	ExtDeadQueue  = "deadqueue"
-	ExtDeadReason = "deadreason"
+	HeaderDeadQueue    = "dte-dead-queue"
+	HeaderDeadReason   = "dte-dead-reason"
+	HeaderDeadAt       = "dte-dead-at"
+	HeaderDeadAttempts = "dte-dead-attempts" // deliveries it had in that queue
 )
 
 // retryable is the Knative source's set of HTTP statuses worth retrying.
@@ -158,6 +152,7 @@ func (d *Dispatcher) deadLetter(r Route, m amqp.Delivery, attempt int, res resul
 	msg.Headers[HeaderDeadQueue] = r.Queue
 	msg.Headers[HeaderDeadReason] = truncate(res.String(), 500)
 	msg.Headers[HeaderDeadAt] = time.Now().UTC().Format(time.RFC3339)
+	msg.Headers[HeaderDeadAttempts] = int32(attempt)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := d.pub.Publish(ctx, bus.ExchangeDLX, r.Queue, msg); err != nil {
@@ -194,8 +189,9 @@ func attemptOf(m amqp.Delivery) int {
 	return 1
 }
 
-// addDeadExtensions tells notify where a dead letter died and why, from our
-// own headers or from RabbitMQ's x-death when the queue dead-lettered it.
+// addDeadExtensions tells notify where a dead letter died, why and after
+// how many deliveries (events.ExtDead*), from our own headers or from
+// RabbitMQ's x-death when the queue dead-lettered it.
 func addDeadExtensions(e *events.Event, m amqp.Delivery) {
 	q, _ := m.Headers[HeaderDeadQueue].(string)
 	reason, _ := m.Headers[HeaderDeadReason].(string)
@@ -210,10 +206,13 @@ func addDeadExtensions(e *events.Event, m amqp.Delivery) {
 		}
 	}
 	if q != "" {
-		e.SetExtension(ExtDeadQueue, q)
+		e.SetExtension(events.ExtDeadQueue, q)
 	}
 	if reason != "" {
-		e.SetExtension(ExtDeadReason, reason)
+		e.SetExtension(events.ExtDeadReason, reason)
+	}
+	if n, ok := m.Headers[HeaderDeadAttempts].(int32); ok {
+		e.SetExtension(events.ExtDeadAttempts, strconv.Itoa(int(n)))
 	}
 }
 

@@ -42,7 +42,7 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := len(s.calls)
 	s.calls = append(s.calls, call{
 		at: time.Now(), attempt: r.Header.Get(delivery.HeaderAttempt), ceType: r.Header.Get("Ce-Type"),
-		ext: map[string]string{"deadqueue": r.Header.Get("Ce-Deadqueue"), "deadreason": r.Header.Get("Ce-Deadreason")},
+		ext: map[string]string{"deadqueue": r.Header.Get("Ce-Deadqueue"), "deadreason": r.Header.Get("Ce-Deadreason"), "deadattempts": r.Header.Get("Ce-Deadattempts")},
 	})
 	status := s.script[min(n, len(s.script)-1)]
 	s.mu.Unlock()
@@ -249,6 +249,9 @@ func TestDeadLetterExtensionsReachNotify(t *testing.T) {
 	calls := waitCalls(t, dead, 1)
 	if calls[0].ceType != events.TypeRequested || calls[0].ext["deadqueue"] != bus.QueueSign || calls[0].ext["deadreason"] == "" {
 		t.Fatalf("notify /dead got %+v", calls[0])
+	}
+	if calls[0].ext["deadattempts"] != "3" {
+		t.Fatalf("notify /dead is not told the 3 deliveries: %+v", calls[0])
 	}
 }
 

@@ -20,13 +20,15 @@ import (
 // Signer builds, stamps and signs DTEs and envelopes with one certificate.
 // It is immutable and safe for concurrent use.
 type Signer struct {
-	cert       *certs.Certificate
-	xs         *xmlsig.Signer
-	keys       *caf.Keys
-	clock      Clock
-	log        *slog.Logger
-	warnBefore time.Duration
+	cert  *certs.Certificate
+	xs    *xmlsig.Signer
+	keys  *caf.Keys
+	clock Clock
+	log   *slog.Logger
 }
+
+// cafExpiryWarning is how long before a CAF expires Sign starts to warn.
+const cafExpiryWarning = 30 * 24 * time.Hour
 
 // Option configures a Signer.
 type Option func(*Signer)
@@ -41,17 +43,13 @@ func WithClock(c Clock) Option { return func(s *Signer) { s.clock = c } }
 // WithLogger sets the logger (warnings such as a CAF about to expire).
 func WithLogger(l *slog.Logger) Option { return func(s *Signer) { s.log = l } }
 
-// WithExpiryWarning sets how long before a CAF expires Sign starts to
-// warn; 30 days by default.
-func WithExpiryWarning(d time.Duration) Option { return func(s *Signer) { s.warnBefore = d } }
-
 // NewSigner prepares a Signer for a certificate.
 func NewSigner(cert *certs.Certificate, opts ...Option) (*Signer, error) {
 	xs, err := xmlsig.NewSigner(cert)
 	if err != nil {
 		return nil, err
 	}
-	s := &Signer{cert: cert, xs: xs, clock: systemClock{}, log: slog.New(slog.DiscardHandler), warnBefore: 30 * 24 * time.Hour}
+	s := &Signer{cert: cert, xs: xs, clock: systemClock{}, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -123,7 +121,7 @@ func (s *Signer) Sign(ctx context.Context, req *request.Request, cafs []*caf.CAF
 	}
 	out := &Signed{ID: doc.id, SignedAt: now, CAF: c}
 	out.Key = dtekey.Key{Issuer: doc.issuer, Type: typ, Folio: folio}
-	if exp, ok := c.ExpiresAt(); ok && exp.Sub(now) < s.warnBefore {
+	if exp, ok := c.ExpiresAt(); ok && exp.Sub(now) < cafExpiryWarning {
 		w := Warning{Code: WarnCAFExpiring, Message: fmt.Sprintf("%s expires on %s: ask the SII for a new CAF", c, exp.Format(time.DateOnly))}
 		out.Warnings = append(out.Warnings, w)
 		s.log.WarnContext(ctx, w.Message, "rut_emisor", doc.issuer.String(), "tipo_dte", typ, "folio", folio, "caf_expires", exp.Format(time.DateOnly))

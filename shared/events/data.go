@@ -60,7 +60,7 @@ type Failed struct {
 	DTEKey    string       `json:"dtekey"`
 	Stage     string       `json:"stage"` // enqueue, sign, submit, check, notify
 	Reason    string       `json:"reason"`
-	Attempts  int          `json:"attempts"`
+	Attempts  int          `json:"attempts"`  // deliveries made, when the platform said (0: unknown)
 	Retryable bool         `json:"retryable"` // whether trying again later could help
 	Odoo      request.Odoo `json:"odoo"`
 }

@@ -13,10 +13,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/dtecl/pipeline/shared/config"
 )
 
 // Options configures Run.
@@ -36,7 +37,8 @@ type Options struct {
 	// (default 2 min: an SII call with retries fits).
 	RequestTimeout time.Duration
 	// LockFile is created once serving starts and removed at shutdown:
-	// OpenFaaS's exec probe checks it. Empty disables it.
+	// OpenFaaS's exec probe checks it. Empty disables it. Two processes
+	// must not share one (the first to stop would remove the other's).
 	LockFile string
 	// Logger receives start and stop lines.
 	Logger *slog.Logger
@@ -117,6 +119,15 @@ func NewLogger(function, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})).With("function", function)
 }
 
+// WarnDevValues logs, once at start, each variable that took its
+// development value (config.Load's dev): loud, because a deployment must
+// never run so.
+func WarnDevValues(log *slog.Logger, names []string) {
+	for _, n := range names {
+		log.Warn(n+" is not set: "+config.DevModeVar+"=true gives it the published local development value; never do this in a deployment", "variable", n)
+	}
+}
+
 // Mux wraps h with the health paths.
 func Mux(h http.Handler, ready func(context.Context) error) http.Handler {
 	mux := http.NewServeMux()
@@ -154,10 +165,10 @@ func Main(function string, run func(ctx context.Context) error) {
 }
 
 // FunctionOptions are the Options every function binary serves with: its
-// port, the lock file OpenFaaS probes, a graceful shutdown.
-func FunctionOptions(port int, h http.Handler, ready func(context.Context) error, shutdown time.Duration, log *slog.Logger) Options {
+// port, the lock file OpenFaaS probes, a graceful shutdown (config.Base).
+func FunctionOptions(b config.Base, h http.Handler, ready func(context.Context) error, log *slog.Logger) Options {
 	return Options{
-		Addr: ":" + strconv.Itoa(port), Handler: h, Ready: ready, ShutdownTimeout: shutdown,
-		LockFile: filepath.Join(os.TempDir(), ".lock"), Logger: log,
+		Addr: ":" + strconv.Itoa(b.Port), Handler: h, Ready: ready, ShutdownTimeout: b.ShutdownTimeout,
+		LockFile: b.LockFile, Logger: log,
 	}
 }

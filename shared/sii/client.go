@@ -71,18 +71,6 @@ func NewClient(env Environment, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// WithHTTPClient sets the HTTP client (transport, TLS roots, proxies).
-// Deadlines come from the call's context and the client's timeouts.
-func WithHTTPClient(h *http.Client) Option {
-	return func(c *Client) error {
-		if h == nil {
-			return errors.New("WithHTTPClient: nil client")
-		}
-		c.http = h
-		return nil
-	}
-}
-
 // WithTokenCache sets where tokens are kept (default: this process's memory).
 func WithTokenCache(tc TokenCache) Option {
 	return func(c *Client) error {

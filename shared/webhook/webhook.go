@@ -86,11 +86,3 @@ func Verify(secret []byte, header string, body []byte, now time.Time, window tim
 	}
 	return ErrMismatch
 }
-
-// Local development secrets: what enqueue and notify use when their secret
-// is not configured (they log a warning), so that `make run` and `dte send`
-// work out of the box. Never in a deployment.
-const (
-	LocalEnqueueSecret  = "local-dev-enqueue-secret"
-	LocalCallbackSecret = "local-dev-callback-secret"
-)

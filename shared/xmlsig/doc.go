@@ -1,15 +1,18 @@
-// Package xmlsig is the SII's XML signature profile (docs/sii-protocol.md §6) on top
-// of goxmldsig and etree: signatures of an element referenced by ID with the
-// Signature as its next sibling (Documento in a DTE, SetDTE in an
-// EnvioDTE), enveloped signatures for the getToken seed document, and their
-// verification.
+// Package xmlsig is the SII's XML signature profile: signatures of an
+// element referenced by ID with the Signature as its next sibling
+// (Documento in a DTE, SetDTE in an EnvioDTE), enveloped signatures for the
+// getToken seed document, and their verification. Its canonicalizer (C14N
+// 1.0) and signer are our own, for speed and for the SII's layout (README,
+// "Design choices"); etree parses what it verifies. The tests hold it to
+// independent implementations: goxmldsig (its canonicalizer, and verifying
+// our signatures) and xmlsec1.
 //
 // The profile: RSA-SHA1, SHA-1 digest, inclusive C14N 1.0 (2001-03-15), one
 // Transform, KeyInfo with KeyValue/RSAKeyValue then X509Data with the one
 // signing certificate, the XMLDSig namespace as the default namespace of
 // Signature (no "ds:" prefix).
 //
-// Namespace context matters (§6.3): inclusive C14N copies every namespace in
+// Namespace context matters: inclusive C14N copies every namespace in
 // scope into the canonical form, so a signature made on a standalone DTE
 // verifies inside an envelope only if the verifier takes the DTE out again.
 // Verification therefore accepts an explicit context (a boundary element and

@@ -24,12 +24,13 @@ const root = "../.."
 var defaulted = map[string]string{
 	"PORT":              "the platform's: Knative injects it and forbids setting it; OpenFaaS expects 8080, the default",
 	"SHUTDOWN_TIMEOUT":  "25 s fits Kubernetes' default grace period of 30 s",
+	"LOCK_FILE":         "/tmp/.lock, OpenFaaS's convention; each pod has its own /tmp",
+	"DTE_DEV_MODE":      "off: a deployment has its own secrets, never the published development ones",
 	"SIGNATURE_WINDOW":  "5 min, the replay window the Odoo addon signs for",
 	"PUBLISH_TIMEOUT":   "5 s to wait for the broker's confirm, within enqueue's 30 s request timeout",
 	"MAX_BODY_BYTES":    "the request schema's own limit",
 	"PUBLISH_CHANNELS":  "16 confirm channels is plenty for one instance at target concurrency 50",
-	"CALLBACK_TIMEOUT":  "10 s per POST to Odoo; 3 attempts fit notify's 60 s request timeout",
-	"CALLBACK_ATTEMPTS": "3 POSTs per delivery, then 503 and the platform's own retries",
+	"CALLBACK_TIMEOUT":  "10 s for the one POST to Odoo of each delivery, within notify's 60 s request timeout",
 	"CERT_KEY_FILE":     "only for a PEM certificate; deployments mount a PKCS#12 as CERT_FILE",
 	"SII_CAF_KEYS":      "the SII's CAF-signing keys (IDK 100 and 300) are built in",
 	"CAF_CACHE_TTL":     "1 min reuse of CAFs read from the archive",
@@ -74,20 +75,15 @@ func loadFixture(t *testing.T) *fixture {
 	if err != nil || len(fns) == 0 {
 		t.Fatalf("no functions/*/main.go: %v", err)
 	}
-	modules, err := WorkspaceModules(root)
+	for _, m := range fns {
+		f.functions = append(f.functions, filepath.Base(filepath.Dir(m)))
+	}
+	sort.Strings(f.functions)
+	reads, err := FunctionReads()
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.policy = EnvPolicy{Reads: map[string][]EnvRead{}, Defaulted: defaulted}
-	for _, m := range fns {
-		dir := filepath.Dir(m)
-		fn := filepath.Base(dir)
-		f.functions = append(f.functions, fn)
-		if f.policy.Reads[fn], err = EnvReads(dir, modules); err != nil {
-			t.Fatalf("%s: %v", fn, err)
-		}
-	}
-	sort.Strings(f.functions)
+	f.policy = EnvPolicy{Reads: reads, Defaulted: defaulted}
 	// notify serves dead letters on its own path (functions/notify/main.go).
 	if src, err := os.ReadFile(filepath.Join(root, "functions", deadFunction, "main.go")); err != nil || !strings.Contains(string(src), `"`+deadPath+`"`) {
 		t.Fatalf("functions/%s/main.go does not serve %s (%v)", deadFunction, deadPath, err)
@@ -329,47 +325,68 @@ func TestStack(t *testing.T) {
 	report(t, CheckUnique(f.openfaas))
 }
 
-func TestDockerfiles(t *testing.T) {
-	f := loadFixture(t)
-	for _, fn := range f.functions {
-		t.Run(fn, func(t *testing.T) {
-			stages, err := ParseDockerfile(filepath.Join(root, "functions", fn, "Dockerfile"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			report(t, CheckDockerfile("functions/"+fn+"/Dockerfile", stages))
-		})
+func TestDockerfile(t *testing.T) {
+	stages, err := ParseDockerfile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, CheckDockerfile("Dockerfile", stages))
+	// One recipe: no function keeps a Dockerfile of its own.
+	others, err := filepath.Glob(filepath.Join(root, "functions", "*", "Dockerfile"))
+	if err != nil || len(others) > 0 {
+		t.Errorf("Dockerfiles besides the one at the root: %v (%v)", others, err)
 	}
 }
 
-// TestBuildContexts builds each function as its OpenFaaS image build
-// would: the context faas-cli assembles from stack.yml (handler folder and
-// configuration.copy), the Dockerfile's build-stage commands, offline. The
-// result must be a static binary.
+// TestBuildContexts builds each function with the root Dockerfile's build
+// stage, offline, from the two contexts it is used with: the one faas-cli
+// assembles from stack.yml (handler folder, configuration.copy and
+// build_args) and the repository itself (docker build --build-arg
+// FUNCTION=... ., scripts/images.sh docker). The result must be a static
+// binary, built without a go.work.
 func TestBuildContexts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every function")
 	}
 	f := loadFixture(t)
+	stages, err := ParseDockerfile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, fn := range f.functions {
-		t.Run(fn, func(t *testing.T) {
+		t.Run(fn+"/faas-cli", func(t *testing.T) {
 			t.Parallel()
 			dir, out := t.TempDir(), t.TempDir()
 			if err := AssembleContext(root, dir, f.stack, fn); err != nil {
 				t.Fatal(err)
 			}
-			stages, err := ParseDockerfile(filepath.Join(dir, "Dockerfile"))
+			built, err := ParseDockerfile(filepath.Join(dir, "Dockerfile"))
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("the context faas-cli builds has no usable Dockerfile: %v", err)
 			}
-			if log, err := RunBuildStage(t.Context(), dir, out, stages[0]); err != nil {
+			if log, err := RunBuildStage(t.Context(), dir, out, built[0], f.stack.Functions[fn].BuildArgs); err != nil {
 				t.Fatalf("%v\n%s", err, log)
 			}
-			if err := CheckStatic(filepath.Join(out, fn)); err != nil {
+			if err := CheckStatic(filepath.Join(out, "function")); err != nil {
+				t.Error(err)
+			}
+		})
+		t.Run(fn+"/repository", func(t *testing.T) {
+			t.Parallel()
+			out := t.TempDir()
+			if log, err := RunBuildStage(t.Context(), root, out, stages[0], map[string]string{"FUNCTION": fn}); err != nil {
+				t.Fatalf("%v\n%s", err, log)
+			}
+			if err := CheckStatic(filepath.Join(out, "function")); err != nil {
 				t.Error(err)
 			}
 		})
 	}
+	t.Run("no function named", func(t *testing.T) {
+		if _, err := RunBuildStage(t.Context(), root, t.TempDir(), stages[0], nil); err == nil {
+			t.Error("the build went on without FUNCTION")
+		}
+	})
 }
 
 // TestKoConfig checks that .ko.yaml builds every image the manifests name

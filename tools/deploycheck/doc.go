@@ -11,11 +11,17 @@
 //     extra;
 //   - the sources, triggers, connector routes and `topic` annotations with
 //     bus.WorkQueues() and events.Types;
-//   - each function's environment with what its LoadConfig reads, found with
-//     go/ast (EnvReads): every variable set or deliberately defaulted, no
-//     variable that nothing reads, every mounted secret declared;
-//   - the OpenFaaS build contexts: each Dockerfile's build steps run on the
-//     context faas-cli would assemble and give a static binary.
+//   - each function's environment with what its configuration declares
+//     (shared/config, FunctionReads): every variable set or deliberately
+//     defaulted, no variable that nothing reads, every mounted secret
+//     declared; and that nothing else in the functions reads the
+//     environment;
+//   - the README's configuration table, generated from the same
+//     declarations (ConfigTable);
+//   - the image builds: the root Dockerfile's build stage replayed on the
+//     context faas-cli would assemble and on the repository, each giving a
+//     static binary without a go.work; each module tidy on its own; no test
+//     helper linked into a production binary.
 //
 // kubeconform -strict with the offline schemas checks the same files'
 // syntax (scripts/deploy-check.sh).

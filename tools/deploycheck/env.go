@@ -2,12 +2,49 @@ package deploycheck
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/dtecl/pipeline/shared/config"
 )
 
+// EnvRead is one environment variable a function reads, from its
+// configuration's declaration (shared/config): the code has no other way to
+// read the environment (TestNoOtherEnvironmentReads).
+type EnvRead struct {
+	Name      string
+	Pos       string // the Go field that declares it, e.g. Sign.S3.Endpoint
+	IsSecret  bool   // may also be given as NAME_FILE
+	MustBeSet bool   // the function refuses to start without it
+}
+
+// Secret tells whether the variable may also be given as a file, NAME_FILE.
+func (r EnvRead) Secret() bool { return r.IsSecret }
+
+// Required tells whether the function refuses to start without it (in a
+// deployment, where DTE_DEV_MODE is off).
+func (r EnvRead) Required() bool { return r.MustBeSet }
+
+// FunctionReads returns the variables each function reads, by function,
+// from config.Functions().
+func FunctionReads() (map[string][]EnvRead, error) {
+	out := map[string][]EnvRead{}
+	for _, fn := range config.Functions() {
+		vars, err := config.Vars(fn.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fn.Name, err)
+		}
+		for _, v := range vars {
+			out[fn.Name] = append(out[fn.Name], EnvRead{Name: v.Name, Pos: v.Field, IsSecret: v.Secret, MustBeSet: v.MustBeSet()})
+		}
+	}
+	return out, nil
+}
+
 // EnvPolicy is what a deployment must give a function: the variables the
-// code reads (EnvReads) and those it deliberately leaves to the code's
+// code reads (FunctionReads) and those it deliberately leaves to the code's
 // default.
 type EnvPolicy struct {
 	Reads     map[string][]EnvRead // by function
@@ -84,4 +121,39 @@ func (p EnvPolicy) CheckDefaulted() []string {
 	}
 	sort.Strings(problems)
 	return problems
+}
+
+// WorkspaceModules maps the module path of each go.mod under root (shared,
+// tools and functions/*) to its directory.
+func WorkspaceModules(root string) (map[string]string, error) {
+	dirs := []string{filepath.Join(root, "shared"), filepath.Join(root, "tools")}
+	fns, err := filepath.Glob(filepath.Join(root, "functions", "*", "go.mod"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fns {
+		dirs = append(dirs, filepath.Dir(f))
+	}
+	mods := map[string]string{}
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err != nil {
+			return nil, err
+		}
+		path := modulePath(b)
+		if path == "" {
+			return nil, fmt.Errorf("%s/go.mod names no module", d)
+		}
+		mods[path] = d
+	}
+	return mods, nil
+}
+
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
 }

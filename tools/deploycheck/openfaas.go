@@ -169,9 +169,10 @@ func (c Connector) Parallelism() map[string]int {
 
 // CheckStack checks stack.yml against the functions (their folders, the
 // environment they read) and the connector's routes: one entry per
-// function, built from its folder with its Dockerfile and the shared copy,
-// every secret file mounted, scale to zero, the health paths, and a topic
-// annotation naming exactly the queues the connector feeds to it.
+// function, built with the root Dockerfile (copied in with ./shared and
+// ./functions, the function named in build_args), every secret file
+// mounted, scale to zero, the health paths, and a topic annotation naming
+// exactly the queues the connector feeds to it.
 func CheckStack(root string, st Stack, functions []string, policy EnvPolicy, targets map[string]Sink, declaredSecrets []Object) []string {
 	var problems []string
 	add := func(format string, args ...any) {
@@ -183,9 +184,16 @@ func CheckStack(root string, st Stack, functions []string, policy EnvPolicy, tar
 	if st.Provider.Name != "openfaas" {
 		add("provider.name %q: faas-cli requires openfaas", st.Provider.Name)
 	}
+	copied := map[string]bool{}
 	for _, c := range st.Configuration.Copy {
+		copied[filepath.Clean(c)] = true
 		if _, err := os.Stat(filepath.Join(root, c)); err != nil {
 			add("configuration.copy %s: %v", c, err)
+		}
+	}
+	for _, c := range []string{"shared", "functions", "Dockerfile"} {
+		if !copied[c] {
+			add("configuration.copy lacks ./%s: the one Dockerfile builds from the repository's layout", c)
 		}
 	}
 	topics := map[string][]string{} // function → queues the connector feeds it
@@ -225,8 +233,11 @@ func checkStackFunction(root, fn string, f StackFunction, policy EnvPolicy, queu
 	}
 	if want := "./functions/" + fn; f.Handler != want {
 		add("handler %q, want %s", f.Handler, want)
-	} else if _, err := os.Stat(filepath.Join(root, f.Handler, "Dockerfile")); err != nil {
-		add("handler has no Dockerfile: %v", err)
+	} else if _, err := os.Stat(filepath.Join(root, f.Handler, "main.go")); err != nil {
+		add("handler has no main package: %v", err)
+	}
+	if f.BuildArgs["FUNCTION"] != fn || len(f.BuildArgs) != 1 {
+		add("build_args %v, want FUNCTION: %s (the root Dockerfile builds the function it names)", f.BuildArgs, fn)
 	}
 	if f.Image == "" {
 		add("no image")

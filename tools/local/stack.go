@@ -23,20 +23,24 @@ import (
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/caf"
+	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/dispatch"
-	"github.com/dtecl/pipeline/shared/dte/dtetest"
+	"github.com/dtecl/pipeline/shared/localpki"
 	"github.com/dtecl/pipeline/shared/rut"
-	"github.com/dtecl/pipeline/shared/webhook"
 	"github.com/dtecl/pipeline/tools/odoofake"
 	"github.com/dtecl/pipeline/tools/siisim"
 )
 
-// Secrets the local stack uses between its parts.
+// Secrets the local stack uses between its parts: the functions' own
+// development values (they run with DTE_DEV_MODE=true).
+var (
+	EnqueueSecret  = config.DevValueOf(config.Enqueue{}, "ENQUEUE_SECRET")
+	CallbackSecret = config.DevValueOf(config.Notify{}, "CALLBACK_SECRET")
+)
+
 const (
-	EnqueueSecret  = webhook.LocalEnqueueSecret
-	CallbackSecret = webhook.LocalCallbackSecret
-	OdooDatabase   = "odoo"
-	certPassword   = "local-test-password"
+	OdooDatabase = "odoo"
+	certPassword = "local-test-password"
 )
 
 // Function names, which are also the binaries' names.
@@ -139,18 +143,18 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	return s, nil
 }
 
-func writePKI(cfg Config) (*dtetest.PKI, *dtetest.Files, error) {
-	pki, err := dtetest.New()
+func writePKI(cfg Config) (*localpki.PKI, *localpki.Files, error) {
+	pki, err := localpki.New()
 	if err != nil {
 		return nil, nil, fmt.Errorf("make test keys: %w", err)
 	}
-	var specs []dtetest.CAFSpec
+	var specs []localpki.CAFSpec
 	for _, r := range cfg.CAFs {
 		issuer, err := rut.Parse(r.Issuer)
 		if err != nil {
 			return nil, nil, fmt.Errorf("CAF issuer: %w", err)
 		}
-		specs = append(specs, dtetest.CAFSpec{Issuer: issuer, Name: "EMPRESA DE PRUEBA LOCAL", Type: r.Type, From: r.From, To: r.To})
+		specs = append(specs, localpki.CAFSpec{Issuer: issuer, Name: "EMPRESA DE PRUEBA LOCAL", Type: r.Type, From: r.From, To: r.To})
 	}
 	files, err := pki.WriteFiles(filepath.Join(cfg.WorkDir, "pki"), certPassword, specs...)
 	if err != nil {
@@ -162,7 +166,7 @@ func writePKI(cfg Config) (*dtetest.PKI, *dtetest.Files, error) {
 // startArchive connects to S3, clears what earlier local runs left for the
 // stack's issuers (the keys are new each run) and stores the CAFs, checked
 // against the test SII key the way `dte caf add` checks real ones.
-func (s *Stack) startArchive(ctx context.Context, pki *dtetest.PKI, files *dtetest.Files) error {
+func (s *Stack) startArchive(ctx context.Context, pki *localpki.PKI, files *localpki.Files) error {
 	store, err := archive.NewS3(s.cfg.S3)
 	if err != nil {
 		return err
@@ -274,8 +278,10 @@ func (s *Stack) startOdoo() error {
 	return nil
 }
 
-func (s *Stack) startFunctions(ctx context.Context, files *dtetest.Files) error {
-	common := []string{"AMQP_URL=" + s.cfg.AMQPURL, "LOG_LEVEL=info", "SHUTDOWN_TIMEOUT=10s"}
+func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error {
+	// The development switch (config.DevModeVar) lets the secrets default;
+	// they are given anyway, so that none is taken from the environment.
+	common := []string{"AMQP_URL=" + s.cfg.AMQPURL, "LOG_LEVEL=info", "SHUTDOWN_TIMEOUT=10s", config.DevModeVar + "=true"}
 	s3env := []string{
 		"S3_ENDPOINT=" + s.cfg.S3.Endpoint, "S3_BUCKET=" + s.cfg.S3.Bucket, "S3_REGION=" + s.cfg.S3.Region,
 		"S3_ACCESS_KEY=" + s.cfg.S3.AccessKey, "S3_SECRET_KEY=" + s.cfg.S3.SecretKey,
@@ -306,7 +312,10 @@ func (s *Stack) startFunctions(ctx context.Context, files *dtetest.Files) error 
 		p := &process{
 			name: name, bin: bin, url: "http://127.0.0.1:" + strconv.Itoa(port),
 			log: filepath.Join(s.cfg.WorkDir, "logs", name+".log"),
-			env: append(append(append([]string{"PORT=" + strconv.Itoa(port)}, common...), env[name]...), s.cfg.FunctionEnv[name]...),
+			// Each process has its own lock file: one that stops must not
+			// remove another's.
+			env: append(append(append([]string{"PORT=" + strconv.Itoa(port), "LOCK_FILE=" + filepath.Join(s.cfg.WorkDir, name+".lock")},
+				common...), env[name]...), s.cfg.FunctionEnv[name]...),
 		}
 		s.procs[name] = p
 		if err := p.start(ctx); err != nil {

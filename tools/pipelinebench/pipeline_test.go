@@ -17,6 +17,7 @@ import (
 
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/bus/bustest"
+	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/tools/local"
 	"github.com/dtecl/pipeline/tools/odoofake"
 )
@@ -92,8 +93,8 @@ func s3Config() archive.S3Config {
 		return def
 	}
 	return archive.S3Config{
-		Endpoint: get("TEST_S3_ENDPOINT", archive.LocalEndpoint), Bucket: "dte-bench", Region: archive.DefaultRegion,
-		AccessKey: get("TEST_S3_ACCESS_KEY", archive.LocalAccessKey), SecretKey: get("TEST_S3_SECRET_KEY", archive.LocalSecretKey),
+		Endpoint: get("TEST_S3_ENDPOINT", config.DefaultOf(config.S3{}, "S3_ENDPOINT")), Bucket: "dte-bench", Region: archive.DefaultRegion,
+		AccessKey: get("TEST_S3_ACCESS_KEY", config.DefaultOf(config.S3{}, "S3_ACCESS_KEY")), SecretKey: get("TEST_S3_SECRET_KEY", config.DefaultOf(config.S3{}, "S3_SECRET_KEY")),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/testenv"
 )
 
@@ -34,10 +35,12 @@ type Server struct {
 	Hint string
 }
 
-// Local keys and ports of scripts/s3-server.sh.
-const (
-	localAccessKey = archive.LocalAccessKey
-	localSecretKey = archive.LocalSecretKey
+// The local keys and endpoint of scripts/s3-server.sh: the functions'
+// defaults, declared once in shared/config.
+var (
+	localAccessKey = config.DefaultOf(config.S3{}, "S3_ACCESS_KEY")
+	localSecretKey = config.DefaultOf(config.S3{}, "S3_SECRET_KEY")
+	localEndpoint  = config.DefaultOf(config.S3{}, "S3_ENDPOINT")
 )
 
 // Versitygw is the versitygw of scripts/s3-server.sh (TEST_S3_ENDPOINT,
@@ -45,7 +48,7 @@ const (
 func Versitygw() Server {
 	return Server{
 		Name:      "versitygw",
-		Endpoint:  envOr("TEST_S3_ENDPOINT", archive.LocalEndpoint),
+		Endpoint:  envOr("TEST_S3_ENDPOINT", localEndpoint),
 		AccessKey: envOr("TEST_S3_ACCESS_KEY", localAccessKey),
 		SecretKey: envOr("TEST_S3_SECRET_KEY", localSecretKey),
 		Hint:      "scripts/s3-server.sh start, or set TEST_S3_ENDPOINT",

@@ -1,11 +1,9 @@
-// Package dtetest makes the key material DTE tests need, so that no real
-// private key is ever required: a test "SII" key and certificate that sign
-// CAFs (standing in for the SII's IDK 100 key), CAF files for any issuer,
-// type, folio range and date (512-bit RSA keys with exponent 3, the real
-// layout, ISO-8859-1 bytes), a test certification authority and personal
-// signing certificates carrying a RUT in subjectAltName, and files on disk
-// in the formats the tools read (for `dte local`).
+// Package dtetest holds the helpers DTE tests share: one set of throwaway
+// keys per test process (Shared, made by shared/localpki), wrappers that
+// fail the test on error, and the checks by independent implementations,
+// xmllint against the SII's schemas and xmlsec1 on signatures (NeedTool
+// skips outside CI when a tool is missing, and fails under CI=true).
 //
-// Generating keys takes a while (the RSA-2048 keys most of all): tests
-// share one set through Shared.
+// Only tests import it: production binaries (the functions and the dte
+// command) must not link it (TestNoTestHelpersInBinaries).
 package dtetest

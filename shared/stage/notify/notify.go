@@ -7,13 +7,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
-	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/callback"
-	"github.com/dtecl/pipeline/shared/delivery"
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/stage"
 )
 
 // Sender posts a callback to Odoo (callback.Client in production).
@@ -23,14 +23,6 @@ type Sender interface {
 
 // Types are the events notify takes on its main path.
 var Types = []string{events.TypeRequested, events.TypeSigned, events.TypeSubmitted, events.TypeSettled, events.TypeFailed}
-
-// Dead-letter extensions: ours (local dispatcher) and Knative broker's.
-const (
-	extDeadQueue        = "deadqueue"
-	extDeadReason       = "deadreason"
-	extKnativeErrorCode = "knativeerrorcode"
-	extKnativeErrorData = "knativeerrordata"
-)
 
 // Function is the notify stage.
 type Function struct {
@@ -46,10 +38,12 @@ func New(sender Sender, logger *slog.Logger) *Function {
 	return &Function{sender: sender, logger: logger}
 }
 
-// Handle tells Odoo about one status event. Odoo refusing the callback for
-// good (unknown move, dtekey mismatch) is permanent: the message is
-// dead-lettered for an operator to look at, never turned into another event.
-func (f *Function) Handle(ctx context.Context, e events.Event) (*events.Event, error) {
+// Handle tells Odoo about one status event; it emits nothing. One POST per
+// delivery: a failed one is transient and the platform's deliveries retry
+// it. Odoo refusing the callback for good (unknown move, dtekey mismatch)
+// is permanent: the message is dead-lettered for an operator to look at,
+// never turned into another event.
+func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, error) {
 	p, odoo, ok, err := callback.FromEvent(e)
 	if err != nil {
 		return nil, errs.Permanent(fmt.Errorf("read %s: %w", e.Type(), err))
@@ -68,30 +62,30 @@ func (f *Function) Handle(ctx context.Context, e events.Event) (*events.Event, e
 // died in sign or submit makes Odoo show `error` with the stage and the last
 // error. It never fails permanently: a dead letter that cannot be reported is
 // logged and dropped (its copy stays in dte.dead.parked).
-func (f *Function) HandleDead(ctx context.Context, e events.Event) (*events.Event, error) {
-	queue, _ := e.Extensions()[extDeadQueue].(string)
-	stage := stageOf(queue, e.Type())
+func (f *Function) HandleDead(ctx context.Context, e events.Event) ([]stage.Emit, error) {
+	queue, _ := e.Extensions()[events.ExtDeadQueue].(string)
+	stageName := stageOf(queue, e.Type())
 	var err error
-	if stage == "notify" {
+	if stageName == "notify" {
 		_, err = f.Handle(ctx, e)
 	} else {
-		err = f.reportError(ctx, e, stage)
+		err = f.reportError(ctx, e, stageName)
 	}
 	if err == nil || !errs.IsPermanent(err) {
 		return nil, err
 	}
-	f.logger.Error("dead letter cannot be reported to Odoo; dropped (a copy stays in "+bus.QueueDeadParked+")",
+	f.logger.Error("dead letter cannot be reported to Odoo; dropped (a copy stays in "+events.QueueDeadParked+")",
 		"ce_id", e.ID(), "ce_type", e.Type(), "dtekey", e.Extensions()[events.ExtDTEKey], "error", err)
 	return nil, nil
 }
 
-func (f *Function) reportError(ctx context.Context, e events.Event, stage string) error {
+func (f *Function) reportError(ctx context.Context, e events.Event, stageName string) error {
 	key, err := events.Key(e)
 	if err != nil {
 		return errs.Permanent(err)
 	}
 	reason := deadReason(e)
-	data := events.Failed{DTEKey: key.String(), Stage: stage, Reason: reason, Attempts: 3, Retryable: true, Odoo: delivery.OdooOf(e)}
+	data := events.Failed{DTEKey: key.String(), Stage: stageName, Reason: reason, Attempts: deadAttempts(e), Retryable: true, Odoo: events.OdooOf(e)}
 	failed, err := events.New(events.ID(key, "dead", e.ID()), events.TypeFailed, events.SourceNotify, key, data)
 	if err != nil {
 		return errs.Permanent(err)
@@ -112,14 +106,14 @@ func (f *Function) reportError(ctx context.Context, e events.Event, stage string
 // not passed on).
 func stageOf(queue, typ string) string {
 	switch queue {
-	case bus.QueueSign:
+	case events.QueueSign:
 		return "sign"
-	case bus.QueueSubmit:
+	case events.QueueSubmit:
 		if typ == events.TypeCheck {
 			return "check"
 		}
 		return "submit"
-	case bus.QueueNotify:
+	case events.QueueNotify:
 		return "notify"
 	}
 	switch typ {
@@ -136,18 +130,29 @@ func stageOf(queue, typ string) string {
 
 func deadReason(e events.Event) string {
 	ext := e.Extensions()
-	if r, ok := ext[extDeadReason].(string); ok && r != "" {
+	if r, ok := ext[events.ExtDeadReason].(string); ok && r != "" {
 		return r
 	}
 	var parts []string
-	if c, ok := ext[extKnativeErrorCode]; ok {
+	if c, ok := ext[events.ExtKnativeErrorCode]; ok {
 		parts = append(parts, fmt.Sprintf("HTTP %v", c))
 	}
-	if d, ok := ext[extKnativeErrorData].(string); ok && d != "" {
+	if d, ok := ext[events.ExtKnativeErrorData].(string); ok && d != "" {
 		parts = append(parts, d)
 	}
 	if len(parts) > 0 {
 		return strings.Join(parts, ": ")
 	}
 	return "delivery failed after every attempt (see the function's logs)"
+}
+
+// deadAttempts is how many deliveries the dead letter had, when the
+// platform says (our dispatcher does; the Knative broker does not): 0
+// otherwise.
+func deadAttempts(e events.Event) int {
+	n, err := strconv.Atoi(fmt.Sprint(e.Extensions()[events.ExtDeadAttempts]))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }

@@ -113,3 +113,18 @@ func TestHandleDeadPoison(t *testing.T) {
 		t.Fatalf("a dead letter without a document: err %v, sent %d", err, len(s.got))
 	}
 }
+
+func TestDeadAttempts(t *testing.T) {
+	for _, tt := range []struct {
+		ext  any
+		want int
+	}{{"3", 3}, {int32(2), 2}, {nil, 0}, {"many", 0}, {"-1", 0}} {
+		e := event(t, events.TypeSigned, events.Signed{Odoo: odoo}, nil)
+		if tt.ext != nil {
+			e.SetExtension(events.ExtDeadAttempts, tt.ext)
+		}
+		if got := deadAttempts(e); got != tt.want {
+			t.Errorf("deadattempts %v: %d, want %d", tt.ext, got, tt.want)
+		}
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/shared/stage"
 )
 
 // Signer builds, stamps and signs a DTE (dte.Signer).
@@ -71,8 +72,9 @@ func New(v *request.Validator, s Signer, a Archive, cafTTL time.Duration, now fu
 	return &Function{validator: v, signer: s, archive: a, cafs: newCAFCache(a, cafTTL, now), now: now, log: log}
 }
 
-// Handle signs the requested document, or finds it signed already.
-func (f *Function) Handle(ctx context.Context, e events.Event) (*events.Event, error) {
+// Handle signs the requested document, or finds it signed already, and
+// emits cl.dte.signed.
+func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, error) {
 	k, err := events.Key(e)
 	if err != nil {
 		return nil, errs.Permanent(err)
@@ -107,7 +109,7 @@ func (f *Function) Handle(ctx context.Context, e events.Event) (*events.Event, e
 	}); err != nil && !errors.Is(err, archive.ErrNoUpdate) {
 		return nil, fmt.Errorf("sign %s: record state: %w", k, err)
 	}
-	return signedEvent(k, req, doc)
+	return stage.One(signedEvent(k, req, doc))
 }
 
 // existing returns the document already signed for this request, or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -17,6 +18,19 @@ import (
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/request"
 )
+
+// handle runs the stage and returns the one event it emits, which is at
+// once (sign emits nothing later).
+func handle(ctx context.Context, f *Function, e events.Event) (*events.Event, error) {
+	emits, err := f.Handle(ctx, e)
+	if err != nil || len(emits) == 0 {
+		return nil, err
+	}
+	if len(emits) != 1 || emits[0].After != 0 || emits[0].Redeliver {
+		return nil, fmt.Errorf("sign emitted %+v, want one event at once", emits)
+	}
+	return &emits[0].Event, nil
+}
 
 // fakeSigner "signs" by writing the folio and a counter, so a second
 // signature of the same request would show.
@@ -78,7 +92,7 @@ func TestSignOnceAndReuse(t *testing.T) {
 	f, s, a := setup(t)
 	ctx := context.Background()
 	body := sample(t, "nota-credito-61.json")
-	next, err := f.Handle(ctx, requested(t, body))
+	next, err := handle(ctx, f, requested(t, body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +116,7 @@ func TestSignOnceAndReuse(t *testing.T) {
 	_ = json.Unmarshal(body, &generic)
 	compact, _ := json.Marshal(generic)
 	for _, b := range [][]byte{body, compact} {
-		again, err := f.Handle(ctx, requested(t, b))
+		again, err := handle(ctx, f, requested(t, b))
 		if err != nil || again.ID() != next.ID() {
 			t.Fatalf("again: %v %v", again, err)
 		}
@@ -115,14 +129,14 @@ func TestSignOnceAndReuse(t *testing.T) {
 func TestSameFolioOtherContentIsRefused(t *testing.T) {
 	f, s, _ := setup(t)
 	ctx := context.Background()
-	if _, err := f.Handle(ctx, requested(t, sample(t, "factura-exenta-34.json"))); err != nil {
+	if _, err := handle(ctx, f, requested(t, sample(t, "factura-exenta-34.json"))); err != nil {
 		t.Fatal(err)
 	}
 	var m map[string]any
 	_ = json.Unmarshal(sample(t, "factura-exenta-34.json"), &m)
 	m["receiver"].(map[string]any)["name"] = "Otro Cliente SpA"
 	other, _ := json.Marshal(m)
-	_, err := f.Handle(ctx, requested(t, other))
+	_, err := handle(ctx, f, requested(t, other))
 	if !errs.IsPermanent(err) || !errors.Is(err, ErrFolioUsed) {
 		t.Fatalf("err %v, want permanent ErrFolioUsed", err)
 	}
@@ -142,7 +156,7 @@ func TestCrashAfterArchiveBeforeState(t *testing.T) {
 	if _, err := a.PutDTE(ctx, k, []byte("signed before the crash"), digest); err != nil {
 		t.Fatal(err)
 	}
-	next, err := f.Handle(ctx, e)
+	next, err := handle(ctx, f, e)
 	if err != nil || s.calls != 0 {
 		t.Fatalf("err %v, %d signatures; want the archived DTE reused", err, s.calls)
 	}
@@ -156,18 +170,18 @@ func TestPermanentFailures(t *testing.T) {
 	f, s, _ := setup(t)
 	ctx := context.Background()
 	s.err = errs.Permanent(errors.New("folio 1042 outside every CAF"))
-	if _, err := f.Handle(ctx, requested(t, sample(t, "factura-33.json"))); !errs.IsPermanent(err) {
+	if _, err := handle(ctx, f, requested(t, sample(t, "factura-33.json"))); !errs.IsPermanent(err) {
 		t.Fatalf("signer's permanent error: %v", err)
 	}
 	var m map[string]any
 	_ = json.Unmarshal(sample(t, "factura-33.json"), &m)
 	m["totals"].(map[string]any)["total"] = 1
 	bad, _ := json.Marshal(m)
-	if _, err := f.Handle(ctx, requested(t, bad)); !errs.IsPermanent(err) {
+	if _, err := handle(ctx, f, requested(t, bad)); !errs.IsPermanent(err) {
 		t.Fatalf("invalid request: %v", err)
 	}
 	s.err = errors.New("S3 timeout")
-	if _, err := f.Handle(ctx, requested(t, sample(t, "factura-33.json"))); err == nil || errs.IsPermanent(err) {
+	if _, err := handle(ctx, f, requested(t, sample(t, "factura-33.json"))); err == nil || errs.IsPermanent(err) {
 		t.Fatalf("transient error: %v", err)
 	}
 }

@@ -8,16 +8,16 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
-	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/sii"
+	"github.com/dtecl/pipeline/shared/stage"
 )
 
 // onCheck asks the SII about an upload: pending → the next check, later;
 // final → cl.dte.settled.
-func (f *Function) onCheck(ctx context.Context, e events.Event) (*events.Event, error) {
+func (f *Function) onCheck(ctx context.Context, e events.Event) ([]stage.Emit, error) {
 	k, d, err := decode[events.Check](e)
 	if err != nil {
 		return nil, err
@@ -28,7 +28,7 @@ func (f *Function) onCheck(ctx context.Context, e events.Event) (*events.Event, 
 	}
 	switch {
 	case archive.FinalStatus(st.Status):
-		return f.settledFromState(k, st, d.Odoo)
+		return stage.One(f.settledFromState(k, st, d.Odoo))
 	case st.TrackID != d.TrackID || d.Attempt <= st.Checks:
 		return nil, nil // a stale or duplicated check: another one carries on
 	}
@@ -37,7 +37,7 @@ func (f *Function) onCheck(ctx context.Context, e events.Event) (*events.Event, 
 		return nil, fmt.Errorf("check %s TrackID %s: %w", k, d.TrackID, err)
 	}
 	if !us.Result.Final() {
-		return nil, f.pending(ctx, k, st, d, us)
+		return f.pending(ctx, k, st, d, us)
 	}
 	result, state, msg := us.Result, us.Estado, describe(us)
 	if result == sii.Rejected && (us.Estado == "RPT" || strings.Contains(strings.ToUpper(us.Glosa), "REPETID")) {
@@ -46,14 +46,14 @@ func (f *Function) onCheck(ctx context.Context, e events.Event) (*events.Event, 
 			result, state, msg = ds.Result, ds.Estado, ds.Glosa
 		}
 	}
-	return f.settleCheck(ctx, k, d, result, state, msg)
+	return stage.One(f.settleCheck(ctx, k, d, result, state, msg))
 }
 
-// pending records the check and schedules the next one, unless the SII has
-// taken longer than the deadline.
-func (f *Function) pending(ctx context.Context, k dtekey.Key, st archive.State, d events.Check, us *sii.UploadStatus) error {
+// pending records the check and emits the next one, later, unless the SII
+// has taken longer than the deadline.
+func (f *Function) pending(ctx context.Context, k dtekey.Key, st archive.State, d events.Check, us *sii.UploadStatus) ([]stage.Emit, error) {
 	if sent := sentAt(st); !sent.IsZero() && f.now().Sub(sent) > f.cfg.CheckDeadline && f.cfg.CheckDeadline > 0 {
-		return errs.Permanentf("check %s: the SII has not finished processing TrackID %s after %s (last state %s %s); ask the SII (dte status %s)",
+		return nil, errs.Permanentf("check %s: the SII has not finished processing TrackID %s after %s (last state %s %s); ask the SII (dte status %s)",
 			k, d.TrackID, f.cfg.CheckDeadline, us.Estado, us.Glosa, k)
 	}
 	_, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
@@ -64,12 +64,16 @@ func (f *Function) pending(ctx context.Context, k dtekey.Key, st archive.State, 
 		return nil
 	})
 	if errors.Is(err, errDuplicateCheck) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("check %s: record: %w", k, err)
+		return nil, fmt.Errorf("check %s: record: %w", k, err)
 	}
-	return f.scheduleCheck(ctx, k, d.TrackID, d.Attempt+1, docOf(d))
+	next, err := f.nextCheck(k, d.TrackID, d.Attempt+1, docOf(d))
+	if err != nil {
+		return nil, err
+	}
+	return []stage.Emit{next}, nil
 }
 
 var errDuplicateCheck = errors.New("check already processed")
@@ -90,24 +94,16 @@ func (f *Function) settleCheck(ctx context.Context, k dtekey.Key, d events.Check
 	return f.settledFromState(k, st, d.Odoo)
 }
 
-// scheduleCheck publishes the check with the given attempt number after
-// the delay for that attempt.
-func (f *Function) scheduleCheck(ctx context.Context, k dtekey.Key, trackID string, attempt int, d doc) error {
+// nextCheck is the status check with the given attempt number, emitted
+// after the delay for that attempt.
+func (f *Function) nextCheck(k dtekey.Key, trackID string, attempt int, d doc) (stage.Emit, error) {
 	e, err := events.New(events.ID(k, "check", trackID, fmt.Sprint(attempt)), events.TypeCheck, events.SourceSubmit, k,
 		events.Check{DTEKey: k.String(), TrackID: trackID, Attempt: attempt, Receiver: d.receiver, IssueDate: d.issueDate, Total: d.total, Odoo: d.odoo})
 	if err != nil {
-		return err
-	}
-	msg, err := bus.Message(e)
-	if err != nil {
-		return err
+		return stage.Emit{}, fmt.Errorf("submit %s: status check %d: %w", k, attempt, err)
 	}
 	delays := f.cfg.CheckDelays
-	delay := delays[min(attempt-1, len(delays)-1)]
-	if err := f.scheduler.PublishDelayed(ctx, events.TypeCheck, msg, delay); err != nil {
-		return fmt.Errorf("submit %s: schedule status check %d: %w", k, attempt, err)
-	}
-	return nil
+	return stage.Later(e, delays[min(attempt-1, len(delays)-1)]), nil
 }
 
 func describe(us *sii.UploadStatus) string {

@@ -9,39 +9,40 @@ import (
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/stage"
 )
 
 // referencesReady holds back a credit or debit note until the SII has
 // accepted the documents it modifies (the SII rejects a note whose
-// reference it has not processed yet, docs/sii-protocol.md §12). wait is true when
-// the note was rescheduled to look again later.
-func (f *Function) referencesReady(ctx context.Context, e events.Event, k dtekey.Key, d events.Signed) (wait bool, err error) {
+// reference it has not processed yet, docs/sii-protocol.md §12). wait is not nil when the note must
+// look again later: the note itself, back to submit after NoteWait.
+func (f *Function) referencesReady(ctx context.Context, e events.Event, k dtekey.Key, d events.Signed) (wait []stage.Emit, err error) {
 	for _, ref := range d.References {
 		rk, err := dtekey.Parse(ref)
 		if err != nil {
-			return false, errs.Permanentf("submit %s: reference %q: %w", k, ref, err)
+			return nil, errs.Permanentf("submit %s: reference %q: %w", k, ref, err)
 		}
 		st, _, err := f.archive.LoadState(ctx, rk)
 		switch {
 		case errors.Is(err, archive.ErrNotFound):
 			continue // not issued through this pipeline: the SII decides
 		case err != nil:
-			return false, fmt.Errorf("submit %s: read state of referenced %s: %w", k, rk, err)
+			return nil, fmt.Errorf("submit %s: read state of referenced %s: %w", k, rk, err)
 		}
 		switch st.Status {
 		case archive.StatusAccepted, archive.StatusObjected:
 			continue
 		case archive.StatusRejected:
-			return false, errs.Permanentf("submit %s: it modifies %d folio %d, which the SII rejected (%s %s); a note cannot reference a rejected document",
+			return nil, errs.Permanentf("submit %s: it modifies %d folio %d, which the SII rejected (%s %s); a note cannot reference a rejected document",
 				k, rk.Type, rk.Folio, st.SIIState, st.SIIMessage)
 		case archive.StatusError:
-			return false, errs.Permanentf("submit %s: it modifies %d folio %d, which failed in the pipeline and was not accepted by the SII; send that document again first, then this one",
+			return nil, errs.Permanentf("submit %s: it modifies %d folio %d, which failed in the pipeline and was not accepted by the SII; send that document again first, then this one",
 				k, rk.Type, rk.Folio)
 		}
 		if waited := f.now().Sub(e.Time()); waited > f.cfg.NoteDeadline && f.cfg.NoteDeadline > 0 {
-			return false, errs.Permanentf("submit %s: waited %s for the SII to accept %d folio %d (still %s)", k, waited.Round(1e9), rk.Type, rk.Folio, st.Status)
+			return nil, errs.Permanentf("submit %s: waited %s for the SII to accept %d folio %d (still %s)", k, waited.Round(1e9), rk.Type, rk.Folio, st.Status)
 		}
-		return true, f.reschedule(ctx, e, f.cfg.NoteWait)
+		return []stage.Emit{stage.Again(e, f.cfg.NoteWait)}, nil
 	}
-	return false, nil
+	return nil, nil
 }

@@ -10,15 +10,16 @@
 //     the document before anything is sent again;
 //   - status checks carry an attempt number, and a check the state has
 //     already seen is dropped, so a duplicated chain of checks dies out;
+//   - the stage publishes nothing itself: it returns its events, delayed
+//     status checks included, and delivery publishes them with confirms;
 //   - event ids derive from the document and the TrackID, so a repeated
 //     event is the same event, which Odoo drops.
 package submit
 
 import (
 	"context"
+	"errors"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/dtekey"
@@ -26,6 +27,7 @@ import (
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/rut"
 	"github.com/dtecl/pipeline/shared/sii"
+	"github.com/dtecl/pipeline/shared/stage"
 )
 
 // SII is what submit needs from the SII client.
@@ -45,7 +47,7 @@ type Caratula struct {
 type Enveloper interface {
 	// Envelope returns the signed EnvioDTE (ISO-8859-1) and an identifier
 	// for it that is unique enough to name the archived file.
-	Envelope(dte []byte, c Caratula, at time.Time) (envio []byte, envioID string, err error)
+	Envelope(ctx context.Context, dte []byte, c Caratula, at time.Time) (envio []byte, envioID string, err error)
 }
 
 // Archive is what submit needs from the archive.
@@ -56,15 +58,9 @@ type Archive interface {
 	PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, envioID string, signed []byte) (archive.Document, error)
 }
 
-// Scheduler publishes a message that reaches dte.direct with routing key
-// after a delay (bus.Publisher).
-type Scheduler interface {
-	PublishDelayed(ctx context.Context, key string, msg amqp.Publishing, delay time.Duration) error
-}
-
-// Config holds the stage's timing.
+// Config holds the stage's timing (its defaults: config.Submit).
 type Config struct {
-	CheckDelays     []time.Duration // waits before status checks 1, 2, ...; the last repeats
+	CheckDelays     []time.Duration // waits before status checks 1, 2, ...; the last repeats; at least one
 	CheckDeadline   time.Duration   // give up waiting for the verdict after this
 	NoteWait        time.Duration   // a note re-checks the document it references this often
 	NoteDeadline    time.Duration   // and gives up after this
@@ -77,27 +73,29 @@ type Function struct {
 	cred      sii.Credential
 	envelopes Enveloper
 	archive   Archive
-	scheduler Scheduler
 	cfg       Config
 	now       func() time.Time
 }
 
 // New returns the submit stage.
-func New(s SII, cred sii.Credential, e Enveloper, a Archive, sch Scheduler, cfg Config, now func() time.Time) *Function {
+func New(s SII, cred sii.Credential, e Enveloper, a Archive, cfg Config, now func() time.Time) (*Function, error) {
 	if now == nil {
 		now = time.Now
 	}
 	if len(cfg.CheckDelays) == 0 {
-		cfg.CheckDelays = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+		return nil, errors.New("submit: no status check delays (CHECK_DELAYS)")
 	}
-	return &Function{sii: s, cred: cred, envelopes: e, archive: a, scheduler: sch, cfg: cfg, now: now}
+	return &Function{sii: s, cred: cred, envelopes: e, archive: a, cfg: cfg, now: now}, nil
 }
 
 // Types are the events submit takes.
 var Types = []string{events.TypeSigned, events.TypeCheck}
 
-// Handle takes cl.dte.signed (upload) and cl.dte.check (status query).
-func (f *Function) Handle(ctx context.Context, e events.Event) (*events.Event, error) {
+// Handle takes cl.dte.signed (upload) and cl.dte.check (status query). It
+// emits cl.dte.submitted with the first status check (delayed), the next
+// check, cl.dte.settled, or the same event again later (a note waiting for
+// the document it modifies, an upload whose answer was lost).
+func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, error) {
 	switch e.Type() {
 	case events.TypeSigned:
 		return f.onSigned(ctx, e)

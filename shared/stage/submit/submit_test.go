@@ -3,11 +3,10 @@ package submit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/archive/archivetest"
@@ -65,7 +64,7 @@ func (f *fakeSII) GetDocumentStatus(context.Context, sii.Credential, sii.Documen
 
 type fakeEnveloper struct{ n int }
 
-func (e *fakeEnveloper) Envelope(dte []byte, c Caratula, at time.Time) ([]byte, string, error) {
+func (e *fakeEnveloper) Envelope(_ context.Context, dte []byte, c Caratula, at time.Time) ([]byte, string, error) {
 	e.n++
 	return append([]byte("<EnvioDTE>"), dte...), "env" + at.Format("150405") + "-" + string(rune('a'+e.n)), nil
 }
@@ -76,16 +75,10 @@ type scheduled struct {
 	delay time.Duration
 }
 
+// fakeScheduler records the delayed events a stage emits, with the routing
+// key delivery publishes them with: their type, or submit's own queue for
+// the events it sends back to itself.
 type fakeScheduler struct{ got []scheduled }
-
-func (s *fakeScheduler) PublishDelayed(_ context.Context, key string, msg amqp.Publishing, d time.Duration) error {
-	e, err := events.Unmarshal(msg.Body)
-	if err != nil {
-		return err
-	}
-	s.got = append(s.got, scheduled{key, e, d})
-	return nil
-}
 
 type fakeCred struct{}
 
@@ -107,12 +100,42 @@ func setup(t *testing.T, key string) *fixture {
 	t.Helper()
 	k, _ := dtekey.Parse(key)
 	x := &fixture{sii: &fakeSII{}, env: &fakeEnveloper{}, sched: &fakeScheduler{}, arch: archive.New(archivetest.NewMem()), now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), key: k}
-	x.f = New(x.sii, fakeCred{}, x.env, x.arch, x.sched, Config{
+	var err error
+	x.f, err = New(x.sii, fakeCred{}, x.env, x.arch, Config{
 		CheckDelays: []time.Duration{time.Second, 5 * time.Second}, CheckDeadline: time.Hour,
 		NoteWait: 30 * time.Second, NoteDeadline: 2 * time.Hour, LostUploadGrace: 2 * time.Minute,
 	}, func() time.Time { return x.now })
+	if err != nil {
+		t.Fatal(err)
+	}
 	x.signed(t, k)
 	return x
+}
+
+// handle runs the stage the way delivery does: it returns the event
+// emitted at once (at most one) and records the delayed ones in x.sched.
+func (x *fixture) handle(ctx context.Context, e events.Event) (*events.Event, error) {
+	emits, err := x.f.Handle(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	var next *events.Event
+	for _, em := range emits {
+		if em.After <= 0 && !em.Redeliver {
+			if next != nil {
+				return nil, fmt.Errorf("two events at once: %s and %s", next.Type(), em.Event.Type())
+			}
+			ev := em.Event
+			next = &ev
+			continue
+		}
+		key := em.Event.Type()
+		if em.Redeliver {
+			key = events.QueueSubmit
+		}
+		x.sched.got = append(x.sched.got, scheduled{key, em.Event, em.After})
+	}
+	return next, nil
 }
 
 // signed archives a signed DTE for k and its state, as sign leaves them.
@@ -161,7 +184,7 @@ func (x *fixture) state(t *testing.T) archive.State {
 func TestUploadOnceAndAnnounce(t *testing.T) {
 	x := setup(t, "76086428-5-33-1042")
 	ctx := context.Background()
-	next, err := x.f.Handle(ctx, x.signedEvent(t))
+	next, err := x.handle(ctx, x.signedEvent(t))
 	if err != nil || next == nil || next.Type() != events.TypeSubmitted {
 		t.Fatalf("next %v err %v", next, err)
 	}
@@ -173,7 +196,7 @@ func TestUploadOnceAndAnnounce(t *testing.T) {
 		t.Fatalf("scheduled %+v", x.sched.got)
 	}
 	// The same message again (a lost ack): no second upload, same event.
-	again, err := x.f.Handle(ctx, x.signedEvent(t))
+	again, err := x.handle(ctx, x.signedEvent(t))
 	if err != nil || again.ID() != next.ID() {
 		t.Fatalf("redelivery: %v %v", again, err)
 	}
@@ -187,14 +210,14 @@ func TestLostAnswerAsksTheSIIFirst(t *testing.T) {
 	t.Run("the SII has it: settled without a second upload", func(t *testing.T) {
 		x := setup(t, "76086428-5-33-1")
 		x.sii.uploadErr = []error{timeout}
-		if _, err := x.f.Handle(context.Background(), x.signedEvent(t)); err == nil || errs.IsPermanent(err) {
+		if _, err := x.handle(context.Background(), x.signedEvent(t)); err == nil || errs.IsPermanent(err) {
 			t.Fatalf("a timed-out upload must be a transient error, got %v", err)
 		}
 		if x.state(t).UploadStartedAt == nil {
 			t.Fatal("the upload mark was cleared although the file may have arrived")
 		}
 		x.sii.docStatus = &sii.DocumentStatus{Result: sii.Accepted, Received: true, Estado: "DOK", Glosa: "Documento Recibido por el SII. Datos Coinciden"}
-		next, err := x.f.Handle(context.Background(), x.signedEvent(t))
+		next, err := x.handle(context.Background(), x.signedEvent(t))
 		if err != nil || next.Type() != events.TypeSettled {
 			t.Fatalf("next %v err %v", next, err)
 		}
@@ -205,10 +228,10 @@ func TestLostAnswerAsksTheSIIFirst(t *testing.T) {
 	t.Run("the SII does not know it: wait, then the same envelope again", func(t *testing.T) {
 		x := setup(t, "76086428-5-33-2")
 		x.sii.uploadErr = []error{timeout}
-		_, _ = x.f.Handle(context.Background(), x.signedEvent(t))
+		_, _ = x.handle(context.Background(), x.signedEvent(t))
 		envio := x.state(t).EnvioKey
 		x.sii.docStatus = &sii.DocumentStatus{Result: sii.Rejected, Estado: "FAU"}
-		next, err := x.f.Handle(context.Background(), x.signedEvent(t))
+		next, err := x.handle(context.Background(), x.signedEvent(t))
 		if err != nil || next != nil || x.sii.uploads != 1 {
 			t.Fatalf("within the grace period: next %v err %v uploads %d", next, err, x.sii.uploads)
 		}
@@ -216,7 +239,7 @@ func TestLostAnswerAsksTheSIIFirst(t *testing.T) {
 			t.Fatalf("not rescheduled: %+v", x.sched.got)
 		}
 		x.now = x.now.Add(3 * time.Minute)
-		next, err = x.f.Handle(context.Background(), x.signedEvent(t))
+		next, err = x.handle(context.Background(), x.signedEvent(t))
 		if err != nil || next.Type() != events.TypeSubmitted || x.sii.uploads != 2 {
 			t.Fatalf("after the grace period: next %v err %v uploads %d", next, err, x.sii.uploads)
 		}
@@ -227,7 +250,7 @@ func TestLostAnswerAsksTheSIIFirst(t *testing.T) {
 	t.Run("refused connection: nothing arrived, no mark", func(t *testing.T) {
 		x := setup(t, "76086428-5-33-3")
 		x.sii.uploadErr = []error{&sii.Error{Op: "upload", Code: sii.CodeHTTP, HTTPStatus: 503, Transient: true}}
-		_, _ = x.f.Handle(context.Background(), x.signedEvent(t))
+		_, _ = x.handle(context.Background(), x.signedEvent(t))
 		if x.state(t).UploadStartedAt != nil {
 			t.Fatal("an upload the SII answered with 503 left the lost-answer mark")
 		}
@@ -237,7 +260,7 @@ func TestLostAnswerAsksTheSIIFirst(t *testing.T) {
 func TestUploadRefusedIsRejected(t *testing.T) {
 	x := setup(t, "76086428-5-33-5")
 	x.sii.uploadErr = []error{errs.Permanent(&sii.Error{Op: "upload", Code: "7", Message: "Error en Schema", Detail: []string{"Folio inválido"}})}
-	next, err := x.f.Handle(context.Background(), x.signedEvent(t))
+	next, err := x.handle(context.Background(), x.signedEvent(t))
 	if err != nil || next == nil || next.Type() != events.TypeSettled {
 		t.Fatalf("next %v err %v", next, err)
 	}
@@ -260,7 +283,7 @@ func checkEvent(t *testing.T, x *fixture, attempt int) events.Event {
 func TestChecksUntilFinal(t *testing.T) {
 	x := setup(t, "76086428-5-33-7")
 	ctx := context.Background()
-	if _, err := x.f.Handle(ctx, x.signedEvent(t)); err != nil {
+	if _, err := x.handle(ctx, x.signedEvent(t)); err != nil {
 		t.Fatal(err)
 	}
 	x.sched.got = nil
@@ -268,17 +291,17 @@ func TestChecksUntilFinal(t *testing.T) {
 		{Result: sii.Pending, Estado: "SOK"},
 		{Result: sii.Accepted, Estado: "EPR", Glosa: "Envio Procesado", Counts: []sii.TypeCount{{Type: 33, Informed: 1, Accepted: 1}}},
 	}
-	if next, err := x.f.Handle(ctx, checkEvent(t, x, 1)); err != nil || next != nil {
+	if next, err := x.handle(ctx, checkEvent(t, x, 1)); err != nil || next != nil {
 		t.Fatalf("pending: %v %v", next, err)
 	}
 	if len(x.sched.got) != 1 || x.sched.got[0].delay != 5*time.Second {
 		t.Fatalf("next check %+v", x.sched.got)
 	}
 	// A duplicated chain: attempt 1 again does nothing.
-	if next, err := x.f.Handle(ctx, checkEvent(t, x, 1)); err != nil || next != nil || len(x.sched.got) != 1 {
+	if next, err := x.handle(ctx, checkEvent(t, x, 1)); err != nil || next != nil || len(x.sched.got) != 1 {
 		t.Fatalf("duplicate check: %v %v %d", next, err, len(x.sched.got))
 	}
-	next, err := x.f.Handle(ctx, checkEvent(t, x, 2))
+	next, err := x.handle(ctx, checkEvent(t, x, 2))
 	if err != nil || next == nil || next.Type() != events.TypeSettled {
 		t.Fatalf("final: %v %v", next, err)
 	}
@@ -287,7 +310,7 @@ func TestChecksUntilFinal(t *testing.T) {
 		t.Fatalf("settled %+v", d)
 	}
 	// A late check after the verdict re-announces the same verdict.
-	again, err := x.f.Handle(ctx, checkEvent(t, x, 3))
+	again, err := x.handle(ctx, checkEvent(t, x, 3))
 	if err != nil || again.ID() != next.ID() {
 		t.Fatalf("late check: %v %v", again, err)
 	}
@@ -295,12 +318,12 @@ func TestChecksUntilFinal(t *testing.T) {
 
 func TestCheckDeadline(t *testing.T) {
 	x := setup(t, "76086428-5-33-8")
-	if _, err := x.f.Handle(context.Background(), x.signedEvent(t)); err != nil {
+	if _, err := x.handle(context.Background(), x.signedEvent(t)); err != nil {
 		t.Fatal(err)
 	}
 	x.sii.statuses = []*sii.UploadStatus{{Result: sii.Pending, Estado: "REC"}}
 	x.now = x.now.Add(2 * time.Hour)
-	if _, err := x.f.Handle(context.Background(), checkEvent(t, x, 1)); !errs.IsPermanent(err) {
+	if _, err := x.handle(context.Background(), checkEvent(t, x, 1)); !errs.IsPermanent(err) {
 		t.Fatalf("past the deadline: %v", err)
 	}
 }
@@ -311,7 +334,7 @@ func TestNoteWaitsForItsDocument(t *testing.T) {
 	x.signed(t, ref) // the invoice is still in flight
 	ctx := context.Background()
 	note := x.signedEvent(t, ref.String())
-	if next, err := x.f.Handle(ctx, note); err != nil || next != nil || x.sii.uploads != 0 {
+	if next, err := x.handle(ctx, note); err != nil || next != nil || x.sii.uploads != 0 {
 		t.Fatalf("in flight: next %v err %v uploads %d", next, err, x.sii.uploads)
 	}
 	if len(x.sched.got) != 1 || x.sched.got[0].key != "dte.submit" || x.sched.got[0].delay != 30*time.Second {
@@ -321,14 +344,14 @@ func TestNoteWaitsForItsDocument(t *testing.T) {
 		_, _ = x.arch.UpdateState(ctx, ref, func(s *archive.State) error { s.Record(x.now, status, "", ""); return nil })
 	}
 	setStatus(archive.StatusAccepted)
-	if next, err := x.f.Handle(ctx, note); err != nil || next.Type() != events.TypeSubmitted || x.sii.uploads != 1 {
+	if next, err := x.handle(ctx, note); err != nil || next.Type() != events.TypeSubmitted || x.sii.uploads != 1 {
 		t.Fatalf("after acceptance: %v %v", next, err)
 	}
 
 	y := setup(t, "76086428-5-56-15")
 	y.signed(t, ref)
 	_, _ = y.arch.UpdateState(ctx, ref, func(s *archive.State) error { s.Record(y.now, archive.StatusRejected, "", ""); return nil })
-	if _, err := y.f.Handle(ctx, y.signedEvent(t, ref.String())); !errs.IsPermanent(err) || y.sii.uploads != 0 {
+	if _, err := y.handle(ctx, y.signedEvent(t, ref.String())); !errs.IsPermanent(err) || y.sii.uploads != 0 {
 		t.Fatalf("referenced document rejected: %v (uploads %d)", err, y.sii.uploads)
 	}
 }

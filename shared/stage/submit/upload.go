@@ -5,19 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
-	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
-	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/sii"
+	"github.com/dtecl/pipeline/shared/stage"
 )
 
 // onSigned uploads a signed DTE, unless the state shows it was uploaded
 // already (then it only re-announces the TrackID).
-func (f *Function) onSigned(ctx context.Context, e events.Event) (*events.Event, error) {
+func (f *Function) onSigned(ctx context.Context, e events.Event) ([]stage.Emit, error) {
 	k, d, err := decode[events.Signed](e)
 	if err != nil {
 		return nil, err
@@ -29,30 +28,41 @@ func (f *Function) onSigned(ctx context.Context, e events.Event) (*events.Event,
 	}
 	switch {
 	case archive.FinalStatus(st.Status):
-		return f.settledFromState(k, st, d.Odoo)
+		return stage.One(f.settledFromState(k, st, d.Odoo))
 	case st.TrackID != "":
-		return f.announce(ctx, k, st, d)
+		return f.announce(k, st, d)
 	case st.UploadStartedAt != nil:
 		return f.lostAnswer(ctx, e, k, st, d)
 	}
-	if wait, err := f.referencesReady(ctx, e, k, d); err != nil || wait {
-		return nil, err
+	if wait, err := f.referencesReady(ctx, e, k, d); err != nil || wait != nil {
+		return wait, err
 	}
 	return f.upload(ctx, k, st, d)
 }
 
 // announce re-emits cl.dte.submitted for an upload that has its TrackID
-// (a redelivered message) and makes sure a status check is on its way.
-func (f *Function) announce(ctx context.Context, k dtekey.Key, st archive.State, d events.Signed) (*events.Event, error) {
-	if err := f.scheduleCheck(ctx, k, st.TrackID, st.Checks+1, docOfSigned(d)); err != nil {
+// (a redelivered message), with a status check so that one is on its way.
+func (f *Function) announce(k dtekey.Key, st archive.State, d events.Signed) ([]stage.Emit, error) {
+	return f.submitted(k, st.TrackID, st.EnvioKey, st.Checks+1, d)
+}
+
+// submitted is cl.dte.submitted, at once, and the status check with the
+// given attempt number, later.
+func (f *Function) submitted(k dtekey.Key, trackID, envioKey string, attempt int, d events.Signed) ([]stage.Emit, error) {
+	e, err := f.submittedEvent(k, trackID, envioKey, d)
+	if err != nil {
 		return nil, err
 	}
-	return f.submittedEvent(k, st.TrackID, st.EnvioKey, d)
+	check, err := f.nextCheck(k, trackID, attempt, docOfSigned(d))
+	if err != nil {
+		return nil, err
+	}
+	return []stage.Emit{stage.Now(*e), check}, nil
 }
 
 // upload builds (or reuses) the EnvioDTE, records that an upload starts,
 // sends it and records the TrackID.
-func (f *Function) upload(ctx context.Context, k dtekey.Key, st archive.State, d events.Signed) (*events.Event, error) {
+func (f *Function) upload(ctx context.Context, k dtekey.Key, st archive.State, d events.Signed) ([]stage.Emit, error) {
 	envio, err := f.envelope(ctx, k, st, d)
 	if err != nil {
 		return nil, err
@@ -74,7 +84,7 @@ func (f *Function) upload(ctx context.Context, k dtekey.Key, st archive.State, d
 	}
 	receipt, err := f.sii.Upload(ctx, f.cred, sii.Envelope{Company: k.Issuer, Filename: envioFilename(k), XML: envio.Body})
 	if err != nil {
-		return f.uploadFailed(ctx, k, d, err)
+		return stage.One(f.uploadFailed(ctx, k, d, err))
 	}
 	st, err = f.archive.UpdateState(ctx, k, func(s *archive.State) error {
 		s.TrackID, s.UploadStartedAt, s.EnvioKey = receipt.TrackID, nil, envio.Key
@@ -86,10 +96,7 @@ func (f *Function) upload(ctx context.Context, k dtekey.Key, st archive.State, d
 		// redelivery finds the upload mark and asks the SII first.
 		return nil, fmt.Errorf("submit %s: record TrackID %s: %w", k, receipt.TrackID, err)
 	}
-	if err := f.scheduleCheck(ctx, k, receipt.TrackID, 1, docOfSigned(d)); err != nil {
-		return nil, err
-	}
-	return f.submittedEvent(k, receipt.TrackID, envio.Key, d)
+	return f.submitted(k, receipt.TrackID, envio.Key, 1, d)
 }
 
 var errConcurrent = errors.New("concurrent upload")
@@ -113,7 +120,7 @@ func (f *Function) envelope(ctx context.Context, k dtekey.Key, st archive.State,
 		return archive.Document{}, errs.Permanentf("submit %s: the archived DTE (%s) is not the one signed (%s)", k, dte.Digest, d.Digest)
 	}
 	now := f.now()
-	signed, id, err := f.envelopes.Envelope(dte.Body, Caratula{Issuer: k.Issuer, Resolution: d.Resolution}, now)
+	signed, id, err := f.envelopes.Envelope(ctx, dte.Body, Caratula{Issuer: k.Issuer, Resolution: d.Resolution}, now)
 	if err != nil {
 		return archive.Document{}, fmt.Errorf("submit %s: build EnvioDTE: %w", k, err)
 	}
@@ -166,17 +173,17 @@ func siiMessage(se *sii.Error) string {
 // lostAnswer handles a redelivered document whose upload started but whose
 // TrackID never came back: ask the SII whether it has the document before
 // anything is sent again.
-func (f *Function) lostAnswer(ctx context.Context, e events.Event, k dtekey.Key, st archive.State, d events.Signed) (*events.Event, error) {
+func (f *Function) lostAnswer(ctx context.Context, e events.Event, k dtekey.Key, st archive.State, d events.Signed) ([]stage.Emit, error) {
 	ds, err := f.sii.GetDocumentStatus(ctx, f.cred, docOfSigned(d).query(k))
 	if err != nil {
 		return nil, fmt.Errorf("submit %s: ask the SII about a lost upload: %w", k, err)
 	}
 	if ds.Received && ds.Result.Final() {
-		return f.settle(ctx, k, "", ds.Result, ds.Estado, ds.Glosa+" (TrackID perdido; estado consultado por documento)", d.Odoo)
+		return stage.One(f.settle(ctx, k, "", ds.Result, ds.Estado, ds.Glosa+" (TrackID perdido; estado consultado por documento)", d.Odoo))
 	}
 	if wait := st.UploadStartedAt.Add(f.cfg.LostUploadGrace).Sub(f.now()); wait > 0 {
 		// The SII may still be processing the first upload: look again later.
-		return nil, f.reschedule(ctx, e, wait)
+		return []stage.Emit{stage.Again(e, wait)}, nil
 	}
 	if _, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
 		s.UploadStartedAt = nil
@@ -186,15 +193,6 @@ func (f *Function) lostAnswer(ctx context.Context, e events.Event, k dtekey.Key,
 	}
 	st.UploadStartedAt = nil
 	return f.upload(ctx, k, st, d)
-}
-
-// reschedule sends the same event back to dte.submit after a while.
-func (f *Function) reschedule(ctx context.Context, e events.Event, after time.Duration) error {
-	msg, err := bus.Message(e)
-	if err != nil {
-		return err
-	}
-	return f.scheduler.PublishDelayed(ctx, bus.QueueSubmit, msg, after)
 }
 
 func envioFilename(k dtekey.Key) string {

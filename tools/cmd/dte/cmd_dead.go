@@ -16,7 +16,7 @@ import (
 
 func runDead(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "dead", "list | replay [DTEKEY...|--all]")
-	url := fs.String("amqp-url", envOr(env, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "broker URL (env AMQP_URL)")
+	url := fs.String("amqp-url", envOr(env, "AMQP_URL", defaultAMQPURL), "broker URL (env AMQP_URL)")
 	all := fs.Bool("all", false, "replay: every dead letter")
 	if err := parseArgs(env, fs, args); err != nil {
 		return err
@@ -150,7 +150,7 @@ func replay(ctx context.Context, ch *amqp.Channel, l deadLetter) error {
 	h := amqp.Table{}
 	for k, v := range l.d.Headers {
 		switch k {
-		case bus.HeaderAttempts, dispatch.HeaderDeadQueue, dispatch.HeaderDeadReason, dispatch.HeaderDeadAt,
+		case bus.HeaderAttempts, dispatch.HeaderDeadQueue, dispatch.HeaderDeadReason, dispatch.HeaderDeadAt, dispatch.HeaderDeadAttempts,
 			"x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason", "x-delivery-count":
 			continue
 		}

@@ -26,7 +26,7 @@ type dispatchFile struct {
 func runDispatch(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "dispatch", "--config FILE")
 	file := fs.String("config", "", "YAML file with attempts, backoff and routes (queue → function URL)")
-	url := fs.String("amqp-url", envOr(env, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "broker URL (env AMQP_URL)")
+	url := fs.String("amqp-url", envOr(env, "AMQP_URL", defaultAMQPURL), "broker URL (env AMQP_URL)")
 	level := fs.String("log-level", envOr(env, "LOG_LEVEL", "info"), "log level")
 	if err := parseArgs(env, fs, args); err != nil {
 		return err

@@ -24,7 +24,7 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 	work := fs.String("workdir", ".run/local", "where test keys, CAFs and function logs go")
 	samples := fs.String("samples", "samples/requests", "directory of the requests to send")
 	schema := fs.String("schema", "", "EnvioDTE_v10.xsd of another SII schema set for the simulator (env SII_SCHEMA; default: the set built in)")
-	amqpURL := fs.String("amqp-url", envOr(env, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "broker URL (env AMQP_URL)")
+	amqpURL := fs.String("amqp-url", envOr(env, "AMQP_URL", defaultAMQPURL), "broker URL (env AMQP_URL)")
 	step := fs.Duration("sii-step", 300*time.Millisecond, "time the SII simulator keeps an upload in each state")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up when the samples have not settled by then")
 	keep := fs.Bool("keep", false, "keep the stack running after the samples settle (Ctrl-C stops it)")
@@ -94,7 +94,7 @@ const localDataDir = ".run/s3/data"
 // checkout's server) with an S3 client.
 func whereArchived(cfg archive.S3Config) string {
 	dir := filepath.Join(localDataDir, cfg.Bucket)
-	if cfg.Endpoint == archive.LocalEndpoint {
+	if cfg.Endpoint == defaultS3Endpoint {
 		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
 			return fmt.Sprintf("The archive is plain files under %s/ (versitygw of scripts/s3-server.sh).", dir)
 		}

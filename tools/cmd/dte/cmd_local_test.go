@@ -21,9 +21,9 @@ func TestWhereArchived(t *testing.T) {
 		cfg  archive.S3Config
 		want string
 	}{
-		{"this checkout's versitygw", archive.S3Config{Endpoint: archive.LocalEndpoint, Bucket: "dte-archive"}, "plain files under .run/s3/data/dte-archive/"},
+		{"this checkout's versitygw", archive.S3Config{Endpoint: defaultS3Endpoint, Bucket: "dte-archive"}, "plain files under .run/s3/data/dte-archive/"},
 		{"MinIO", archive.S3Config{Endpoint: "http://127.0.0.1:7080", Bucket: "dte-archive"}, "bucket dte-archive at http://127.0.0.1:7080: browse it with any S3 client"},
-		{"another bucket on the local port", archive.S3Config{Endpoint: archive.LocalEndpoint, Bucket: "other"}, "bucket other at " + archive.LocalEndpoint},
+		{"another bucket on the local port", archive.S3Config{Endpoint: defaultS3Endpoint, Bucket: "other"}, "bucket other at " + defaultS3Endpoint},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -31,7 +31,7 @@ func TestWhereArchived(t *testing.T) {
 			if !strings.Contains(got, tt.want) {
 				t.Fatalf("%q, want %q in it", got, tt.want)
 			}
-			if tt.cfg.Endpoint != archive.LocalEndpoint && strings.Contains(got, "plain files") {
+			if tt.cfg.Endpoint != defaultS3Endpoint && strings.Contains(got, "plain files") {
 				t.Fatalf("claims plain files for %s: %q", tt.cfg.Endpoint, got)
 			}
 		})

@@ -10,13 +10,21 @@ import (
 	"os"
 	"time"
 
+	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/webhook"
+)
+
+// Defaults shared with the functions, from their declarations: the local
+// broker, and the secret enqueue accepts in development mode.
+var (
+	defaultAMQPURL   = config.DefaultOf(config.Broker{}, "AMQP_URL")
+	devEnqueueSecret = config.DevValueOf(config.Enqueue{}, "ENQUEUE_SECRET")
 )
 
 func runSend(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "send", "[flags] FILE.json...")
 	url := fs.String("url", envOr(env, "ENQUEUE_URL", "http://127.0.0.1:8080/"), "enqueue URL (env ENQUEUE_URL)")
-	secretEnv := fs.String("secret-env", "ENQUEUE_SECRET", "environment variable holding the signing secret (enqueue's local default when unset)")
+	secretEnv := fs.String("secret-env", "ENQUEUE_SECRET", "environment variable holding the signing secret (when unset: the secret enqueue takes with DTE_DEV_MODE=true)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the answer")
 	if err := parseArgs(env, fs, args); err != nil {
 		return err
@@ -27,7 +35,7 @@ func runSend(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	secret := env.getenv(*secretEnv)
 	if secret == "" {
-		secret = webhook.LocalEnqueueSecret
+		secret = devEnqueueSecret
 	}
 	failed := 0
 	for _, file := range fs.Args() {

@@ -12,7 +12,7 @@ import (
 
 func runTopology(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "topology", "[flags]")
-	url := fs.String("amqp-url", envOr(env, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"), "broker URL (env AMQP_URL)")
+	url := fs.String("amqp-url", envOr(env, "AMQP_URL", defaultAMQPURL), "broker URL (env AMQP_URL)")
 	if err := parseArgs(env, fs, args); err != nil {
 		return err
 	}

@@ -6,15 +6,17 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/config"
 )
 
-// Defaults of the archive flags: the local server of scripts/s3-server.sh,
-// the same defaults the functions use (archive.S3ConfigFromEnv).
-const (
-	defaultS3Endpoint  = archive.LocalEndpoint
-	defaultS3Bucket    = archive.LocalBucket
-	defaultS3AccessKey = archive.LocalAccessKey
-	defaultS3SecretKey = archive.LocalSecretKey
+// Defaults of the archive flags: the functions' own (config.S3), which are
+// the local server of scripts/s3-server.sh.
+var (
+	defaultS3Endpoint  = config.DefaultOf(config.S3{}, "S3_ENDPOINT")
+	defaultS3Region    = config.DefaultOf(config.S3{}, "S3_REGION")
+	defaultS3Bucket    = config.DefaultOf(config.S3{}, "S3_BUCKET")
+	defaultS3AccessKey = config.DefaultOf(config.S3{}, "S3_ACCESS_KEY")
+	defaultS3SecretKey = config.DefaultOf(config.S3{}, "S3_SECRET_KEY")
 )
 
 // s3Flags are the archive connection flags of the commands that read or
@@ -31,7 +33,7 @@ type s3Flags struct {
 func addS3Flags(fs *flag.FlagSet) *s3Flags {
 	f := &s3Flags{}
 	fs.StringVar(&f.endpoint, "s3-endpoint", "", "S3 endpoint URL (env S3_ENDPOINT, default "+defaultS3Endpoint+")")
-	fs.StringVar(&f.region, "s3-region", "", "S3 region (env S3_REGION, default "+archive.DefaultRegion+")")
+	fs.StringVar(&f.region, "s3-region", "", "S3 region (env S3_REGION, default "+defaultS3Region+")")
 	fs.StringVar(&f.bucket, "s3-bucket", "", "archive bucket (env S3_BUCKET, default "+defaultS3Bucket+")")
 	fs.StringVar(&f.accessKey, "s3-access-key", "", "S3 access key (env S3_ACCESS_KEY, default the local server's)")
 	fs.StringVar(&f.secretKey, "s3-secret-key", "", "S3 secret key (env S3_SECRET_KEY, default the local server's; prefer the environment: flags show in ps)")
@@ -52,7 +54,7 @@ func (f *s3Flags) config(env *cliEnv) archive.S3Config {
 	}
 	cfg := archive.S3Config{
 		Endpoint:  pick(f.endpoint, "S3_ENDPOINT", defaultS3Endpoint),
-		Region:    pick(f.region, "S3_REGION", archive.DefaultRegion),
+		Region:    pick(f.region, "S3_REGION", defaultS3Region),
 		Bucket:    pick(f.bucket, "S3_BUCKET", defaultS3Bucket),
 		AccessKey: pick(f.accessKey, "S3_ACCESS_KEY", defaultS3AccessKey),
 		SecretKey: pick(f.secretKey, "S3_SECRET_KEY", defaultS3SecretKey),

@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# The image of one function, chosen with the build argument FUNCTION
+# (enqueue, sign, submit or notify):
+#
+#   docker build --build-arg FUNCTION=sign -t dte-sign .    # from the repository root
+#   scripts/images.sh docker [FUNCTION...]                  # the same, for each function
+#
+# OpenFaaS builds with it too (stack.yml, lang: dockerfile): faas-cli's
+# context is the function's folder plus ./shared, ./functions and this file
+# (configuration.copy), and build_args sets FUNCTION. Either way the build
+# sees the repository's layout: the function's module requires shared
+# through a relative replace to the repository's shared/, so no go.work is made or used
+# (GOWORK=off). Knative images are built by ko instead (make images).
+FROM golang:1.26-bookworm AS build
+ARG FUNCTION
+RUN test -n "${FUNCTION}" || { echo "build with --build-arg FUNCTION=enqueue|sign|submit|notify" >&2; exit 1; }
+WORKDIR /src
+COPY shared/ shared/
+COPY functions/${FUNCTION}/ functions/${FUNCTION}/
+WORKDIR /src/functions/${FUNCTION}
+RUN --mount=type=cache,target=/root/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 GOOS=linux GOWORK=off go build -trimpath -ldflags="-s -w" -o /out/function .
+
+# Static binary on distroless: CA certificates and /tmp, no shell, user
+# nonroot (65532). sign and submit carry their own zoneinfo (time/tzdata),
+# for Chile time; enqueue and notify need none.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/function /usr/local/bin/function
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/function"]

@@ -1,0 +1,67 @@
+package config
+
+import "time"
+
+// Enqueue is enqueue's configuration.
+type Enqueue struct {
+	Base
+	Dev
+	Broker
+	Secret          string        `env:"ENQUEUE_SECRET,secret" dev:"local-dev-enqueue-secret" help:"HMAC key shared with the addon"`
+	Window          time.Duration `env:"SIGNATURE_WINDOW" default:"5m" help:"accepted clock skew and replay window of the addon's signature"`
+	PublishTimeout  time.Duration `env:"PUBLISH_TIMEOUT" default:"5s" help:"longest wait for the broker's confirm (then 503, nothing queued)"`
+	MaxBody         int64         `env:"MAX_BODY_BYTES" default:"1048576" help:"largest request accepted (413 above); the request schema's own limit"`
+	PublishChannels int           `env:"PUBLISH_CHANNELS" default:"16" help:"confirm channels used in parallel"`
+}
+
+// Sign is sign's configuration.
+type Sign struct {
+	Base
+	Broker
+	Reply
+	S3   S3
+	Cert Cert
+	// SIIKeysDir holds extra CAF-signing keys.
+	SIIKeysDir   string        `env:"SII_CAF_KEYS" help:"a directory of extra CAF-signing keys (the local run's test SII); the SII's IDK 100 and 300 keys are built in"`
+	CAFCacheTTL  time.Duration `env:"CAF_CACHE_TTL" default:"1m" help:"how long CAFs read from the archive are reused"`
+	EventTimeout time.Duration `env:"EVENT_TIMEOUT" default:"60s" help:"one event's handling"`
+}
+
+// Submit is submit's configuration.
+type Submit struct {
+	Base
+	Broker
+	Reply
+	S3              S3
+	Cert            Cert
+	SIIEnv          string          `env:"SII_ENV" default:"maullin" help:"maullin (certification), palena (production) or a base URL (the simulator)"`
+	SIITimeout      time.Duration   `env:"SII_TIMEOUT" default:"30s" help:"one SII call"`
+	TokenTTL        time.Duration   `env:"SII_TOKEN_TTL" default:"30m" help:"longest reuse of an SII token"`
+	CheckDelays     []time.Duration `env:"CHECK_DELAYS" default:"1s,2s,5s,15s,30s,1m,2m,5m,15m" help:"waits between status checks; the last repeats"`
+	CheckDeadline   time.Duration   `env:"CHECK_DEADLINE" default:"48h" help:"when to stop waiting for the SII's verdict"`
+	NoteWait        time.Duration   `env:"NOTE_WAIT" default:"30s" help:"how often a note looks again at the document it modifies"`
+	NoteDeadline    time.Duration   `env:"NOTE_DEADLINE" default:"48h" help:"how long a note waits for the SII to accept that document"`
+	LostUploadGrace time.Duration   `env:"LOST_UPLOAD_GRACE" default:"2m" help:"wait before sending again an upload whose answer was lost"`
+	EventTimeout    time.Duration   `env:"EVENT_TIMEOUT" default:"90s" help:"one event's handling"`
+}
+
+// Notify is notify's configuration.
+type Notify struct {
+	Base
+	Dev
+	Reply
+	CallbackURL     string        `env:"ODOO_CALLBACK_URL" default:"http://127.0.0.1:8069/api/dte/callback" help:"Odoo's callback route"`
+	Secret          string        `env:"CALLBACK_SECRET,secret" dev:"local-dev-callback-secret" help:"HMAC key shared with the addon"`
+	CallbackTimeout time.Duration `env:"CALLBACK_TIMEOUT" default:"10s" help:"one POST to Odoo; a failed one is retried by the platform's deliveries"`
+}
+
+// Function is one function and its configuration's type.
+type Function struct {
+	Name string
+	Spec any // a zero value of its configuration struct
+}
+
+// Functions lists the functions, in the pipeline's order.
+func Functions() []Function {
+	return []Function{{"enqueue", Enqueue{}}, {"sign", Sign{}}, {"submit", Submit{}}, {"notify", Notify{}}}
+}

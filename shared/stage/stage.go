@@ -1,0 +1,59 @@
+// Package stage is the shape every stage of the pipeline has, the way a
+// Knative Function's Handle is shaped: a pure handler that takes one event
+// and returns the events to emit, each at once or after a delay, and an
+// error that errs classifies (transient: try the delivery again; permanent:
+// report it).
+//
+// A stage never talks to the broker. The delivery package around it
+// publishes what it returns, with publisher confirms, and acknowledges the
+// incoming event only after every one of them was confirmed; on an error
+// nothing is emitted. Because delivery is at least once, a stage must give
+// the same events (the same ids) when it sees the same event again.
+//
+// The packages under shared/stage import neither the AMQP client nor bus
+// nor delivery (TestStagesDoNotReachTheBroker); this one holds only the
+// shape they share.
+package stage
+
+import (
+	"context"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/events"
+)
+
+// Handler is a stage's core.
+type Handler func(ctx context.Context, e events.Event) ([]Emit, error)
+
+// Emit is one event a stage asks to be published.
+type Emit struct {
+	Event events.Event
+	// After delays the event: it reaches its consumers after about this
+	// long (delivery rounds it up to the broker's delay tiers, from 1 s to
+	// 15 min). Zero: at once.
+	After time.Duration
+	// Redeliver addresses the event to the emitting stage only (its own
+	// queue) instead of to every consumer of its type: the stage wants to
+	// look at it again later, as with a note waiting for the document it
+	// modifies. Its consumers of the type elsewhere do not see it twice.
+	Redeliver bool
+}
+
+// Now emits e at once to every consumer of its type.
+func Now(e events.Event) Emit { return Emit{Event: e} }
+
+// Later emits e to every consumer of its type after d.
+func Later(e events.Event, d time.Duration) Emit { return Emit{Event: e, After: d} }
+
+// Again brings e back to this stage after d: a retry the stage decides
+// (the event is done for now and its delivery is acknowledged).
+func Again(e events.Event, d time.Duration) Emit { return Emit{Event: e, After: d, Redeliver: true} }
+
+// One is the result of a stage that emits at most one event at once: e
+// when it is not nil, nothing otherwise.
+func One(e *events.Event, err error) ([]Emit, error) {
+	if err != nil || e == nil {
+		return nil, err
+	}
+	return []Emit{Now(*e)}, nil
+}
