@@ -14,6 +14,7 @@ import (
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/serve"
 	"github.com/dtecl/pipeline/shared/stage/enqueue"
+	"github.com/dtecl/pipeline/shared/telemetry"
 )
 
 func main() { serve.Main("enqueue", func(ctx context.Context) error { return run(ctx, config.OS()) }) }
@@ -29,17 +30,28 @@ func run(ctx context.Context, src config.Source) error {
 	}
 	logger := serve.NewLogger("enqueue", cfg.LogLevel)
 	serve.WarnDevValues(logger, dev)
-	pub := bus.NewPublisher(bus.PublisherConfig{
-		URL: cfg.AMQPURL, Channels: cfg.PublishChannels, Logger: logger,
-		OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology),
-	})
-	defer pub.Close()
-	h, err := newHandler(cfg, pub, logger)
+	tel, err := telemetry.Start(ctx, "enqueue", cfg.Telemetry, logger)
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, serve.FunctionOptions(cfg.Base, h, pub.Ready, logger))
+	defer tel.Close(logger)
+	pub := bus.NewPublisher(bus.PublisherConfig{
+		URL: cfg.AMQPURL, Channels: cfg.PublishChannels, Logger: logger,
+		OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology), Observer: tel.Publishes(),
+	})
+	defer pub.Close()
+	// cl.dte.requested carries enqueue's span (the child of Odoo's).
+	h, err := newHandler(cfg, telemetry.EventsFromSpan(pub), logger)
+	if err != nil {
+		return err
+	}
+	opts := serve.FunctionOptions(cfg.Base, tel.Enqueue(h), serve.ReadyChecks(readyTTL, serve.Check{Name: "broker", Probe: pub.Ready}), logger)
+	opts.Metrics = tel.Handler()
+	return serve.Run(ctx, opts)
 }
+
+// readyTTL is how long an answer of the readiness probes is reused.
+const readyTTL = 5 * time.Second
 
 // newHandler is enqueue's handler with its configuration.
 func newHandler(cfg config.Enqueue, pub enqueue.Publisher, logger *slog.Logger) (*enqueue.Handler, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/dtecl/pipeline/shared/delivery"
 	"github.com/dtecl/pipeline/shared/serve"
 	"github.com/dtecl/pipeline/shared/stage/notify"
+	"github.com/dtecl/pipeline/shared/telemetry"
 )
 
 func main() { serve.Main("notify", func(ctx context.Context) error { return run(ctx, config.OS()) }) }
@@ -28,27 +29,36 @@ func run(ctx context.Context, src config.Source) error {
 	}
 	logger := serve.NewLogger("notify", cfg.LogLevel)
 	serve.WarnDevValues(logger, dev)
-	h, err := newHandler(cfg, logger)
+	tel, err := telemetry.Start(ctx, "notify", cfg.Telemetry, logger)
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, serve.FunctionOptions(cfg.Base, h, nil, logger))
+	defer tel.Close(logger)
+	h, err := newHandler(cfg, tel, logger)
+	if err != nil {
+		return err
+	}
+	opts := serve.FunctionOptions(cfg.Base, h, nil, logger)
+	opts.Metrics = tel.Handler()
+	return serve.Run(ctx, opts)
 }
 
 // newHandler serves status events on / and dead letters on /dead, posting
 // to Odoo once per delivery (the platform's deliveries are the retries).
-func newHandler(cfg config.Notify, logger *slog.Logger) (http.Handler, error) {
-	f := notify.New(&callback.Client{URL: cfg.CallbackURL, Secret: []byte(cfg.Secret), Timeout: cfg.CallbackTimeout}, logger)
+func newHandler(cfg config.Notify, tel *telemetry.Telemetry, logger *slog.Logger) (http.Handler, error) {
+	odoo := &http.Client{Transport: tel.CallbackTransport(http.DefaultTransport)}
+	f := notify.New(&callback.Client{URL: cfg.CallbackURL, Secret: []byte(cfg.Secret), Timeout: cfg.CallbackTimeout, HTTP: odoo}, logger)
 	// notify emits nothing: no publisher. A permanent failure is
 	// dead-lettered, not turned into cl.dte.failed, which would come back
 	// here.
 	base := delivery.Config{Stage: "notify", Mode: cfg.ReplyMode, Logger: logger, DeadLetterPermanent: true}
 	main := base
-	main.Types = notify.Types
+	main.Types, main.Observer = notify.Types, tel.Deliveries("notify")
 	status, err := delivery.New(f.Handle, main)
 	if err != nil {
 		return nil, err
 	}
+	base.Observer = tel.DeadLetters()
 	dead, err := delivery.New(f.HandleDead, base)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/dtecl/pipeline/shared/callback"
 	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/dtekey"
@@ -18,6 +20,7 @@ import (
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/serve"
 	"github.com/dtecl/pipeline/shared/serve/servetest"
+	"github.com/dtecl/pipeline/shared/telemetry"
 	"github.com/dtecl/pipeline/shared/webhook"
 )
 
@@ -84,7 +87,11 @@ func TestMux(t *testing.T) {
 	if _, err := config.Load(config.Map(map[string]string{"CALLBACK_SECRET": "cb-secret", "ODOO_CALLBACK_URL": srv.URL}), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	h, err := newHandler(cfg, slog.New(slog.DiscardHandler))
+	tel, err := telemetry.New(t.Context(), "notify", cfg.Telemetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newHandler(cfg, tel, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,5 +134,24 @@ func TestMux(t *testing.T) {
 	}
 	if !strings.Contains(got[1].Message, "firma") {
 		t.Errorf("the dead letter's callback does not name the stage: %q", got[1].Message)
+	}
+	// The wiring's telemetry: every callback by status code, the events
+	// handled, the dead letter by stage and reason class.
+	m := tel.M
+	for _, c := range []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		{"callbacks 200", testutil.ToFloat64(m.CallbackRequests.WithLabelValues("200")), 2},
+		{"callbacks 503", testutil.ToFloat64(m.CallbackRequests.WithLabelValues("503")), 1},
+		{"signed handled ok", testutil.ToFloat64(m.EventsHandled.WithLabelValues("notify", events.TypeSigned, "ok")), 1},
+		{"check refused", testutil.ToFloat64(m.EventsHandled.WithLabelValues("notify", events.TypeCheck, "poison")), 1},
+		{"submitted transient", testutil.ToFloat64(m.EventsHandled.WithLabelValues("notify", events.TypeSubmitted, "transient")), 1},
+		{"dead letter from sign", testutil.ToFloat64(m.DeadReported.WithLabelValues("sign", "http_503")), 1},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
 	}
 }

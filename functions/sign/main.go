@@ -21,6 +21,7 @@ import (
 	"github.com/dtecl/pipeline/shared/serve"
 	"github.com/dtecl/pipeline/shared/stage"
 	"github.com/dtecl/pipeline/shared/stage/sign"
+	"github.com/dtecl/pipeline/shared/telemetry"
 )
 
 func main() { serve.Main("sign", func(ctx context.Context) error { return run(ctx, config.OS()) }) }
@@ -29,6 +30,7 @@ func main() { serve.Main("sign", func(ctx context.Context) error { return run(ct
 var (
 	_ sign.Signer        = (*dte.Signer)(nil)
 	_ sign.Archive       = (*archive.Archive)(nil)
+	_ sign.Archive       = telemetry.CAFArchive{}
 	_ delivery.Publisher = (*bus.Publisher)(nil)
 )
 
@@ -38,6 +40,11 @@ func run(ctx context.Context, src config.Source) error {
 		return err
 	}
 	logger := serve.NewLogger("sign", cfg.LogLevel)
+	tel, err := telemetry.Start(ctx, "sign", cfg.Telemetry, logger)
+	if err != nil {
+		return err
+	}
+	defer tel.Close(logger)
 	cert, err := certs.LoadFile(cfg.Cert.File, cfg.Cert.KeyFile, cfg.Cert.Password)
 	if err != nil {
 		return fmt.Errorf("certificate %s: %w", cfg.Cert.File, err)
@@ -53,7 +60,7 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
-	arch, err := archive.Open(ctx, s3Config(cfg.S3), cfg.S3.Probe, logger)
+	arch, err := archive.Open(ctx, s3Config(cfg.S3), cfg.S3.Probe, logger, tel.Store)
 	if err != nil {
 		return err
 	}
@@ -61,21 +68,28 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
-	pub := bus.NewPublisher(bus.PublisherConfig{URL: cfg.AMQPURL, OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology), Logger: logger})
+	pub := bus.NewPublisher(bus.PublisherConfig{URL: cfg.AMQPURL, OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology), Logger: logger, Observer: tel.Publishes()})
 	defer pub.Close()
-	h, err := newHandler(cfg, sign.New(validator, signer, arch, cfg.CAFCacheTTL, time.Now, logger).Handle, pub, logger)
+	f := sign.New(validator, signer, tel.CAFs(arch, time.Now), cfg.CAFCacheTTL, time.Now, logger)
+	h, err := newHandler(cfg, f.Handle, pub, tel.Deliveries("sign"), logger)
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, serve.FunctionOptions(cfg.Base, h, nil, logger))
+	opts := serve.FunctionOptions(cfg.Base, h, serve.ReadyChecks(readyTTL,
+		serve.Check{Name: "broker", Probe: pub.Ready}, serve.Check{Name: "archive", Probe: arch.Ready}), logger)
+	opts.Metrics = tel.Handler()
+	return serve.Run(ctx, opts)
 }
+
+// readyTTL is how long an answer of the readiness probes is reused.
+const readyTTL = 5 * time.Second
 
 // newHandler serves the stage on /: cl.dte.requested in, cl.dte.signed
 // published (or replied) with confirms.
-func newHandler(cfg config.Sign, h stage.Handler, pub delivery.Publisher, logger *slog.Logger) (http.Handler, error) {
+func newHandler(cfg config.Sign, h stage.Handler, pub delivery.Publisher, obs delivery.Observer, logger *slog.Logger) (http.Handler, error) {
 	return delivery.New(h, delivery.Config{
 		Stage: "sign", Types: sign.Types, Queue: bus.QueueSign, Mode: cfg.ReplyMode,
-		Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger,
+		Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger, Observer: obs,
 	})
 }
 

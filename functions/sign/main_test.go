@@ -65,7 +65,7 @@ func TestHandlerWiring(t *testing.T) {
 				t.Fatal(err)
 			}
 			pub := &servetest.Publisher{}
-			h, err := newHandler(cfg, fake, pub, slog.New(slog.DiscardHandler))
+			h, err := newHandler(cfg, fake, pub, nil, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}

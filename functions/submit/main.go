@@ -22,6 +22,7 @@ import (
 	"github.com/dtecl/pipeline/shared/sii"
 	"github.com/dtecl/pipeline/shared/stage"
 	"github.com/dtecl/pipeline/shared/stage/submit"
+	"github.com/dtecl/pipeline/shared/telemetry"
 )
 
 func main() { serve.Main("submit", func(ctx context.Context) error { return run(ctx, config.OS()) }) }
@@ -30,6 +31,8 @@ func main() { serve.Main("submit", func(ctx context.Context) error { return run(
 var (
 	_ submit.SII         = (*sii.Client)(nil)
 	_ submit.Archive     = (*archive.Archive)(nil)
+	_ submit.Archive     = telemetry.StatesArchive{}
+	_ submit.SII         = telemetry.SIIClient(nil)
 	_ submit.Enveloper   = envelopes{}
 	_ delivery.Publisher = (*bus.Publisher)(nil)
 )
@@ -40,6 +43,11 @@ func run(ctx context.Context, src config.Source) error {
 		return err
 	}
 	logger := serve.NewLogger("submit", cfg.LogLevel)
+	tel, err := telemetry.Start(ctx, "submit", cfg.Telemetry, logger)
+	if err != nil {
+		return err
+	}
+	defer tel.Close(logger)
 	cert, err := certs.LoadFile(cfg.Cert.File, cfg.Cert.KeyFile, cfg.Cert.Password)
 	if err != nil {
 		return fmt.Errorf("certificate %s: %w", cfg.Cert.File, err)
@@ -52,37 +60,45 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
-	client, err := sii.NewClient(siiEnvironment(cfg.SIIEnv), sii.WithLogger(logger), sii.WithTimeout(cfg.SIITimeout), sii.WithTokenTTL(cfg.TokenTTL))
+	client, err := sii.NewClient(siiEnvironment(cfg.SIIEnv), sii.WithLogger(logger), sii.WithTimeout(cfg.SIITimeout), sii.WithTokenTTL(cfg.TokenTTL),
+		sii.WithTransport(tel.SIITransport(http.DefaultTransport)), sii.WithTokenCache(tel.TokenCache(sii.NewMemoryTokenCache())))
 	if err != nil {
 		return err
 	}
-	arch, err := archive.Open(ctx, s3Config(cfg.S3), cfg.S3.Probe, logger)
+	arch, err := archive.Open(ctx, s3Config(cfg.S3), cfg.S3.Probe, logger, tel.Store)
 	if err != nil {
 		return err
 	}
-	f, err := submit.New(client, cred, envelopes{signer}, arch, submit.Config{
+	watched := telemetry.StatesArchive{Archive: arch, Observe: tel.SentAges(time.Now)}
+	f, err := submit.New(tel.SII(client), cred, envelopes{signer}, watched, submit.Config{
 		CheckDelays: cfg.CheckDelays, CheckDeadline: cfg.CheckDeadline,
 		NoteWait: cfg.NoteWait, NoteDeadline: cfg.NoteDeadline, LostUploadGrace: cfg.LostUploadGrace,
 	}, time.Now)
 	if err != nil {
 		return err
 	}
-	pub := bus.NewPublisher(bus.PublisherConfig{URL: cfg.AMQPURL, OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology), Logger: logger})
+	pub := bus.NewPublisher(bus.PublisherConfig{URL: cfg.AMQPURL, OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology), Logger: logger, Observer: tel.Publishes()})
 	defer pub.Close()
-	h, err := newHandler(cfg, f.Handle, pub, logger)
+	h, err := newHandler(cfg, f.Handle, pub, tel.Deliveries("submit"), logger)
 	if err != nil {
 		return err
 	}
-	return serve.Run(ctx, serve.FunctionOptions(cfg.Base, h, nil, logger))
+	opts := serve.FunctionOptions(cfg.Base, h, serve.ReadyChecks(readyTTL,
+		serve.Check{Name: "broker", Probe: pub.Ready}, serve.Check{Name: "archive", Probe: arch.Ready}), logger)
+	opts.Metrics = tel.Handler()
+	return serve.Run(ctx, opts)
 }
+
+// readyTTL is how long an answer of the readiness probes is reused.
+const readyTTL = 5 * time.Second
 
 // newHandler serves the stage on /. Its events (cl.dte.submitted, delayed
 // status checks, itself again later) are published with confirms; the ones
 // it sends back to itself go to dte.submit.
-func newHandler(cfg config.Submit, h stage.Handler, pub delivery.Publisher, logger *slog.Logger) (http.Handler, error) {
+func newHandler(cfg config.Submit, h stage.Handler, pub delivery.Publisher, obs delivery.Observer, logger *slog.Logger) (http.Handler, error) {
 	return delivery.New(h, delivery.Config{
 		Stage: "submit", Types: submit.Types, Queue: bus.QueueSubmit, Mode: cfg.ReplyMode,
-		Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger,
+		Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger, Observer: obs,
 	})
 }
 

@@ -74,7 +74,7 @@ func TestHandlerWiring(t *testing.T) {
 	pub := &servetest.Publisher{}
 	h, err := newHandler(cfg, func(_ context.Context, e events.Event) ([]stage.Emit, error) {
 		return []stage.Emit{stage.Again(e, 30*time.Second)}, nil
-	}, pub, slog.New(slog.DiscardHandler))
+	}, pub, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,16 @@ import (
 //
 // Without probe the caller vouches for the conditional writes (S3_PROBE=
 // false) and ETags are treated as opaque unless they are the body's MD5.
-func Open(ctx context.Context, cfg S3Config, probe bool, log *slog.Logger) (*Archive, error) {
-	store, err := NewS3(cfg)
+//
+// wrap, when given, wraps the S3 store (metrics and traces of each call).
+func Open(ctx context.Context, cfg S3Config, probe bool, log *slog.Logger, wrap ...func(Store) Store) (*Archive, error) {
+	s3, err := NewS3(cfg)
 	if err != nil {
 		return nil, err
+	}
+	var store Store = s3
+	for _, w := range wrap {
+		store = w(store)
 	}
 	opts := []Option{WithLogger(log)}
 	if probe {

@@ -17,7 +17,8 @@ const HeaderAttempts = "dte-attempts"
 
 // Message turns an event into an AMQP message in CloudEvents structured mode:
 // the body is the event as JSON, the message id is the event id, the
-// trace context travels in the traceparent header.
+// trace context travels in the traceparent (and tracestate) headers; a
+// PublishObserver may replace it with the publish's own span.
 func Message(e events.Event) (amqp.Publishing, error) {
 	body, err := events.Marshal(e)
 	if err != nil {
@@ -33,6 +34,9 @@ func Message(e events.Event) (amqp.Publishing, error) {
 	}
 	if tp, ok := e.Extensions()[events.ExtTraceparent].(string); ok && tp != "" {
 		msg.Headers = amqp.Table{events.ExtTraceparent: tp}
+		if ts, ok := e.Extensions()[events.ExtTracestate].(string); ok && ts != "" {
+			msg.Headers[events.ExtTracestate] = ts
+		}
 	}
 	return msg, nil
 }

@@ -38,6 +38,15 @@ type PublisherConfig struct {
 	OnConnect func(ch *amqp.Channel) error
 	// Logger receives connection events. Optional.
 	Logger *slog.Logger
+	// Observer sees every publish (metrics, trace context). Optional.
+	Observer PublishObserver
+}
+
+// PublishObserver watches publishes: Publishing is called before msg goes to
+// the broker and may change it (add trace headers); the function it
+// returns is called once with the publish's outcome (nil: confirmed).
+type PublishObserver interface {
+	Publishing(ctx context.Context, exchange, key string, msg *amqp.Publishing) (done func(error))
 }
 
 func (c *PublisherConfig) setDefaults() {
@@ -85,7 +94,11 @@ func NewPublisher(cfg PublisherConfig) *Publisher {
 // Publish sends msg to exchange with routing key and waits for the broker's
 // confirm, at most until ctx is done. It returns nil only when the broker
 // acknowledged the message and routed it to at least one queue.
-func (p *Publisher) Publish(ctx context.Context, exchange, key string, msg amqp.Publishing) error {
+func (p *Publisher) Publish(ctx context.Context, exchange, key string, msg amqp.Publishing) (err error) {
+	if p.cfg.Observer != nil {
+		done := p.cfg.Observer.Publishing(ctx, exchange, key, &msg)
+		defer func() { done(err) }()
+	}
 	cc, err := p.acquire(ctx)
 	if err != nil {
 		return err

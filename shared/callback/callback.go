@@ -41,6 +41,10 @@ type Payload struct {
 	SIIState   string `json:"sii_state"`
 	Message    string `json:"message"`
 	OccurredAt string `json:"occurred_at"` // RFC 3339, UTC
+	// TraceID is the document's trace (32 lowercase hex digits), from the
+	// event's traceparent; "" when it has none. Odoo shows it, so that a
+	// user's question leads to the trace of the document.
+	TraceID string `json:"trace_id"`
 }
 
 // Client posts callbacks to one Odoo.

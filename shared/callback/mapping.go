@@ -2,6 +2,8 @@ package callback
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/events"
@@ -25,6 +27,21 @@ func StageName(stage string) string {
 	return stage
 }
 
+// traceparentRE is a W3C traceparent of version 00: its trace id is the
+// second field, all zeros being invalid.
+var traceparentRE = regexp.MustCompile(`^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$`)
+
+// TraceID is the trace id of e's traceparent extension; "" when e has no
+// valid one.
+func TraceID(e events.Event) string {
+	tp, _ := e.Extensions()[events.ExtTraceparent].(string)
+	m := traceparentRE.FindStringSubmatch(tp)
+	if m == nil || m[1] == strings.Repeat("0", 32) {
+		return ""
+	}
+	return m[1]
+}
+
 // FromEvent maps a pipeline event to the callback Odoo gets and the
 // database it goes to. ok is false for events Odoo is not told about.
 func FromEvent(e events.Event) (p Payload, odoo request.Odoo, ok bool, err error) {
@@ -33,6 +50,7 @@ func FromEvent(e events.Event) (p Payload, odoo request.Odoo, ok bool, err error
 		OccurredAt: e.Time().UTC().Format(time.RFC3339),
 	}
 	p.DTEKey, _ = e.Extensions()[events.ExtDTEKey].(string)
+	p.TraceID = TraceID(e)
 	switch e.Type() {
 	case events.TypeRequested:
 		d, err := events.Decode[events.Requested](e)

@@ -43,3 +43,20 @@ type Cert struct {
 	KeyFile  string `env:"CERT_KEY_FILE" help:"its PEM private key, when CERT_FILE is PEM"`
 	Password string `env:"CERT_PASSWORD,secret" help:"the PKCS#12 password"`
 }
+
+// Telemetry is where traces go: OpenTelemetry's standard variables, the
+// subset the functions and the dispatcher read. Tracing is off unless an
+// OTLP endpoint or OTEL_TRACES_EXPORTER=otlp is set; trace ids are made
+// either way, so logs and Odoo's callbacks carry them. Metrics need no
+// setting: every function serves them on /metrics, on its PORT.
+type Telemetry struct {
+	TracesExporter     string `env:"OTEL_TRACES_EXPORTER" enum:"otlp,none" show:"otlp when an OTLP endpoint is set, else none" help:"otlp: export traces over OTLP; none: make trace ids (for logs and Odoo) but export nothing"`
+	Endpoint           string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" show:"none (http://localhost:4318 or :4317 when OTEL_TRACES_EXPORTER=otlp)" help:"the OTLP collector's base URL, e.g. http://otel-collector:4318 (http/protobuf) or http://otel-collector:4317 (grpc)"`
+	TracesEndpoint     string `env:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" help:"the full URL traces go to, instead of the endpoint's /v1/traces"`
+	Protocol           string `env:"OTEL_EXPORTER_OTLP_PROTOCOL" default:"http/protobuf" enum:"http/protobuf,grpc" help:"OTLP over HTTP with protobuf, or gRPC"`
+	Headers            string `env:"OTEL_EXPORTER_OTLP_HEADERS,secret" help:"key=value pairs, comma-separated, sent with every export (a collector's API key)"`
+	ServiceName        string `env:"OTEL_SERVICE_NAME" show:"the function's name (dispatcher for dte dispatch)" help:"service.name of the spans"`
+	Sampler            string `env:"OTEL_TRACES_SAMPLER" default:"parentbased_always_on" enum:"always_on,always_off,traceidratio,parentbased_always_on,parentbased_always_off,parentbased_traceidratio" help:"which traces are recorded; parentbased_*: follow the caller's decision (Odoo's, or enqueue's for the rest of a document)"`
+	SamplerArg         string `env:"OTEL_TRACES_SAMPLER_ARG" show:"1" help:"the ratio of the traceidratio samplers, from 0 to 1"`
+	ResourceAttributes string `env:"OTEL_RESOURCE_ATTRIBUTES" help:"key=value pairs, comma-separated, added to the spans' resource (e.g. deployment.environment=production)"`
+}

@@ -7,6 +7,7 @@ type Enqueue struct {
 	Base
 	Dev
 	Broker
+	Telemetry
 	Secret          string        `env:"ENQUEUE_SECRET,secret" dev:"local-dev-enqueue-secret" help:"HMAC key shared with the addon"`
 	Window          time.Duration `env:"SIGNATURE_WINDOW" default:"5m" help:"accepted clock skew and replay window of the addon's signature"`
 	PublishTimeout  time.Duration `env:"PUBLISH_TIMEOUT" default:"5s" help:"longest wait for the broker's confirm (then 503, nothing queued)"`
@@ -19,6 +20,7 @@ type Sign struct {
 	Base
 	Broker
 	Reply
+	Telemetry
 	S3   S3
 	Cert Cert
 	// SIIKeysDir holds extra CAF-signing keys.
@@ -32,6 +34,7 @@ type Submit struct {
 	Base
 	Broker
 	Reply
+	Telemetry
 	S3              S3
 	Cert            Cert
 	SIIEnv          string          `env:"SII_ENV" default:"maullin" help:"maullin (certification), palena (production) or a base URL (the simulator)"`
@@ -50,6 +53,7 @@ type Notify struct {
 	Base
 	Dev
 	Reply
+	Telemetry
 	CallbackURL     string        `env:"ODOO_CALLBACK_URL" default:"http://127.0.0.1:8069/api/dte/callback" help:"Odoo's callback route"`
 	Secret          string        `env:"CALLBACK_SECRET,secret" dev:"local-dev-callback-secret" help:"HMAC key shared with the addon"`
 	CallbackTimeout time.Duration `env:"CALLBACK_TIMEOUT" default:"10s" help:"one POST to Odoo; a failed one is retried by the platform's deliveries"`

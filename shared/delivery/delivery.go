@@ -33,6 +33,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/events"
@@ -93,6 +94,25 @@ type Config struct {
 	// turning them into cl.dte.failed. notify sets it: a failed event would
 	// come back to notify itself.
 	DeadLetterPermanent bool
+	// Observer watches each request (metrics, traces). Optional.
+	Observer Observer
+}
+
+// Observer watches the requests a function serves. Begin is called once
+// the body was read (e is nil when it is not a CloudEvent) and returns the
+// context the event is handled, published and logged in (a trace span);
+// end is called once with the outcome, after the answer was written.
+type Observer interface {
+	Begin(r *http.Request, e *events.Event) (ctx context.Context, end func(Outcome))
+}
+
+// Outcome is what became of one request, for an Observer.
+type Outcome struct {
+	Status int    // the HTTP status answered
+	Result string // ok, permanent, transient, poison, bug
+	Err    error
+	// Emits are the events published or replied (2xx only).
+	Emits []stage.Emit
 }
 
 // New returns the HTTP handler serving h.
@@ -126,6 +146,7 @@ type outcome struct {
 	result string // ok, permanent, transient, poison, bug
 	next   string
 	err    error
+	emits  []stage.Emit
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -137,12 +158,25 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := binding.ToEvent(r.Context(), cehttp.NewMessageFromHttpRequest(r))
 	if err != nil {
+		_, end := s.observe(r, nil)
 		http.Error(w, "not a CloudEvent: "+err.Error(), http.StatusBadRequest)
-		s.log(r.Context(), nil, outcome{status: 400, result: "poison", err: err}, start)
+		o := outcome{status: 400, result: "poison", err: err}
+		s.log(r.Context(), nil, o, start)
+		end(Outcome{Status: o.status, Result: o.result, Err: o.err})
 		return
 	}
-	o := s.serve(r.Context(), w, *e, attempt(r))
-	s.log(r.Context(), e, o, start)
+	ctx, end := s.observe(r, e)
+	o := s.serve(ctx, w, *e, attempt(r))
+	s.log(ctx, e, o, start)
+	end(Outcome{Status: o.status, Result: o.result, Err: o.err, Emits: o.emits})
+}
+
+// observe starts watching a request with the Observer, if any.
+func (s *server) observe(r *http.Request, e *events.Event) (context.Context, func(Outcome)) {
+	if s.cfg.Observer == nil {
+		return r.Context(), func(Outcome) {}
+	}
+	return s.cfg.Observer.Begin(r, e)
 }
 
 func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Event, attempt int) (o outcome) {
@@ -174,8 +208,8 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Even
 		http.Error(w, "transient failure: "+err.Error(), http.StatusServiceUnavailable)
 		return outcome{status: 503, result: "transient", err: err}
 	}
-	propagateTrace(e, emits)
-	o.next = describe(emits)
+	propagateTrace(ctx, e, emits)
+	o.next, o.emits = describe(emits), emits
 	reply, publish, err := s.split(emits)
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -238,17 +272,32 @@ func (s *server) publish(ctx context.Context, em stage.Emit) error {
 	return nil
 }
 
-// propagateTrace gives every emitted event that has none the trace context
-// of the event that caused it, so that one trace id follows the document
-// from Odoo to the callback (delayed status checks included).
-func propagateTrace(in events.Event, emits []stage.Emit) {
-	tp, ok := in.Extensions()[events.ExtTraceparent]
-	if !ok {
+// propagateTrace gives every emitted event that has none the trace
+// context it was made in, so that one trace follows the document from Odoo
+// to the callback (delayed status checks included): the span handling the
+// event when ctx has one (an Observer's), each hop then a child of the
+// last; otherwise the incoming event's own, copied.
+func propagateTrace(ctx context.Context, in events.Event, emits []stage.Emit) {
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	if carrier[events.ExtTraceparent] == "" {
+		for _, k := range []string{events.ExtTraceparent, events.ExtTracestate} {
+			if v, ok := in.Extensions()[k].(string); ok && v != "" {
+				carrier[k] = v
+			}
+		}
+	}
+	tp, ts := carrier[events.ExtTraceparent], carrier[events.ExtTracestate]
+	if tp == "" {
 		return
 	}
 	for i := range emits {
-		if _, has := emits[i].Event.Extensions()[events.ExtTraceparent]; !has {
-			emits[i].Event.SetExtension(events.ExtTraceparent, tp)
+		if _, has := emits[i].Event.Extensions()[events.ExtTraceparent]; has {
+			continue
+		}
+		emits[i].Event.SetExtension(events.ExtTraceparent, tp)
+		if ts != "" {
+			emits[i].Event.SetExtension(events.ExtTracestate, ts)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/delivery"
@@ -60,7 +61,8 @@ func (d *Dispatcher) handle(r Route, m amqp.Delivery) {
 	if e, err := events.Unmarshal(m.Body); err == nil && m.ContentType == events.ContentTypeStructured {
 		ev = &e
 	}
-	res := d.post(r, m, ev, attempt)
+	ctx, end := d.observe(r, m, ev, attempt)
+	res := d.post(ctx, r, m, ev, attempt)
 	log := d.cfg.Logger.With("queue", r.Queue, "message_id", m.MessageId, "attempt", attempt, "status", res.status, "took", time.Since(start).String())
 	if ev != nil {
 		if dk, _ := ev.Extensions()[events.ExtDTEKey].(string); dk != "" {
@@ -71,37 +73,70 @@ func (d *Dispatcher) handle(r Route, m amqp.Delivery) {
 	var action string
 	switch {
 	case res.ok():
-		action = "delivered"
+		action = ActionDelivered
 	case res.retry() && attempt < d.cfg.Attempts:
-		action = "retry"
-		err = d.retry(r, m, attempt)
+		action = ActionRetry
+		err = d.retry(ctx, r, m, attempt)
 	case r.Queue == bus.QueueDead || r.Queue == bus.QueueDeadParked:
-		action = "dropped" // its copy stays in dte.dead.parked
+		action = ActionDropped // its copy stays in dte.dead.parked
 	default:
-		action = "dead-lettered"
-		err = d.deadLetter(r, m, attempt, res)
+		action = ActionDeadLettered
+		err = d.deadLetter(ctx, r, m, attempt, res)
 	}
 	if err != nil {
-		log.Error("cannot settle the message; returning it to its queue", "action", action, "error", err, "last", res.String())
+		log.ErrorContext(ctx, "cannot settle the message; returning it to its queue", "action", action, "error", err, "last", res.String())
+		end(Outcome{Action: ActionReturned, Status: res.status, Err: res.err})
 		time.Sleep(time.Second) // the broker is in trouble: do not spin
 		_ = m.Nack(false, true)
 		return
 	}
 	if ackErr := m.Ack(false); ackErr != nil {
-		log.Warn("ack failed; the message will be delivered again", "error", ackErr)
+		log.WarnContext(ctx, "ack failed; the message will be delivered again", "error", ackErr)
 	}
+	end(Outcome{Action: action, Status: res.status, Err: res.err})
 	switch action {
-	case "delivered":
-		log.Info("delivery", "action", action)
-	case "retry":
-		log.Warn("delivery", "action", action, "last", res.String())
+	case ActionDelivered:
+		log.InfoContext(ctx, "delivery", "action", action)
+	case ActionRetry:
+		log.WarnContext(ctx, "delivery", "action", action, "last", res.String())
 	default:
-		log.Error("delivery", "action", action, "last", res.String())
+		log.ErrorContext(ctx, "delivery", "action", action, "last", res.String())
 	}
 }
 
-func (d *Dispatcher) post(r Route, m amqp.Delivery, e *events.Event, attempt int) result {
-	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RequestTimeout)
+// Actions an Outcome reports: what became of a delivery.
+const (
+	ActionDelivered    = "delivered"     // the function answered 2xx
+	ActionRetry        = "retry"         // published to come back after a backoff
+	ActionDeadLettered = "dead-lettered" // published to dte.dlx
+	ActionDropped      = "dropped"       // a dead letter that could not be delivered (its copy stays parked)
+	ActionReturned     = "returned"      // could not be settled: back to its queue
+)
+
+// Observer watches deliveries (metrics, traces). Delivery is called when a
+// message is taken, with its event when it is one, and returns the context
+// the POST, the retry and the dead letter are made in; end is called once
+// with the outcome.
+type Observer interface {
+	Delivery(r Route, m amqp.Delivery, e *events.Event, attempt int) (ctx context.Context, end func(Outcome))
+}
+
+// Outcome is what became of one delivery.
+type Outcome struct {
+	Action string // Action*
+	Status int    // the function's HTTP status; 0 when no answer came
+	Err    error  // why no answer came
+}
+
+func (d *Dispatcher) observe(r Route, m amqp.Delivery, e *events.Event, attempt int) (context.Context, func(Outcome)) {
+	if d.cfg.Observer == nil {
+		return context.Background(), func(Outcome) {}
+	}
+	return d.cfg.Observer.Delivery(r, m, e, attempt)
+}
+
+func (d *Dispatcher) post(ctx context.Context, r Route, m amqp.Delivery, e *events.Event, attempt int) result {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, nil)
 	if err != nil {
@@ -123,6 +158,9 @@ func (d *Dispatcher) post(r Route, m amqp.Delivery, e *events.Event, attempt int
 		req.Header.Set("Content-Type", m.ContentType)
 	}
 	req.Header.Set(delivery.HeaderAttempt, strconv.Itoa(attempt))
+	// The trace context of this delivery (an Observer's span), so that the
+	// function's handling is its child.
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := d.cfg.HTTPClient.Do(req)
 	if err != nil {
 		return result{err: err}
@@ -134,11 +172,11 @@ func (d *Dispatcher) post(r Route, m amqp.Delivery, e *events.Event, attempt int
 
 // retry publishes a copy that comes back to this queue only, after the
 // backoff for this attempt.
-func (d *Dispatcher) retry(r Route, m amqp.Delivery, attempt int) error {
+func (d *Dispatcher) retry(ctx context.Context, r Route, m amqp.Delivery, attempt int) error {
 	msg := republish(m)
 	msg.Headers[bus.HeaderAttempts] = int32(attempt + 1)
 	delay := d.cfg.Backoff[min(attempt-1, len(d.cfg.Backoff)-1)]
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := d.pub.PublishDelayed(ctx, r.Queue, msg, delay); err != nil {
 		return fmt.Errorf("publish retry: %w", err)
@@ -146,14 +184,14 @@ func (d *Dispatcher) retry(r Route, m amqp.Delivery, attempt int) error {
 	return nil
 }
 
-func (d *Dispatcher) deadLetter(r Route, m amqp.Delivery, attempt int, res result) error {
+func (d *Dispatcher) deadLetter(ctx context.Context, r Route, m amqp.Delivery, attempt int, res result) error {
 	msg := republish(m)
 	msg.Headers[bus.HeaderAttempts] = int32(attempt)
 	msg.Headers[HeaderDeadQueue] = r.Queue
 	msg.Headers[HeaderDeadReason] = truncate(res.String(), 500)
 	msg.Headers[HeaderDeadAt] = time.Now().UTC().Format(time.RFC3339)
 	msg.Headers[HeaderDeadAttempts] = int32(attempt)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := d.pub.Publish(ctx, bus.ExchangeDLX, r.Queue, msg); err != nil {
 		return fmt.Errorf("publish dead letter: %w", err)

@@ -58,6 +58,11 @@ type Config struct {
 	Publisher *bus.Publisher
 	// Logger gets one line per delivery.
 	Logger *slog.Logger
+	// Observer watches each delivery (metrics, traces). Optional.
+	Observer Observer
+	// PublishObserver watches the retries and dead letters the default
+	// Publisher publishes. Optional.
+	PublishObserver bus.PublishObserver
 }
 
 func (c *Config) setDefaults() {
@@ -97,7 +102,7 @@ func New(cfg Config) (*Dispatcher, error) {
 	}
 	pub := cfg.Publisher
 	if pub == nil {
-		pub = bus.NewPublisher(bus.PublisherConfig{URL: cfg.URL, Logger: cfg.Logger})
+		pub = bus.NewPublisher(bus.PublisherConfig{URL: cfg.URL, Logger: cfg.Logger, Observer: cfg.PublishObserver})
 	}
 	return &Dispatcher{cfg: cfg, pub: pub}, nil
 }

@@ -42,7 +42,8 @@ const (
 // Extension and content-type names.
 const (
 	ExtDTEKey       = "dtekey"      // {rutEmisor}-{tipoDTE}-{folio}
-	ExtTraceparent  = "traceparent" // W3C trace context
+	ExtTraceparent  = "traceparent" // W3C trace context: the span the event was made in
+	ExtTracestate   = "tracestate"  // W3C trace state, beside traceparent
 	ContentTypeJSON = "application/json"
 	// ContentTypeStructured is the AMQP content type of an event in
 	// structured mode: the body is the whole event as JSON.

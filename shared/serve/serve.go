@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/config"
+	"github.com/dtecl/pipeline/shared/telemetry"
 )
 
 // Options configures Run.
@@ -29,8 +30,10 @@ type Options struct {
 	// Handler serves everything but the health paths.
 	Handler http.Handler
 	// Ready reports whether the function can do its work now (e.g. the
-	// broker is reachable). nil means always ready.
+	// broker is reachable; see ReadyChecks). nil means always ready.
 	Ready func(ctx context.Context) error
+	// Metrics, when set, is served on /metrics (telemetry.Handler).
+	Metrics http.Handler
 	// ShutdownTimeout bounds the wait for in-flight requests (default 25 s).
 	ShutdownTimeout time.Duration
 	// RequestTimeout bounds reading a request and writing its answer
@@ -73,7 +76,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	srv := &http.Server{
-		Handler:           Mux(o.Handler, o.Ready),
+		Handler:           mux(o.Handler, o.Ready, o.Metrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       o.RequestTimeout,
 		WriteTimeout:      o.RequestTimeout,
@@ -110,13 +113,14 @@ func Run(ctx context.Context, o Options) error {
 }
 
 // NewLogger is the JSON logger every function uses: one object per line on
-// stderr, tagged with the function's name.
+// stderr, tagged with the function's name, and with the trace and span ids
+// of a record logged with a traced context.
 func NewLogger(function, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})).With("function", function)
+	return slog.New(telemetry.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))).With("function", function)
 }
 
 // WarnDevValues logs, once at start, each variable that took its
@@ -129,8 +133,14 @@ func WarnDevValues(log *slog.Logger, names []string) {
 }
 
 // Mux wraps h with the health paths.
-func Mux(h http.Handler, ready func(context.Context) error) http.Handler {
+func Mux(h http.Handler, ready func(context.Context) error) http.Handler { return mux(h, ready, nil) }
+
+// mux wraps h with the health paths and, when metrics is not nil, /metrics.
+func mux(h http.Handler, ready func(context.Context) error, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle(telemetry.PathMetrics, metrics)
+	}
 	ok := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

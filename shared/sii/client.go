@@ -128,6 +128,19 @@ func WithTokenTTL(d time.Duration) Option {
 	}
 }
 
+// WithTransport sets the HTTP transport calls go through (default:
+// http.DefaultTransport), e.g. one that traces each call. Deadlines stay
+// the client's own (WithTimeout, WithUploadTimeout).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *Client) error {
+		if rt == nil {
+			return errors.New("WithTransport: nil transport")
+		}
+		c.http = &http.Client{Transport: rt}
+		return nil
+	}
+}
+
 // WithUserAgent sets the User-Agent. It must contain "PROG 1.0", without
 // which DTEUpload answers in HTML.
 func WithUserAgent(ua string) Option {

@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +34,7 @@ type Callback struct {
 	SIIState   string    `json:"sii_state"`
 	Message    string    `json:"message"`
 	OccurredAt string    `json:"occurred_at"`
+	TraceID    string    `json:"trace_id"`
 	Received   time.Time `json:"-"`
 	Result     string    `json:"-"` // applied, duplicate, ignored
 }
@@ -116,7 +119,10 @@ func (s *Server) Violations() []string {
 // rank orders statuses; finals are terminal.
 var rank = map[string]int{"queued": 1, "signed": 2, "sent": 3, "accepted": 4, "objected": 4, "rejected": 4, "error": 0}
 
-var fields = []string{"event_id", "dtekey", "move_id", "status", "track_id", "sii_state", "message", "occurred_at"}
+var fields = []string{"event_id", "dtekey", "move_id", "status", "track_id", "sii_state", "message", "occurred_at", "trace_id"}
+
+// traceIDRE is a callback's trace_id: 32 lowercase hex digits, or empty.
+var traceIDRE = regexp.MustCompile(`^([0-9a-f]{32})?$`)
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != Path {
@@ -239,6 +245,9 @@ func (s *Server) decode(raw []byte) (Callback, error) {
 	}
 	if _, err := time.Parse(time.RFC3339, cb.OccurredAt); err != nil {
 		return Callback{}, fmt.Errorf("occurred_at %q is not RFC 3339", cb.OccurredAt)
+	}
+	if !traceIDRE.MatchString(cb.TraceID) || cb.TraceID == strings.Repeat("0", 32) {
+		return Callback{}, fmt.Errorf("trace_id %q is not 32 lowercase hex digits", cb.TraceID)
 	}
 	if cb.EventID == "" || cb.DTEKey == "" || cb.MoveID <= 0 {
 		return Callback{}, fmt.Errorf("empty event_id, dtekey or move_id")

@@ -30,7 +30,7 @@ func post(t *testing.T, s *Server, body string, sign bool, db string) (int, stri
 
 func cb(id, status, at string) string {
 	b, _ := json.Marshal(map[string]any{"event_id": id, "dtekey": "76086428-5-33-1", "move_id": 1, "status": status,
-		"track_id": "7", "sii_state": "", "message": "", "occurred_at": at})
+		"track_id": "7", "sii_state": "", "message": "", "occurred_at": at, "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"})
 	return string(b)
 }
 
@@ -57,9 +57,10 @@ func TestContractAndTransitions(t *testing.T) {
 		{cb("d", "error", at(3*time.Second)), true, "odoo", 200, "applied", "error"},
 		{cb("e", "accepted", at(4*time.Second)), true, "odoo", 200, "applied", "accepted"},
 		{cb("f", "error", at(5*time.Second)), true, "odoo", 200, "ignored", "accepted"},
-		{`{"event_id":"g","dtekey":"76086428-5-33-1","move_id":1,"status":"bogus","track_id":"","sii_state":"","message":"","occurred_at":"` + at(0) + `"}`, true, "odoo", 400, "", "accepted"},
+		{`{"event_id":"g","dtekey":"76086428-5-33-1","move_id":1,"status":"bogus","track_id":"","sii_state":"","message":"","occurred_at":"` + at(0) + `","trace_id":""}`, true, "odoo", 400, "", "accepted"},
 		{`{"event_id":"h","dtekey":"76086428-5-33-1","move_id":1,"status":"queued"}`, true, "odoo", 400, "", "accepted"},
-		{`{"event_id":"i","dtekey":"76086428-5-33-9","move_id":2,"status":"queued","track_id":"","sii_state":"","message":"","occurred_at":"` + at(0) + `"}`, true, "odoo", 409, "", "accepted"},
+		{`{"event_id":"j","dtekey":"76086428-5-33-1","move_id":1,"status":"queued","track_id":"","sii_state":"","message":"","occurred_at":"` + at(0) + `","trace_id":"XYZ"}`, true, "odoo", 400, "", "accepted"},
+		{`{"event_id":"i","dtekey":"76086428-5-33-9","move_id":2,"status":"queued","track_id":"","sii_state":"","message":"","occurred_at":"` + at(0) + `","trace_id":""}`, true, "odoo", 409, "", "accepted"},
 	}
 	for i, st := range steps {
 		code, result := post(t, s, st.body, st.sign, st.db)
@@ -70,7 +71,7 @@ func TestContractAndTransitions(t *testing.T) {
 			t.Fatalf("step %d: status %q, want %q", i, m.Status, st.wantStatus)
 		}
 	}
-	if len(s.Violations()) != 3 {
+	if len(s.Violations()) != 4 {
 		t.Fatalf("violations %v", s.Violations())
 	}
 }

@@ -90,6 +90,9 @@ func (f *Function) reportError(ctx context.Context, e events.Event, stageName st
 	if err != nil {
 		return errs.Permanent(err)
 	}
+	if tp, ok := e.Extensions()[events.ExtTraceparent].(string); ok {
+		failed.SetExtension(events.ExtTraceparent, tp) // the callback carries the document's trace
+	}
 	p, odoo, _, err := callback.FromEvent(failed)
 	if err != nil {
 		return errs.Permanent(err)
