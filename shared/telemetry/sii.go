@@ -130,7 +130,9 @@ func siiErrorClass(op string, err error) string {
 
 // TokenCache wraps the SII token cache to count new tokens (each Put) and
 // tokens the SII refused (each Delete: the client drops only those).
-func (t *Telemetry) TokenCache(c sii.TokenCache) sii.TokenCache { return tokenCache{t: t, TokenCache: c} }
+func (t *Telemetry) TokenCache(c sii.TokenCache) sii.TokenCache {
+	return tokenCache{t: t, TokenCache: c}
+}
 
 type tokenCache struct {
 	t *Telemetry
