@@ -27,6 +27,8 @@ import (
 	"github.com/dtecl/pipeline/shared/dispatch"
 	"github.com/dtecl/pipeline/shared/localpki"
 	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/shared/serve"
+	"github.com/dtecl/pipeline/shared/telemetry"
 	"github.com/dtecl/pipeline/tools/odoofake"
 	"github.com/dtecl/pipeline/tools/siisim"
 )
@@ -46,14 +48,15 @@ const (
 // Function names, which are also the binaries' names.
 var Functions = []string{"enqueue", "sign", "submit", "notify"}
 
-// Ports of the stack's servers; zero picks a free port.
+// Ports of the stack's servers; zero picks a free port. Dispatcher serves
+// the dispatcher's /metrics and health paths.
 type Ports struct {
-	Enqueue, Sign, Submit, Notify, SII, Odoo int
+	Enqueue, Sign, Submit, Notify, SII, Odoo, Dispatcher int
 }
 
 // DefaultPorts are those of `make run`: enqueue on 8080, where `dte send`
 // posts by default.
-var DefaultPorts = Ports{Enqueue: 8080, Sign: 8081, Submit: 8082, Notify: 8083, SII: 8090, Odoo: 8069}
+var DefaultPorts = Ports{Enqueue: 8080, Sign: 8081, Submit: 8082, Notify: 8083, SII: 8090, Odoo: 8069, Dispatcher: 8084}
 
 // CAFRange is a folio range the stack authorises for an issuer and type.
 type CAFRange struct {
@@ -82,6 +85,9 @@ type Config struct {
 	OnCallback func(odoofake.Callback)
 	// Logger receives the dispatcher's and simulator's lines.
 	Logger *slog.Logger
+	// Telemetry configures the dispatcher's traces (the functions read
+	// the same OTEL_* variables from the environment they inherit).
+	Telemetry config.Telemetry
 }
 
 // Stack is a running pipeline.
@@ -93,6 +99,10 @@ type Stack struct {
 	Store      archive.Store
 	EnqueueURL string
 	SIIURL     string // the simulator's base URL
+	// DispatcherURL is the base URL of the dispatcher's /metrics.
+	DispatcherURL string
+	// Dispatcher is the in-process dispatcher's telemetry.
+	Dispatcher *telemetry.Telemetry
 	procs      map[string]*process
 
 	cancel  context.CancelFunc
@@ -139,7 +149,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.startFunctions(ctx, files); err != nil {
 		return nil, err
 	}
-	s.startDispatcher(runCtx)
+	if err := s.startDispatcher(runCtx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -326,9 +338,22 @@ func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error
 	return nil
 }
 
-func (s *Stack) startDispatcher(ctx context.Context) {
+// startDispatcher runs the dispatcher in this process, with its metrics and
+// health paths on Ports.Dispatcher.
+func (s *Stack) startDispatcher(ctx context.Context) error {
+	tel, err := telemetry.New(ctx, "dispatcher", s.cfg.Telemetry)
+	if err != nil {
+		return err
+	}
+	s.Dispatcher = tel
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(s.cfg.Ports.Dispatcher))
+	if err != nil {
+		return fmt.Errorf("dispatcher metrics: %w", err)
+	}
+	s.cfg.Ports.Dispatcher = portOf(ln.Addr().String())
+	s.DispatcherURL = "http://" + ln.Addr().String()
 	par := s.cfg.Parallelism
-	d, _ := dispatch.New(dispatch.Config{
+	d, err := dispatch.New(dispatch.Config{
 		URL: s.cfg.AMQPURL,
 		Routes: []dispatch.Route{
 			{Queue: bus.QueueSign, URL: s.procs["sign"].url + "/", Parallelism: par},
@@ -336,10 +361,32 @@ func (s *Stack) startDispatcher(ctx context.Context) {
 			{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: max(par/2, 1)},
 			{Queue: bus.QueueDead, URL: s.procs["notify"].url + "/dead", Parallelism: 1},
 		},
-		Logger: s.cfg.Logger,
+		Logger: s.cfg.Logger, Observer: tel.Dispatches(), PublishObserver: tel.Publishes(),
 	})
-	s.wg.Add(1)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.wg.Add(2)
 	go func() { defer s.wg.Done(); _ = d.Run(ctx) }()
+	go func() {
+		defer s.wg.Done()
+		err := serve.Run(ctx, serve.Options{Listener: ln, Handler: http.NotFoundHandler(), Metrics: tel.Handler(), ShutdownTimeout: time.Second})
+		if err != nil {
+			s.cfg.Logger.Error("dispatcher metrics server stopped", "error", err)
+		}
+		tel.Close(s.cfg.Logger)
+	}()
+	return nil
+}
+
+// MetricsURLs are the /metrics of every process of the stack, by name.
+func (s *Stack) MetricsURLs() map[string]string {
+	out := map[string]string{"dispatcher": s.DispatcherURL + telemetry.PathMetrics}
+	for name, p := range s.procs {
+		out[name] = p.url + telemetry.PathMetrics
+	}
+	return out
 }
 
 // Kill crashes a function (SIGKILL), as a node failure would.

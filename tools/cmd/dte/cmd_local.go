@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/tools/local"
 	"github.com/dtecl/pipeline/tools/odoofake"
@@ -43,11 +44,15 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	var tcfg config.Telemetry
+	if _, err := config.Load(config.Source{Lookup: func(k string) (string, bool) { v := env.getenv(k); return v, v != "" }, ReadFile: os.ReadFile}, &tcfg); err != nil {
+		return err
+	}
 	p := &progress{env: env, start: time.Now(), names: map[string]string{}, final: map[string]string{}}
 	fmt.Fprintf(env.stdout, "starting: SII simulator, fake Odoo, enqueue, sign, submit, notify, dispatcher (logs in %s)\n", filepath.Join(*work, "logs"))
 	stack, err := local.Start(ctx, local.Config{
 		BinDir: *bin, WorkDir: *work, AMQPURL: *amqpURL, S3: s3.config(env), SchemaPath: *schema,
-		Ports: local.DefaultPorts, SIIStep: *step, CAFs: cafRanges(reqs), OnCallback: p.callback,
+		Ports: local.DefaultPorts, SIIStep: *step, CAFs: cafRanges(reqs), OnCallback: p.callback, Telemetry: tcfg,
 	})
 	if err != nil {
 		return err
@@ -56,8 +61,9 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintln(env.stdout, "stopping everything it started...")
 		stack.Stop()
 	}()
-	fmt.Fprintf(env.stdout, "ready: enqueue %s · SII simulator %s · Odoo callback http://127.0.0.1:%d%s\n\n",
+	fmt.Fprintf(env.stdout, "ready: enqueue %s · SII simulator %s · Odoo callback http://127.0.0.1:%d%s\n",
 		stack.EnqueueURL, stack.SIIURL, local.DefaultPorts.Odoo, odoofake.Path)
+	fmt.Fprintf(env.stdout, "metrics: %s\n\n", metricsLine(stack.MetricsURLs()))
 	for _, r := range reqs {
 		p.name(r.key, r.file)
 		a, err := stack.Send(ctx, r.body)
@@ -82,6 +88,17 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// metricsLine lists the processes' /metrics in the pipeline's order.
+func metricsLine(urls map[string]string) string {
+	var parts []string
+	for _, name := range append(append([]string(nil), local.Functions...), "dispatcher") {
+		if u, ok := urls[name]; ok {
+			parts = append(parts, name+" "+u)
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 // localDataDir is where scripts/s3-server.sh's versitygw keeps objects as
