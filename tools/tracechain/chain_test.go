@@ -230,4 +230,3 @@ func isSubsequence(want, got []string) bool {
 	}
 	return i == len(want)
 }
-
