@@ -43,6 +43,17 @@ var defaulted = map[string]string{
 	"NOTE_WAIT":         "30 s between checks of a note's referenced document",
 	"NOTE_DEADLINE":     "48 h for that document to appear",
 	"LOST_UPLOAD_GRACE": "2 min before re-uploading after a lost answer",
+	// Traces are exported only where a collector is configured (kn/README.md,
+	// "Monitoring"): until then trace ids still reach logs and Odoo.
+	"OTEL_TRACES_EXPORTER":               "unset: otlp once an endpoint is set, else none",
+	"OTEL_EXPORTER_OTLP_ENDPOINT":        "unset: no collector, traces not exported",
+	"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "unset: the endpoint's /v1/traces",
+	"OTEL_EXPORTER_OTLP_PROTOCOL":        "http/protobuf, the OpenTelemetry default",
+	"OTEL_EXPORTER_OTLP_HEADERS":         "unset: a collector inside the cluster needs no API key",
+	"OTEL_SERVICE_NAME":                  "the function's name",
+	"OTEL_TRACES_SAMPLER":                "parentbased_always_on: every document the caller traces",
+	"OTEL_TRACES_SAMPLER_ARG":            "only for the ratio samplers",
+	"OTEL_RESOURCE_ATTRIBUTES":           "unset: service.name and service.namespace say enough",
 }
 
 // Knative layout: kn/base with each variant's folder, the Secrets apart.
