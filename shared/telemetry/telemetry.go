@@ -67,6 +67,13 @@ func New(ctx context.Context, service string, cfg config.Telemetry, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
+	// Checked even when nothing is exported: a bad value shows at start.
+	if _, err := keyValues("OTEL_EXPORTER_OTLP_HEADERS", cfg.Headers); err != nil {
+		return nil, err
+	}
+	if _, err := exportURL(cfg); err != nil {
+		return nil, err
+	}
 	res, err := newResource(service, cfg)
 	if err != nil {
 		return nil, err

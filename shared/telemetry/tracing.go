@@ -59,11 +59,11 @@ func newExporter(ctx context.Context, cfg config.Telemetry) (sdktrace.SpanExport
 // base endpoint with /v1/traces (HTTP) or as it is (gRPC); "" leaves the
 // exporter's default (localhost).
 func exportURL(cfg config.Telemetry) (string, error) {
-	raw, name := cfg.TracesEndpoint, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	raw, name, suffix := cfg.TracesEndpoint, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""
 	if raw == "" {
 		raw, name = cfg.Endpoint, "OTEL_EXPORTER_OTLP_ENDPOINT"
-		if raw != "" && cfg.Protocol != "grpc" {
-			raw = strings.TrimRight(raw, "/") + "/v1/traces"
+		if cfg.Protocol != "grpc" {
+			suffix = "/v1/traces"
 		}
 	}
 	if raw == "" {
@@ -72,6 +72,9 @@ func exportURL(cfg config.Telemetry) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("telemetry: %s=%q is not an http(s) URL", name, raw)
+	}
+	if suffix != "" {
+		raw = strings.TrimRight(raw, "/") + suffix
 	}
 	return raw, nil
 }
