@@ -28,7 +28,7 @@ func TestCAFMetrics(t *testing.T) {
 	now := time.Now()
 	arch := archive.New(archivetest.NewMem())
 	specs := []localpki.CAFSpec{
-		{From: 1, To: 100, Authorized: now.AddDate(0, -7, 0)},  // expired
+		{From: 1, To: 100, Authorized: now.AddDate(0, -7, 0)},   // expired
 		{From: 101, To: 300, Authorized: now.AddDate(0, -1, 0)}, // expires in about 5 months
 		{From: 301, To: 500, Authorized: now},                   // in 6 months
 	}
@@ -50,7 +50,9 @@ func TestCAFMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	watched := tel.CAFs(arch, time.Now)
-	left := func() float64 { return testutil.ToFloat64(tel.M.CAFFoliosRemaining.WithLabelValues("76086428-5", "33")) }
+	left := func() float64 {
+		return testutil.ToFloat64(tel.M.CAFFoliosRemaining.WithLabelValues("76086428-5", "33"))
+	}
 	expiry := func() float64 { return testutil.ToFloat64(tel.M.CAFExpiry.WithLabelValues("76086428-5", "33")) }
 
 	if _, err := watched.CAFs(ctx, issuer, 33); err != nil {
