@@ -79,6 +79,14 @@ class TestAnswers(unittest.TestCase):
         self.assertEqual(resp.body["status"], "sent")
         self.assertEqual(self.store.moves[501]["status"], "sent")
 
+    def test_trace_id(self):
+        raw = body("sent", track_id="1", trace_id="4bf92f3577b34da6a3ce929d0e0e4736")
+        self.assertEqual(callback.parse_event(raw).trace_id, "4bf92f3577b34da6a3ce929d0e0e4736")
+        self.assertEqual(call(self.store, raw).status, 200)
+        # Optional: a sender without it (an older pipeline) is still heard.
+        self.assertEqual(callback.parse_event(body("sent")).trace_id, "")
+        self.assertEqual(callback.parse_event(body("sent", trace_id="")).trace_id, "")
+
     def test_bad_signature_changes_nothing(self):
         resp = call(self.store, body("accepted"), secret="wrong")
         self.assertEqual((resp.status, resp.body["detail"]), (401, "mismatch"))
@@ -147,6 +155,10 @@ class TestAnswers(unittest.TestCase):
             body(occurred_at="2026-13-40T00:00:00Z"),
             body(track_id=123),
             body(event_id="x" * 256),
+            body(trace_id="4BF92F3577B34DA6A3CE929D0E0E4736"),
+            body(trace_id="4bf92f35"),
+            body(trace_id="0" * 32),
+            body(trace_id=42),
         ]
         for raw in cases:
             with self.subTest(raw=raw[:60]):

@@ -104,6 +104,20 @@ class TestEnqueueClient(unittest.TestCase):
         self.assertEqual(raw, self.body)  # the signed bytes are the sent bytes
         self.assertEqual(headers["Content-Type"], "application/json")
         signature.verify([SECRET], headers["X-DTE-Signature"], raw, time.time())
+        # The trace starts at the click: a W3C traceparent whose trace id
+        # the result keeps (the DTE tab shows it).
+        self.assertRegex(headers["traceparent"], r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
+        self.assertEqual(result.trace_id, headers["traceparent"].split("-")[1])
+
+    def test_traceparent_given_and_fresh(self):
+        given = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        result = enqueue_client.send(self.base + "/", self.body, SECRET, traceparent=given)
+        self.assertEqual(Handler.received[-1][1]["traceparent"], given)
+        self.assertEqual(result.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736")
+        ids = {enqueue_client.new_traceparent().split("-")[1] for _ in range(50)}
+        self.assertEqual(len(ids), 50)
+        # A refused request still tells which trace it was.
+        self.assertRegex(self.send("/down").trace_id, r"^[0-9a-f]{32}$")
 
     def test_401_wrong_secret(self):
         result = self.send("/", secret="not-the-secret")

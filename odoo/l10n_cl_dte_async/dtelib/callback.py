@@ -36,10 +36,11 @@ from . import signature, transitions
 DB_HEADER = "X-Odoo-Database"
 MAX_TEXT = 4000
 
-Event = namedtuple("Event", "event_id dtekey move_id status track_id sii_state message occurred_at")
+Event = namedtuple("Event", "event_id dtekey move_id status track_id sii_state message occurred_at trace_id")
 MoveState = namedtuple("MoveState", "move_id scope dtekey status status_at")
 Response = namedtuple("Response", "status body")
 
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _DTEKEY = re.compile(r"^[1-9][0-9]{0,7}-[0-9K]-[0-9]{1,3}-[0-9]{1,10}$")
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
@@ -105,8 +106,12 @@ def parse_event(raw):
     if status not in transitions.EVENT_STATUSES:
         raise PayloadError(f"status {status!r} is not one of {', '.join(transitions.EVENT_STATUSES)}")
     occurred_at = parse_time(doc.get("occurred_at"))
+    # The document's trace (docs/design.md, "Odoo callback"); optional, "" for none.
+    trace_id = _text(doc, "trace_id", limit=64)
+    if trace_id and (not _TRACE_ID.match(trace_id) or not int(trace_id, 16)):
+        raise PayloadError(f"trace_id {trace_id!r} is not 32 lowercase hex digits")
     return Event(event_id, dtekey, move_id, status, _text(doc, "track_id", limit=64),
-                 _text(doc, "sii_state", limit=64), _text(doc, "message"), occurred_at)
+                 _text(doc, "sii_state", limit=64), _text(doc, "message"), occurred_at, trace_id)
 
 
 def _header(headers, name):

@@ -21,9 +21,14 @@ config          the URL is not an http(s) URL
 
 Only ``queued`` changes the document; everything else leaves it as it was,
 and sending again is safe because the pipeline is idempotent by dtekey.
+
+Each send starts a trace at the user's click: a W3C ``traceparent`` header
+(version 00, random ids, sampled) that enqueue continues, so the whole
+document's trace has that id; ``trace_id`` on the result is it.
 """
 
 import json
+import secrets
 import socket
 import time
 import urllib.error
@@ -35,6 +40,7 @@ from . import signature
 
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "l10n_cl_dte_async/19.0"
+TRACEPARENT = "traceparent"
 
 
 @dataclass
@@ -47,6 +53,7 @@ class EnqueueResult:
     problem: dict = field(default_factory=dict)
     detail: str = ""
     timeout: float = DEFAULT_TIMEOUT
+    trace_id: str = ""
 
     @property
     def ok(self):
@@ -93,8 +100,27 @@ def classify(status, body, headers=None, timeout=DEFAULT_TIMEOUT):
                          retry_after=_retry_after(headers.get("Retry-After")) if status == 503 else 0)
 
 
-def send(url, body, secret, timeout=DEFAULT_TIMEOUT, now=None, opener=None):
-    """POST ``body`` (bytes) to ``url`` signed with ``secret``; return EnqueueResult."""
+def new_traceparent():
+    """A W3C traceparent that starts a trace: 32 and 16 random hex digits, sampled."""
+    while True:
+        trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+        if int(trace_id, 16) and int(span_id, 16):  # all zeros is invalid
+            return f"00-{trace_id}-{span_id}-01"
+
+
+def send(url, body, secret, timeout=DEFAULT_TIMEOUT, now=None, opener=None, traceparent=None):
+    """POST ``body`` (bytes) to ``url`` signed with ``secret``; return EnqueueResult.
+
+    The request carries ``traceparent`` (a new one when not given); the
+    result's ``trace_id`` is its trace id, whatever the outcome.
+    """
+    traceparent = traceparent or new_traceparent()
+    result = _send(url, body, secret, timeout, now, opener, traceparent)
+    result.trace_id = traceparent.split("-")[1]
+    return result
+
+
+def _send(url, body, secret, timeout, now, opener, traceparent):
     parsed = urllib.parse.urlsplit(url or "")
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return EnqueueResult("config", detail=f"«{url or ''}» no es una URL http(s)", timeout=timeout)
@@ -104,6 +130,7 @@ def send(url, body, secret, timeout=DEFAULT_TIMEOUT, now=None, opener=None):
         "Accept": "application/json, application/problem+json",
         "User-Agent": USER_AGENT,
         signature.HEADER: signature.sign(secret, body, timestamp),
+        TRACEPARENT: traceparent,
     }
     req = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:

@@ -80,6 +80,10 @@ class AccountMove(models.Model):
         string='Clave DTE', copy=False, readonly=True,
         help='Identidad del documento en el pipeline: RUT emisor, tipo y folio.')
     dte_async_enqueue_event_id = fields.Char(string='Evento de envío', copy=False, readonly=True)
+    dte_async_trace_id = fields.Char(
+        string='Traza', copy=False, readonly=True,
+        help='Identificador de la traza del documento en el pipeline (OpenTelemetry): búsquelo en el '
+             'sistema de trazas o en los registros de las funciones para ver cada paso del envío.')
     dte_async_event_ids = fields.One2many(
         'l10n_cl_dte_async.event', 'move_id', string='Eventos del pipeline', readonly=True)
     dte_async_can_send = fields.Boolean(
@@ -307,6 +311,7 @@ class AccountMove(models.Model):
             'dte_async_status': transitions.QUEUED,
             'dte_async_dtekey': result.dtekey or key,
             'dte_async_enqueue_event_id': result.event_id or False,
+            'dte_async_trace_id': result.trace_id or False,
             'dte_async_last_update': fields.Datetime.now(),
             'dte_async_track_id': False,
             'dte_async_sii_code': False,
@@ -419,6 +424,8 @@ class AccountMove(models.Model):
             values['dte_async_sii_code'] = event.sii_state
         if not self.dte_async_dtekey:
             values['dte_async_dtekey'] = event.dtekey
+        if getattr(event, 'trace_id', ''):
+            values['dte_async_trace_id'] = event.trace_id
         if hasattr(self, '_track_set_author'):
             self._track_set_author(bot)  # the status tracking line is the bot's too
         self.write(values)

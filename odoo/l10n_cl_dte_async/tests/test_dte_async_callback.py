@@ -76,10 +76,12 @@ class TestDteAsyncCallback(DteAsyncCommon, HttpCase):
     def test_accepted_flow_and_chatter(self):
         self.assertAnswer(self._post(self._payload('signed', 'ev-signed', 1)), 200, 'applied')
         self.assertEqual(self.invoice.dte_async_status, 'signed')
-        self.assertAnswer(self._post(self._payload('sent', 'ev-sent', 2, track_id='123456', sii_state='REC')),
+        self.assertAnswer(self._post(self._payload('sent', 'ev-sent', 2, track_id='123456', sii_state='REC',
+                                                   trace_id='4bf92f3577b34da6a3ce929d0e0e4736')),
                           200, 'applied')
         self.assertEqual(self.invoice.dte_async_status, 'sent')
         self.assertEqual(self.invoice.dte_async_track_id, '123456')
+        self.assertEqual(self.invoice.dte_async_trace_id, '4bf92f3577b34da6a3ce929d0e0e4736')
         self.assertAnswer(self._post(self._payload('accepted', 'ev-acc', 3, track_id='123456', sii_state='EPR',
                                                    message='Envio Procesado')), 200, 'applied')
         self.assertEqual(self.invoice.dte_async_status, 'accepted')
