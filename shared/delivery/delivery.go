@@ -326,7 +326,7 @@ var errPanic = errors.New("handler panicked")
 func (s *server) call(ctx context.Context, e events.Event) (emits []stage.Emit, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.cfg.Logger.Error("handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "ce_id", e.ID())
+			s.cfg.Logger.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "ce_id", e.ID())
 			emits, err = nil, fmt.Errorf("%w: %v", errPanic, p)
 		}
 	}()

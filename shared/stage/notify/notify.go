@@ -74,7 +74,7 @@ func (f *Function) HandleDead(ctx context.Context, e events.Event) ([]stage.Emit
 	if err == nil || !errs.IsPermanent(err) {
 		return nil, err
 	}
-	f.logger.Error("dead letter cannot be reported to Odoo; dropped (a copy stays in "+events.QueueDeadParked+")",
+	f.logger.ErrorContext(ctx, "dead letter cannot be reported to Odoo; dropped (a copy stays in "+events.QueueDeadParked+")",
 		"ce_id", e.ID(), "ce_type", e.Type(), "dtekey", e.Extensions()[events.ExtDTEKey], "error", err)
 	return nil, nil
 }

@@ -142,7 +142,7 @@ func (f *Function) sign(ctx context.Context, k dtekey.Key, req *request.Request,
 		return archive.Document{}, fmt.Errorf("sign %s: %w", k, err)
 	}
 	for _, w := range signed.Warnings {
-		f.log.Warn("sign warning", "dtekey", k.String(), "code", w.Code, "message", w.Message)
+		f.log.WarnContext(ctx, "sign warning", "dtekey", k.String(), "code", w.Code, "message", w.Message)
 	}
 	doc, err := f.archive.PutDTE(ctx, k, signed.XML, digest)
 	if errors.Is(err, archive.ErrExists) {
