@@ -25,7 +25,8 @@ const instrumentation = "github.com/dtecl/pipeline/shared/telemetry"
 
 // Telemetry is one process's metrics and tracer.
 type Telemetry struct {
-	// Registry holds this process's metrics; Handler serves it.
+	// Registry holds this process's metrics (those of what it does, with
+	// the Go runtime's and the process's); Handler serves it.
 	Registry *prometheus.Registry
 	// M are the pipeline's metrics, registered in Registry.
 	M *Metrics
@@ -59,7 +60,7 @@ func New(ctx context.Context, service string, cfg config.Telemetry, opts ...Opti
 		opt(&o)
 	}
 	reg := prometheus.NewRegistry()
-	m, err := NewMetrics(reg)
+	m, err := newMetrics(reg, service)
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: metrics: %w", err)
 	}

@@ -123,3 +123,39 @@ func TestTelemetryConfiguration(t *testing.T) {
 		t.Error("an unknown sampler was accepted")
 	}
 }
+
+// TestEachProcessShowsItsOwnMetrics: a process registers the metrics of
+// what it does, so /metrics of enqueue shows no SII histogram.
+func TestEachProcessShowsItsOwnMetrics(t *testing.T) {
+	has := func(service, name string) bool {
+		tel, err := New(context.Background(), service, config.Telemetry{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		families, err := tel.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tt := range []struct {
+		service, name string
+		want          bool
+	}{
+		{"submit", "dte_sent_document_age_seconds", true},
+		{"enqueue", "dte_sent_document_age_seconds", false},
+		{"enqueue", "dte_enqueue_request_duration_seconds", true},
+		{"notify", "dte_callback_duration_seconds", true},
+		{"dispatcher", "dte_callback_duration_seconds", false},
+		{"sign", "process_resident_memory_bytes", true},
+	} {
+		if got := has(tt.service, tt.name); got != tt.want {
+			t.Errorf("%s shows %s: %v, want %v", tt.service, tt.name, got, tt.want)
+		}
+	}
+}
