@@ -53,6 +53,7 @@ func runPipeline(b *testing.B, rate float64) {
 		CAFs:        []local.CAFRange{{Issuer: "76086428-5", Type: 33, From: 1, To: 1_000_000}},
 		FunctionEnv: map[string][]string{"submit": {"CHECK_DELAYS=1s"}, "sign": {"LOG_LEVEL=warn"}, "notify": {"LOG_LEVEL=warn"}, "enqueue": {"LOG_LEVEL=warn"}},
 		OnCallback:  rec.callback,
+		Telemetry:   telemetryFromEnv(b),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -83,6 +84,17 @@ func runPipeline(b *testing.B, rate float64) {
 	b.ReportMetric(pct(sent, 0.99), "p99-sent-ms")
 	b.ReportMetric(pct(accepted, 0.50), "p50-accepted-ms")
 	b.ReportMetric(pct(accepted, 0.99), "p99-accepted-ms")
+}
+
+// telemetryFromEnv is the dispatcher's tracing from the OTEL_* variables,
+// which the functions inherit too: with OTEL_EXPORTER_OTLP_ENDPOINT set the
+// run measures the pipeline with every span exported.
+func telemetryFromEnv(b *testing.B) config.Telemetry {
+	var t config.Telemetry
+	if _, err := config.Load(config.OS(), &t); err != nil {
+		b.Fatal(err)
+	}
+	return t
 }
 
 func s3Config() archive.S3Config {
