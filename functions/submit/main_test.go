@@ -18,12 +18,10 @@ import (
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/request"
-	"github.com/dtecl/pipeline/shared/serve"
 	"github.com/dtecl/pipeline/shared/serve/servetest"
 	"github.com/dtecl/pipeline/shared/sii"
 	"github.com/dtecl/pipeline/shared/stage"
 	"github.com/dtecl/pipeline/shared/stage/submit"
-	"github.com/dtecl/pipeline/shared/telemetry"
 )
 
 func TestMain(m *testing.M) { servetest.Main(m, main) }
@@ -134,23 +132,8 @@ func TestEnvelopeAdapter(t *testing.T) {
 	}
 }
 
-// TestNotReadyWithoutBrokerOrArchive: with the broker and the archive out
-// of reach the function is alive but not ready, saying why, and it serves
-// its metrics.
+// TestNotReadyWithoutBrokerOrArchive: alive, not ready (saying why), and
+// serving its metrics while the broker and the archive are out of reach.
 func TestNotReadyWithoutBrokerOrArchive(t *testing.T) {
-	env := servetest.CertificateEnv(t)
-	env["AMQP_URL"] = "amqp://guest:guest@" + servetest.ClosedAddr(t) + "/"
-	env["S3_ENDPOINT"] = "http://" + servetest.ClosedAddr(t)
-	base := servetest.Serve(t, run, env)
-	if code, _ := servetest.Get(t, base+serve.PathHealth); code != http.StatusOK {
-		t.Errorf("%s: %d, want 200 (alive)", serve.PathHealth, code)
-	}
-	code, body := servetest.Get(t, base+serve.PathReady)
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "broker:") || !strings.Contains(body, "archive:") {
-		t.Errorf("%s: %d %q, want 503 naming the broker and the archive", serve.PathReady, code, body)
-	}
-	code, body = servetest.Get(t, base+telemetry.PathMetrics)
-	if code != http.StatusOK || !strings.Contains(body, "dte_s3_requests_total{operation=\"list\",outcome=\"error\"}") || !strings.Contains(body, "process_resident_memory_bytes") {
-		t.Errorf("%s: %d, want the metrics (the readiness probe's S3 call among them):\n%s", telemetry.PathMetrics, code, body)
-	}
+	servetest.ExpectNotReadyWithoutBrokerOrArchive(t, run)
 }

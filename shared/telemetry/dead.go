@@ -9,6 +9,7 @@ import (
 
 	"github.com/dtecl/pipeline/shared/delivery"
 	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/stage/notify"
 )
 
 // DeadLetters is the delivery.Observer of notify's dead-letter path: what
@@ -35,22 +36,10 @@ func (o deadObserver) Begin(r *http.Request, e *events.Event) (context.Context, 
 	}
 }
 
-// deadStage is where a dead letter died: its queue when the dispatcher
-// said, else what its event type is for (under Knative).
+// deadStage is where a dead letter died, as notify tells Odoo.
 func deadStage(e events.Event) string {
 	q, _ := e.Extensions()[events.ExtDeadQueue].(string)
-	if q != "" {
-		return StageOf(q, e.Type())
-	}
-	switch e.Type() {
-	case events.TypeRequested:
-		return "sign"
-	case events.TypeSigned:
-		return "submit"
-	case events.TypeCheck:
-		return "check"
-	}
-	return "notify"
+	return notify.StageOf(q, e.Type())
 }
 
 var httpReason = regexp.MustCompile(`^HTTP ([1-5][0-9][0-9])\b`)

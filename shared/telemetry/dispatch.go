@@ -15,6 +15,7 @@ import (
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/dispatch"
 	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/stage/notify"
 )
 
 // Dispatches is the dispatch.Observer of the dispatcher: a consumer span per
@@ -90,18 +91,12 @@ func actionLabel(a string) string {
 }
 
 // StageOf names the stage a queue's message is for: sign, submit, check (a
-// status check on dte.submit), notify, dead (notify's dead letters).
+// status check on dte.submit) and notify as notify names them to Odoo, dead
+// (notify's dead letters), other.
 func StageOf(queue, eventType string) string {
 	switch queue {
-	case bus.QueueSign:
-		return "sign"
-	case bus.QueueSubmit:
-		if eventType == events.TypeCheck {
-			return "check"
-		}
-		return "submit"
-	case bus.QueueNotify:
-		return "notify"
+	case bus.QueueSign, bus.QueueSubmit, bus.QueueNotify:
+		return notify.StageOf(queue, eventType)
 	case bus.QueueDead, bus.QueueDeadParked:
 		return "dead"
 	}

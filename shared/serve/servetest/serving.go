@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,4 +84,27 @@ func ClosedAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// ExpectNotReadyWithoutBrokerOrArchive runs a function that needs the broker
+// and the archive (sign, submit) with both out of reach: it must be alive,
+// answer /_/ready with 503 naming both, and serve its metrics (the
+// readiness probe's failed S3 call among them).
+func ExpectNotReadyWithoutBrokerOrArchive(t *testing.T, run func(context.Context, config.Source) error) {
+	t.Helper()
+	env := CertificateEnv(t)
+	env["AMQP_URL"] = "amqp://guest:guest@" + ClosedAddr(t) + "/"
+	env["S3_ENDPOINT"] = "http://" + ClosedAddr(t)
+	base := Serve(t, run, env)
+	if code, _ := Get(t, base+"/_/health"); code != http.StatusOK {
+		t.Errorf("/_/health: %d, want 200 (alive)", code)
+	}
+	code, body := Get(t, base+"/_/ready")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "broker:") || !strings.Contains(body, "archive:") {
+		t.Errorf("/_/ready: %d %q, want 503 naming the broker and the archive", code, body)
+	}
+	code, body = Get(t, base+"/metrics")
+	if code != http.StatusOK || !strings.Contains(body, `dte_s3_requests_total{operation="list",outcome="error"}`) || !strings.Contains(body, "process_resident_memory_bytes") {
+		t.Errorf("/metrics: %d, want the metrics (the readiness probe's S3 call among them):\n%s", code, body)
+	}
 }

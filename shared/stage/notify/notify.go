@@ -64,7 +64,7 @@ func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, er
 // logged and dropped (its copy stays in dte.dead.parked).
 func (f *Function) HandleDead(ctx context.Context, e events.Event) ([]stage.Emit, error) {
 	queue, _ := e.Extensions()[events.ExtDeadQueue].(string)
-	stageName := stageOf(queue, e.Type())
+	stageName := StageOf(queue, e.Type())
 	var err error
 	if stageName == "notify" {
 		_, err = f.Handle(ctx, e)
@@ -104,10 +104,10 @@ func (f *Function) reportError(ctx context.Context, e events.Event, stageName st
 	return f.sender.Send(ctx, odoo.Database, p)
 }
 
-// stageOf names the stage a dead letter died in: from the queue when the
+// StageOf names the stage a dead letter died in: from the queue when the
 // dispatcher said so, else from the event type (under Knative the queue is
-// not passed on).
-func stageOf(queue, typ string) string {
+// not passed on). Odoo is told this stage; the metrics count by it.
+func StageOf(queue, typ string) string {
 	switch queue {
 	case events.QueueSign:
 		return "sign"
