@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -35,10 +36,14 @@ func TestS3DownAtStart(t *testing.T) {
 	cfg := kms.Bucket(t, testBucket) // the stack stores its CAFs there directly
 	late := newLateProxy(t, cfg.Endpoint)
 	env := []string{"S3_ENDPOINT=" + late.URL()}
-	s := newStack(t, stackOptions{s3: &kms, functionEnv: map[string][]string{"sign": env, "submit": env}})
+	// Not ready while their S3 is down (/_/ready says so): started anyway.
+	s := newStack(t, stackOptions{s3: &kms, functionEnv: map[string][]string{"sign": env, "submit": env}, startUnready: true})
 	for _, fn := range []string{"sign", "submit"} {
 		if log := s.functionLog(fn); !strings.Contains(log, "could not probe the S3 server's conditional writes at start") {
 			t.Fatalf("%s did not start with its S3 down:\n%s", fn, log)
+		}
+		if code, body := s.ready(fn); code != http.StatusServiceUnavailable || !strings.Contains(body, "archive") {
+			t.Errorf("%s with its S3 down: /_/ready %d %q, want 503 naming the archive", fn, code, body)
 		}
 	}
 
@@ -61,7 +66,30 @@ func TestS3DownAtStart(t *testing.T) {
 		if !strings.Contains(log, `"md5_etags":false`) || !strings.Contains(log, `"when":"probed again"`) {
 			t.Errorf("%s did not log the capabilities it found once S3 was up:\n%s", fn, log)
 		}
+		waitFor(t, 15*time.Second, fn+" to be ready once S3 is up", func() (bool, string) {
+			code, body := s.ready(fn)
+			return code == http.StatusOK, body
+		})
 	}
+}
+
+// ready asks a function's /_/ready.
+func (s *stack) ready(fn string) (int, string) {
+	s.t.Helper()
+	url := strings.TrimSuffix(s.MetricsURLs()[fn], "/metrics") + "/_/ready"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(b)
 }
 
 // functionLog is a function's log so far.

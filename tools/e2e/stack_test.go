@@ -57,6 +57,9 @@ type stackOptions struct {
 	functionEnv map[string][]string
 	// s3 is the server and bucket kind of the archive (default versitygw).
 	s3 *archivetest.Target
+	// startUnready starts the functions without waiting for them to be
+	// ready (local.Config.StartUnready).
+	startUnready bool
 }
 
 // stack is a local pipeline for one test: its own vhost, issuer RUT,
@@ -90,7 +93,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	defer cancel()
 	st, err := local.Start(ctx, local.Config{
 		BinDir: binDir, WorkDir: work, AMQPURL: vhost, S3: s3,
-		CAFs: cafs, SIIStep: 50 * time.Millisecond, FunctionEnv: o.functionEnv,
+		CAFs: cafs, SIIStep: 50 * time.Millisecond, FunctionEnv: o.functionEnv, StartUnready: o.startUnready,
 		Logger: slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {

@@ -20,13 +20,17 @@ type process struct {
 	env  []string
 	url  string // base URL, e.g. http://127.0.0.1:8081
 	log  string // log file
+	// aliveOnly: started once alive, ready or not (Config.StartUnready).
+	aliveOnly bool
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-// start launches the binary and waits until it answers /_/ready.
+// start launches the binary and waits until it answers /_/ready (or only
+// /_/health, when aliveOnly: sign and submit are not ready while their
+// broker or archive is down).
 func (p *process) start(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -53,8 +57,12 @@ func (p *process) start(ctx context.Context) error {
 
 func (p *process) waitReady(ctx context.Context, done <-chan struct{}) error {
 	deadline := time.Now().Add(30 * time.Second)
+	path := "/_/ready"
+	if p.aliveOnly {
+		path = "/_/health"
+	}
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/_/ready", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.url+path, nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

@@ -88,6 +88,12 @@ type Config struct {
 	// Telemetry configures the dispatcher's traces (the functions read
 	// the same OTEL_* variables from the environment they inherit).
 	Telemetry config.Telemetry
+	// StartUnready counts a function as started once it is alive
+	// (/_/health), ready or not: for tests that start sign and submit while
+	// a server they need is down, as a platform starts a pod that is not
+	// ready yet (the dispatcher, like the OpenFaaS connector's queue, still
+	// delivers to it). Otherwise Start waits until each is ready.
+	StartUnready bool
 }
 
 // Stack is a running pipeline.
@@ -323,7 +329,8 @@ func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error
 		}
 		p := &process{
 			name: name, bin: bin, url: "http://127.0.0.1:" + strconv.Itoa(port),
-			log: filepath.Join(s.cfg.WorkDir, "logs", name+".log"),
+			log:       filepath.Join(s.cfg.WorkDir, "logs", name+".log"),
+			aliveOnly: s.cfg.StartUnready,
 			// Each process has its own lock file: one that stops must not
 			// remove another's.
 			env: append(append(append([]string{"PORT=" + strconv.Itoa(port), "LOCK_FILE=" + filepath.Join(s.cfg.WorkDir, name+".lock")},
