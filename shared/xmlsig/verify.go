@@ -193,18 +193,17 @@ func Verify(sig *etree.Element, opts VerifyOptions) (*Result, error) {
 			describeRef(uri, target), base64.StdEncoding.EncodeToString(digest), base64.StdEncoding.EncodeToString(declared))
 	}
 
-	// The key: KeyValue when present (that is what verifiers such as xmlsec1
-	// use first), else the certificate's; the two must agree.
+	// The key: the certificate's (the SII requires it). A KeyValue, which
+	// verifiers such as xmlsec1 use first, must be the same key: when it is
+	// not, that is the failure, whichever of the two the value verifies with.
 	kv, cert, err := keyOf(ki)
 	if err != nil {
 		return res, err
 	}
 	res.Certificate = cert
-	pub := kv
+	pub, _ := cert.PublicKey.(*rsa.PublicKey)
 	if pub == nil {
-		if pub, _ = cert.PublicKey.(*rsa.PublicKey); pub == nil {
-			return res, fail(CodeUnsupported, "the certificate's key is %T; the SII's profile is RSA", cert.PublicKey)
-		}
+		return res, fail(CodeUnsupported, "the certificate's key is %T; the SII's profile is RSA", cert.PublicKey)
 	}
 	value, err := decode64(sv.Text())
 	if err != nil {
@@ -213,15 +212,19 @@ func Verify(sig *etree.Element, opts VerifyOptions) (*Result, error) {
 	canon := appendCanonical(nil, si, c14nOptions{bounded: c.bounded, boundary: c.boundary, base: c.base, comments: siComments})
 	h := sigHash.New()
 	h.Write(canon)
-	if err := rsa.VerifyPKCS1v15(pub, sigHash, h.Sum(nil), value); err != nil {
-		which := "the certificate's key"
-		if kv != nil {
-			which = "the KeyValue key"
+	sum := h.Sum(nil)
+	if kv != nil && !kv.Equal(pub) {
+		with := "with neither key"
+		switch {
+		case rsa.VerifyPKCS1v15(kv, sigHash, sum, value) == nil:
+			with = "with the KeyValue key only"
+		case rsa.VerifyPKCS1v15(pub, sigHash, sum, value) == nil:
+			with = "with the certificate's key only"
 		}
-		return res, fail(CodeSignature, "SignatureValue does not verify with %s: %v", which, err)
+		return res, fail(CodeKeyMismatch, "KeyValue is not the key of X509Certificate %q (SignatureValue verifies %s)", cert.Subject.CommonName, with)
 	}
-	if kv != nil && !kv.Equal(cert.PublicKey) {
-		return res, fail(CodeKeyMismatch, "the signature verifies with KeyValue, but X509Certificate %q holds another key", cert.Subject.CommonName)
+	if err := rsa.VerifyPKCS1v15(pub, sigHash, sum, value); err != nil {
+		return res, fail(CodeSignature, "SignatureValue does not verify with the key of X509Certificate %q: %v", cert.Subject.CommonName, err)
 	}
 	res.Digest = digest
 	return res, nil

@@ -1,0 +1,147 @@
+package xsd_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/dtecl/pipeline/shared/dte"
+	"github.com/dtecl/pipeline/shared/dte/dtetest"
+	"github.com/dtecl/pipeline/tools/xsd"
+)
+
+const samples = "../../testdata/sii"
+
+func read(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(samples, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// cases are documents with their verdict: xmllint's (TestMatchesXMLLint),
+// except where the validator is stricter on purpose (stricter: the root
+// element must be the schema's entry point, and a DTD is refused).
+func cases(t testing.TB) []struct {
+	name, kind string
+	doc        []byte
+	valid      bool
+} {
+	official := read(t, "sii-official/F60T33-ejemplo-oficial-SII.xml")
+	real := read(t, "real-dte/DTE--76354771-K--33--170--cleaned.xml")
+	return []struct {
+		name, kind string
+		doc        []byte
+		valid      bool
+		stricter   bool
+	}{
+		{"official EnvioDTE", dte.KindEnvioDTE, official, true},
+		{"real DTE", dte.KindDTE, real, true},
+		{"real DTE, changed amount", dte.KindDTE, read(t, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"), true},
+		{"DTE against the EnvioDTE schema", dte.KindEnvioDTE, real, false, true},
+		{"negative folio", dte.KindDTE, bytes.Replace(real, []byte("<Folio>170</Folio>"), []byte("<Folio>-170</Folio>"), 1), false},
+		{"second Documento", dte.KindDTE, bytes.Replace(real, []byte("</DTE>"), []byte("<Documento ID=\"x\"/></DTE>"), 1), false},
+		{"not well-formed", dte.KindDTE, real[:len(real)/2], false},
+		{"DTD", dte.KindDTE, append([]byte(`<?xml version="1.0"?><!DOCTYPE DTE [<!ENTITY e "x">]>`), bytes.SplitN(real, []byte("?>"), 2)[1]...), false, true},
+		{"empty", dte.KindDTE, nil, false},
+	}
+}
+
+func TestValidate(t *testing.T) {
+	s, err := xsd.NewSII()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range cases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			err := s.ValidateSchema(c.kind, c.doc)
+			var se *dte.SchemaError
+			switch {
+			case c.valid && err != nil:
+				t.Fatalf("want valid: %v", err)
+			case !c.valid && !errors.As(err, &se):
+				t.Fatalf("want *dte.SchemaError, got %v", err)
+			case !c.valid && len(se.Problems) == 0:
+				t.Fatal("no problems listed")
+			}
+		})
+	}
+	if err := s.ValidateSchema("Nonsense", nil); err == nil {
+		t.Error("unknown kind accepted")
+	}
+}
+
+// TestMatchesXMLLint: the in-process verdicts are xmllint's.
+func TestMatchesXMLLint(t *testing.T) {
+	s, err := xsd.NewSII()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oracle := dtetest.XMLLintSchema(t)
+	for _, c := range cases(t) {
+		if len(c.doc) == 0 || c.stricter {
+			continue
+		}
+		got, want := s.ValidateSchema(c.kind, c.doc) == nil, oracle.ValidateSchema(c.kind, c.doc) == nil
+		if got != want {
+			t.Errorf("%s: in process valid=%v, xmllint valid=%v", c.name, got, want)
+		}
+	}
+}
+
+// TestConcurrent validates from many goroutines at once: messages do not
+// mix, verdicts do not change (run with -race).
+func TestConcurrent(t *testing.T) {
+	s, err := xsd.NewSII()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := cases(t)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				c := cs[(g+i)%len(cs)]
+				err := s.ValidateSchema(c.kind, c.doc)
+				if (err == nil) != c.valid {
+					t.Errorf("%s: %v", c.name, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestClose(t *testing.T) {
+	sc, err := xsd.Compile("../../shared/siischema/xsd/DTE_v10.xsd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Close()
+	sc.Close()
+	if err := sc.Validate([]byte("<a/>")); !errors.Is(err, xsd.ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+	if _, err := xsd.Compile("no-such.xsd"); err == nil {
+		t.Error("missing schema compiled")
+	}
+}
+
+func BenchmarkValidateDTE(b *testing.B) {
+	s, err := xsd.NewSII()
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc := read(b, "real-dte/DTE--76354771-K--33--170--cleaned.xml")
+	for b.Loop() {
+		if err := s.ValidateSchema(dte.KindDTE, doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
