@@ -24,22 +24,20 @@ func read(t testing.TB, name string) []byte {
 	return b
 }
 
-// cases are documents with their verdict: xmllint's (TestMatchesXMLLint),
-// except where the validator is stricter on purpose (stricter: the root
-// element must be the schema's entry point, and a DTD is refused).
-func cases(t testing.TB) []struct {
+type xsdCase struct {
 	name, kind string
 	doc        []byte
 	valid      bool
-} {
+	stricter   bool
+}
+
+// cases are documents with their verdict: xmllint's (TestMatchesXMLLint),
+// except where the validator is stricter on purpose (stricter: the root
+// element must be the schema's entry point, and a DTD is refused).
+func cases(t testing.TB) []xsdCase {
 	official := read(t, "sii-official/F60T33-ejemplo-oficial-SII.xml")
 	real := read(t, "real-dte/DTE--76354771-K--33--170--cleaned.xml")
-	return []struct {
-		name, kind string
-		doc        []byte
-		valid      bool
-		stricter   bool
-	}{
+	return []xsdCase{
 		{"official EnvioDTE", dte.KindEnvioDTE, official, true},
 		{"real DTE", dte.KindDTE, real, true},
 		{"real DTE, changed amount", dte.KindDTE, read(t, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"), true},
