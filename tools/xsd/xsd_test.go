@@ -38,15 +38,15 @@ func cases(t testing.TB) []xsdCase {
 	official := read(t, "sii-official/F60T33-ejemplo-oficial-SII.xml")
 	real := read(t, "real-dte/DTE--76354771-K--33--170--cleaned.xml")
 	return []xsdCase{
-		{"official EnvioDTE", dte.KindEnvioDTE, official, true},
-		{"real DTE", dte.KindDTE, real, true},
-		{"real DTE, changed amount", dte.KindDTE, read(t, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"), true},
+		{"official EnvioDTE", dte.KindEnvioDTE, official, true, false},
+		{"real DTE", dte.KindDTE, real, true, false},
+		{"real DTE, changed amount", dte.KindDTE, read(t, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"), true, false},
 		{"DTE against the EnvioDTE schema", dte.KindEnvioDTE, real, false, true},
-		{"negative folio", dte.KindDTE, bytes.Replace(real, []byte("<Folio>170</Folio>"), []byte("<Folio>-170</Folio>"), 1), false},
-		{"second Documento", dte.KindDTE, bytes.Replace(real, []byte("</DTE>"), []byte("<Documento ID=\"x\"/></DTE>"), 1), false},
-		{"not well-formed", dte.KindDTE, real[:len(real)/2], false},
+		{"negative folio", dte.KindDTE, bytes.Replace(real, []byte("<Folio>170</Folio>"), []byte("<Folio>-170</Folio>"), 1), false, false},
+		{"second Documento", dte.KindDTE, bytes.Replace(real, []byte("</DTE>"), []byte("<Documento ID=\"x\"/></DTE>"), 1), false, false},
+		{"not well-formed", dte.KindDTE, real[:len(real)/2], false, false},
 		{"DTD", dte.KindDTE, append([]byte(`<?xml version="1.0"?><!DOCTYPE DTE [<!ENTITY e "x">]>`), bytes.SplitN(real, []byte("?>"), 2)[1]...), false, true},
-		{"empty", dte.KindDTE, nil, false},
+		{"empty", dte.KindDTE, nil, false, false},
 	}
 }
 
