@@ -46,7 +46,7 @@ func TestEnvelopeCommand(t *testing.T) {
 	if stdout, stderr, code := runDTE(t, nil, "verify", "--sii-keys", keys, out); code != 0 || !strings.Contains(stdout, "result: valid") {
 		t.Errorf("verify: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if r := dte.Verify(x, dte.VerifyOptions{}); len(r.Documents) != 5 || !r.Valid() {
+	if r := dte.Verify(x, strictOptions(t, keys)); len(r.Documents) != 5 || !r.Valid() {
 		t.Errorf("%+v", r.Failures())
 	}
 

@@ -93,7 +93,7 @@ func TestSignCommand(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(stdout, `<?xml version="1.0" encoding="ISO-8859-1"?>`) {
 		t.Fatalf("exit %d\n%.200s\n%s", code, stdout, stderr)
 	}
-	if r := dte.Verify([]byte(stdout), dte.VerifyOptions{}); !r.Valid() {
+	if r := dte.Verify([]byte(stdout), strictOptions(t, f.SIIKeysDir)); !r.Valid() {
 		t.Errorf("%+v", r.Failures())
 	}
 }
