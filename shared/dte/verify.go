@@ -1,6 +1,7 @@
 package dte
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -62,6 +63,8 @@ type SignatureCheck struct {
 	Signer      string `json:"signer,omitempty"`  // the certificate holder's name
 	SignerRUT   string `json:"signer_rut,omitempty"`
 	Certificate Check  `json:"certificate"` // validity at the signing time
+	// Cert is the signer's certificate, when KeyInfo holds a readable one.
+	Cert *x509.Certificate `json:"-"`
 }
 
 // DocumentReport is the verification of one DTE. Document is read from the
@@ -88,12 +91,15 @@ type Report struct {
 	Encoding string `json:"encoding,omitempty"`
 	// Downgrades are the named checks this report lets pass unverified
 	// (DowngradeUnknownCAFKey); empty in a strict report.
-	Downgrades []string         `json:"downgrades,omitempty"`
-	Read       Check            `json:"read"`      // the document could be read as a DTE or envelope, within the limits
-	Schema     Check            `json:"schema"`    // against the SII's XSD for its root element
-	Structure  Check            `json:"structure"` // one element per ID, one Documento per DTE, one SetDTE, nothing out of place
-	Envelope   *EnvelopeReport  `json:"envelope,omitempty"`
-	Documents  []DocumentReport `json:"documents,omitempty"`
+	Downgrades []string `json:"downgrades,omitempty"`
+	Read       Check    `json:"read"`   // the document could be read as a DTE or envelope, within the limits
+	Schema     Check    `json:"schema"` // against the SII's XSD for its root element
+	// SchemaProblems are the schema's complaints one by one (Schema's
+	// message joins them).
+	SchemaProblems []string         `json:"schema_problems,omitempty"`
+	Structure      Check            `json:"structure"` // one element per ID, one Documento per DTE, one SetDTE, nothing out of place
+	Envelope       *EnvelopeReport  `json:"envelope,omitempty"`
+	Documents      []DocumentReport `json:"documents,omitempty"`
 }
 
 // Failure is one check that did not pass, located.
@@ -248,7 +254,7 @@ func Verify(b []byte, opts VerifyOptions) *Report {
 	}
 	r.Kind, r.Encoding = l.kind, l.encoding
 	r.Read = ok(fmt.Sprintf("%s with %d DTE(s), %s", l.kind, len(l.dtes), l.encoding))
-	r.Schema = checkSchema(opts.Schema, l.kind, b)
+	r.Schema, r.SchemaProblems = checkSchema(opts.Schema, l.kind, b)
 	r.Structure = checkStructure(l)
 	now := opts.Now()
 	for _, el := range l.dtes {
@@ -286,18 +292,18 @@ var schemaFiles = map[string]string{
 // against.
 func SchemaFor(kind string) string { return schemaFiles[kind] }
 
-func checkSchema(v SchemaValidator, kind string, b []byte) Check {
+func checkSchema(v SchemaValidator, kind string, b []byte) (Check, []string) {
 	if v == nil {
-		return failed(CodeSchemaUnavailable, "not validated against %s: no schema validator", schemaFiles[kind])
+		return failed(CodeSchemaUnavailable, "not validated against %s: no schema validator", schemaFiles[kind]), nil
 	}
 	err := v.ValidateSchema(kind, b)
 	var se *SchemaError
 	switch {
 	case err == nil:
-		return ok("valid against " + schemaFiles[kind])
+		return ok("valid against " + schemaFiles[kind]), nil
 	case errors.As(err, &se):
-		return failed(CodeSchemaInvalid, "%v", se)
+		return failed(CodeSchemaInvalid, "%v", se), se.Problems
 	default:
-		return failed(CodeSchemaUnavailable, "not validated against %s: %v", schemaFiles[kind], err)
+		return failed(CodeSchemaUnavailable, "not validated against %s: %v", schemaFiles[kind], err), nil
 	}
 }

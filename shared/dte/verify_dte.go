@@ -105,6 +105,7 @@ func checkCertificate(sc *SignatureCheck, res *xmlsig.Result, sig *etree.Element
 	if cert == nil {
 		return failed(CodeNoCertificate, "no readable certificate in KeyInfo")
 	}
+	sc.Cert = cert
 	sc.Signer = cert.Subject.CommonName
 	if r, err := certs.RUTOf(cert); err == nil {
 		sc.SignerRUT = r.String()

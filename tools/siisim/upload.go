@@ -1,7 +1,6 @@
 package siisim
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +46,7 @@ type DocumentResult struct {
 	Signature Check  `json:"signature"`
 	TED       Check  `json:"ted"`
 	CAF       Check  `json:"caf"`
+	Dates     Check  `json:"dates"`
 }
 
 // upload is one upload and its fate.
@@ -159,23 +159,28 @@ func (s *Server) receive(r *http.Request, form *uploadForm, ferr error, now time
 	if s.cfg.Senders != nil && !contains(s.cfg.Senders[company.String()], sender.String()) {
 		return statusNoPermission, []string{sender.String() + " may not send for " + company.String()}, nil
 	}
-	if s.schema != nil {
-		// The SII processes a file it received in full even if the client
-		// has gone away since: the check does not hang on the request.
-		vctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
-		errs, err := s.schema.validate(vctx, form.body)
-		cancel()
-		if err != nil {
-			s.cfg.Logger.Error("siisim schema validation could not run", "err", err)
-			return statusInternal, []string{"internal error: " + err.Error()}, nil
-		}
-		if errs != nil {
-			return statusSchema, errs, nil
-		}
-	}
+	// The SII processes a file it received in full even if the client has
+	// gone away since: the checks do not depend on the request.
 	env, err := s.cfg.Inspector.InspectEnvio(form.body)
+	if errors.Is(err, ErrUnavailable) {
+		s.cfg.Logger.Error("siisim upload checks could not run", "err", err)
+		return statusInternal, []string{"internal error: " + err.Error()}, nil
+	}
 	if err != nil {
 		return statusSchema, []string{"cannot read the EnvioDTE: " + err.Error()}, nil
+	}
+	if !env.Schema.OK {
+		detail := env.SchemaErrors
+		if len(detail) > maxSchemaErrors {
+			detail = append(detail[:maxSchemaErrors:maxSchemaErrors], "...")
+		}
+		if len(detail) == 0 {
+			detail = []string{env.Schema.Detail}
+		}
+		return statusSchema, detail, nil
+	}
+	if !env.Structure.OK {
+		return statusSchema, []string{"estructura: " + env.Structure.Detail}, nil
 	}
 	if !env.SetSignature.OK {
 		return statusSignature, []string{"firma del SetDTE: " + env.SetSignature.Detail}, nil
