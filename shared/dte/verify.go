@@ -255,13 +255,18 @@ func Verify(b []byte, opts VerifyOptions) *Report {
 	r.Kind, r.Encoding = l.kind, l.encoding
 	r.Read = ok(fmt.Sprintf("%s with %d DTE(s), %s", l.kind, len(l.dtes), l.encoding))
 	r.Schema, r.SchemaProblems = checkSchema(opts.Schema, l.kind, b)
+	var set *signedSet
+	if l.set != nil {
+		// The envelope's DTEs are read from the SetDTE its signature signs.
+		set = verifySetSignature(l)
+	}
 	r.Structure = checkStructure(l)
 	now := opts.Now()
 	for _, el := range l.dtes {
 		r.Documents = append(r.Documents, verifyDTE(el, opts, now))
 	}
-	if l.set != nil {
-		r.Envelope = verifyEnvelope(l, r.Documents, opts, now)
+	if set != nil {
+		r.Envelope = verifyEnvelope(l, set, r.Documents, opts, now)
 	}
 	return r
 }

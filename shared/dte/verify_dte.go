@@ -24,11 +24,12 @@ func verifyDTE(dteEl *etree.Element, opts VerifyOptions, now time.Time) Document
 	var res *xmlsig.Result
 	r.Signature, res = verifySignature(sig, "Documento", xmlsig.VerifyOptions{Boundary: dteEl, Base: siiDteOnly}, ContextStandalone,
 		&xmlsig.VerifyOptions{Boundary: dteEl})
-	if res != nil && res.Referenced != nil {
-		if isDocumentElement(res.Referenced) && res.Referenced.Parent() == dteEl {
-			docEl = res.Referenced
-		} else {
-			r.Signature.Check = failed(CodeWrongRef, "the DTE's signature signs <%s>, not the DTE's Documento: nothing it holds is read as the document", res.Referenced.Tag)
+	if ref := referenced(res); ref != nil {
+		if isDocumentElement(ref) {
+			docEl = ref // what was digested is what is read, wherever it is
+		}
+		if !isDocumentElement(ref) || ref.Parent() != dteEl {
+			r.Signature.Check = failed(CodeWrongRef, "the DTE's signature signs <%s> inside <%s>, not the Documento under <DTE>: signature wrapping", ref.Tag, parentTag(ref))
 		}
 	}
 	if docEl == nil {
@@ -43,6 +44,13 @@ func verifyDTE(dteEl *etree.Element, opts VerifyOptions, now time.Time) Document
 	r.TED, r.CAF, c = verifyTED(docEl, r.Document, opts)
 	r.Dates = checkDates(r.Document, c, now, opts.Skew)
 	return r
+}
+
+func referenced(res *xmlsig.Result) *etree.Element {
+	if res == nil {
+		return nil
+	}
+	return res.Referenced
 }
 
 func signatureChild(el *etree.Element) *etree.Element {

@@ -5,19 +5,58 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/dtecl/pipeline/shared/xmlsig"
 )
 
-// verifyEnvelope checks the SetDTE signature in place and the Carátula of
-// the signed SetDTE against the DTEs, the signer and the clock.
-func verifyEnvelope(l *loaded, docs []DocumentReport, opts VerifyOptions, now time.Time) *EnvelopeReport {
-	e := &EnvelopeReport{SetID: l.set.SelectAttrValue("ID", ""), Caratula: readCaratula(child(l.set, "Caratula"))}
-	sig := signatureChild(l.doc.Root())
-	var res *xmlsig.Result
-	e.Signature, res = verifySignature(sig, "SetDTE", xmlsig.VerifyOptions{}, ContextInPlace, nil)
-	if res != nil && res.Referenced != nil && res.Referenced != l.set {
-		e.Signature.Check = failed(CodeWrongRef, "the envelope's signature signs <%s ID=%q>, not the SetDTE that is read", res.Referenced.Tag, res.Referenced.SelectAttrValue("ID", ""))
+// signedSet is the verification of an envelope's signature.
+type signedSet struct {
+	sig   *etree.Element
+	check SignatureCheck
+	res   *xmlsig.Result
+}
+
+// verifySetSignature verifies the envelope's signature in place and makes
+// the SetDTE it signs the one that is read (with its DTEs), wherever it
+// is: what is reported is what was digested. A signed SetDTE that is not
+// the root's child, or a signed element that is no SetDTE, fails as a
+// wrong reference.
+func verifySetSignature(l *loaded) *signedSet {
+	root := l.doc.Root()
+	s := &signedSet{sig: signatureChild(root)}
+	s.check, s.res = verifySignature(s.sig, "SetDTE", xmlsig.VerifyOptions{}, ContextInPlace, nil)
+	if s.res == nil || s.res.Referenced == nil {
+		return s
 	}
+	ref := s.res.Referenced
+	if ref.Tag == "SetDTE" && ref != l.set {
+		l.set, l.dtes = ref, nil
+		for _, c := range ref.ChildElements() {
+			if c.Tag == "DTE" {
+				l.dtes = append(l.dtes, c)
+			}
+		}
+	}
+	if ref.Tag != "SetDTE" || ref.Parent() != root {
+		s.check.Check = failed(CodeWrongRef, "the envelope's signature signs <%s ID=%q> inside <%s>, not the SetDTE under <%s>: signature wrapping",
+			ref.Tag, ref.SelectAttrValue("ID", ""), parentTag(ref), root.Tag)
+	}
+	return s
+}
+
+func parentTag(el *etree.Element) string {
+	if p := el.Parent(); p != nil && p.Tag != "" {
+		return p.Tag
+	}
+	return "the document"
+}
+
+// verifyEnvelope checks the certificate of the envelope's signature and the
+// Carátula of the signed SetDTE against the DTEs, the signer and the clock.
+func verifyEnvelope(l *loaded, set *signedSet, docs []DocumentReport, opts VerifyOptions, now time.Time) *EnvelopeReport {
+	e := &EnvelopeReport{SetID: l.set.SelectAttrValue("ID", ""), Caratula: readCaratula(child(l.set, "Caratula"))}
+	sig, res := set.sig, set.res
+	e.Signature = set.check
 	signedAt := ""
 	if e.Caratula != nil {
 		signedAt = e.Caratula.SignedAt
