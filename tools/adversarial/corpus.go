@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/beevik/etree"
@@ -286,4 +287,40 @@ func write(root *etree.Element) ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte(`<?xml version="1.0" encoding="ISO-8859-1"?>`+"\n"), append(b, '\n')...), nil
+}
+
+// Problems compares what a verification said with what the case must get:
+// the verdict, the codes (every one of Codes among codes), the totals
+// reported (the signed ones) and, with --allow-unknown-caf-key, that the
+// downgrade is named. It returns nothing when all is as it must be.
+func (c Case) Problems(valid bool, codes []string, totals []int64, downgrades []string, allowUnknown bool) []string {
+	var out []string
+	want := c.Valid || allowUnknown && c.ValidAllowingUnknownCAFKey
+	if valid != want {
+		out = append(out, fmt.Sprintf("valid=%v, want %v (codes %v)", valid, want, codes))
+	}
+	if allowUnknown && len(downgrades) == 0 {
+		out = append(out, "the downgrade is not named in the report")
+	}
+	if allowUnknown && c.ValidAllowingUnknownCAFKey {
+		return out
+	}
+	for _, code := range c.Codes {
+		if !slices.Contains(codes, code) {
+			out = append(out, fmt.Sprintf("no %s among %v", code, codes))
+		}
+	}
+	if c.Totals != nil && !slices.Equal(totals, c.Totals) {
+		out = append(out, fmt.Sprintf("reported totals %v, want the signed %v", totals, c.Totals))
+	}
+	return out
+}
+
+// ReportProblems is Problems for a report.
+func (c Case) ReportProblems(r *dte.Report, allowUnknown bool) []string {
+	var totals []int64
+	for _, d := range r.Documents {
+		totals = append(totals, d.Document.Total)
+	}
+	return c.Problems(r.Valid(), r.Codes(), totals, r.Downgrades, allowUnknown)
 }

@@ -204,7 +204,13 @@ func (s *Server) readUploadForm(r *http.Request) (*uploadForm, error) {
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return nil, &formError{statusFileSize, "not a multipart/form-data upload"}
 	}
-	mr := multipart.NewReader(io.LimitReader(r.Body, s.cfg.MaxFileSize+1<<20), params["boundary"])
+	// The body is read up to the file limit plus room for the form: a
+	// larger one is refused as too big (STATUS 2), not as truncated.
+	body := &io.LimitedReader{R: r.Body, N: s.cfg.MaxFileSize + 1<<20}
+	tooBig := func() *formError {
+		return &formError{statusFileSize, "archivo larger than " + strconv.FormatInt(s.cfg.MaxFileSize, 10) + " bytes"}
+	}
+	mr := multipart.NewReader(body, params["boundary"])
 	f := &uploadForm{}
 	for {
 		p, err := mr.NextPart()
@@ -212,12 +218,18 @@ func (s *Server) readUploadForm(r *http.Request) (*uploadForm, error) {
 			break
 		}
 		if err != nil {
+			if body.N <= 0 {
+				return f, tooBig()
+			}
 			return f, &formError{3, "truncated multipart body: " + err.Error()}
 		}
 		name := p.FormName()
 		f.order = append(f.order, name)
 		b, err := io.ReadAll(io.LimitReader(p, s.cfg.MaxFileSize+1))
 		if err != nil {
+			if body.N <= 0 {
+				return f, tooBig()
+			}
 			return f, &formError{3, "truncated part " + name + ": " + err.Error()}
 		}
 		v := strings.TrimSpace(string(b))
