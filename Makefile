@@ -13,7 +13,7 @@ FUNCTIONS := enqueue sign submit notify
 S3ENV     := eval "$$(scripts/s3-server.sh env)"
 
 .PHONY: help run build test test-go test-broker-restart test-odoo vet services rabbitmq s3 \
-        deploy-check images coldstart bench bench-enqueue bench-dte bench-pipeline clean
+        deploy-check images coldstart bench bench-enqueue bench-dte bench-pipeline fuzz-verify clean
 
 help:
 	@echo "make run            run the pipeline locally and send the sample invoices"
@@ -23,6 +23,7 @@ help:
 	@echo "make deploy-check   kn/, stack.yml and openfaas/ checked offline"
 	@echo "make images         OCI images of the functions with ko (out/images, or KO_DOCKER_REPO)"
 	@echo "make coldstart      cold start time and memory of each function"
+	@echo "make fuzz-verify    differential fuzz of dte verify against xmlsec1 and xmllint (FUZZTIME, default 10m)"
 
 # --- run -------------------------------------------------------------------
 
@@ -83,6 +84,15 @@ bench-dte:
 
 bench-pipeline: build services
 	$(S3ENV) && $(GO) test -run '^$$' -bench Pipeline -benchtime 1000x -timeout 30m ./tools/pipelinebench/
+
+# --- fuzzing (not part of make test; the seeds run there) -------------------
+
+FUZZTIME ?= 10m
+
+# Whatever the verifier accepts, xmlsec1 must verify and xmllint validate.
+# Minimization is capped: every accepted input starts xmllint and xmlsec1.
+fuzz-verify:
+	$(GO) test ./tools/adversarial -run '^$$' -fuzz FuzzDifferential -fuzztime $(FUZZTIME) -fuzzminimizetime 5x
 
 clean:
 	scripts/s3-server.sh stop || true

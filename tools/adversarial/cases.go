@@ -218,7 +218,7 @@ func (g *gen) dteCases() error {
 		{"dte-external-dtd.xml", "an external DTD on the network",
 			cat(decl, []byte("<!DOCTYPE DTE SYSTEM \"http://127.0.0.1:9/evil.dtd\">\n"), body), dte.CodeDTD},
 		{"dte-billion-laughs.xml", "nested entities (billion laughs)", cat(decl, []byte(laughs), bytes.Replace(body, []byte("<RznSocRecep>"), []byte("<RznSocRecep>&lol9;"), 1)), dte.CodeDTD},
-		{"dte-deep.xml", "100 000 nested elements", cat(decl, bytes.Replace(body, []byte("<Documento "), cat([]byte(strings.Repeat("<a>", 100000)), []byte(strings.Repeat("</a>", 100000)), []byte("<Documento ")), 1)), dte.CodeTooDeep},
+		{"dte-deep.xml", "10 000 nested elements", cat(decl, bytes.Replace(body, []byte("<Documento "), cat([]byte(strings.Repeat("<a>", 10000)), []byte(strings.Repeat("</a>", 10000)), []byte("<Documento ")), 1)), dte.CodeTooDeep},
 	}
 	for _, h := range hostile {
 		g.add(Case{File: h.file, Kind: dte.KindDTE, Attack: h.attack, Codes: []string{h.code}, Simulator: simSchema}, h.doc)
