@@ -1,6 +1,7 @@
 package dte
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -247,6 +248,27 @@ func Verify(b []byte, opts VerifyOptions) *Report {
 	if opts.AllowUnknownCAFKey {
 		r.Downgrades = append(r.Downgrades, DowngradeUnknownCAFKey)
 	}
+	if err := xmlsig.CheckLimits(b, opts.Limits); err != nil {
+		r.Read = failed(readCode(err), "%v", err)
+		return r
+	}
+	schemaDone := false
+	if opts.Schema != nil && len(b) > treeGate {
+		// A large document is streamed through the schema before a tree
+		// is built: one that fails costs no more than its bytes.
+		kind := rootKind(b)
+		if kind == "" {
+			r.Read = failed(CodeNotDTE, "%v: the root element is not DTE, EnvioDTE or EnvioBOLETA", ErrNotDTE)
+			return r
+		}
+		r.Kind = kind
+		if r.Schema, r.SchemaProblems = checkSchema(opts.Schema, kind, b); !r.Schema.OK() {
+			r.Read = ok(fmt.Sprintf("%s of %d bytes, read no further: over %d bytes and not valid against %s", kind, len(b), treeGate, schemaFiles[kind]))
+			r.Structure = notChecked("not read: the schema failed")
+			return r
+		}
+		schemaDone = true
+	}
 	l, err := loadLimits(b, opts.Limits)
 	if err != nil {
 		r.Read = failed(readCode(err), "%v", err)
@@ -254,7 +276,9 @@ func Verify(b []byte, opts VerifyOptions) *Report {
 	}
 	r.Kind, r.Encoding = l.kind, l.encoding
 	r.Read = ok(fmt.Sprintf("%s with %d DTE(s), %s", l.kind, len(l.dtes), l.encoding))
-	r.Schema, r.SchemaProblems = checkSchema(opts.Schema, l.kind, b)
+	if !schemaDone {
+		r.Schema, r.SchemaProblems = checkSchema(opts.Schema, l.kind, b)
+	}
 	var set *signedSet
 	if l.set != nil {
 		// The envelope's DTEs are read from the SetDTE its signature signs.
@@ -269,6 +293,39 @@ func Verify(b []byte, opts VerifyOptions) *Report {
 		r.Envelope = verifyEnvelope(l, set, r.Documents, opts, now)
 	}
 	return r
+}
+
+// treeGate is the size above which a document is validated against the
+// schema before it is read into a tree, and not read further when invalid.
+const treeGate = 1 << 20
+
+// rootKind is the local name of the root element when it is a kind Verify
+// reads, found without parsing ("" otherwise).
+func rootKind(b []byte) string {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '<')
+		if j < 0 || i+j+1 >= len(b) {
+			return ""
+		}
+		i += j + 1
+		switch b[i] {
+		case '?', '!':
+			continue // declaration, comment, PI (a DTD was refused before)
+		}
+		end := i
+		for end < len(b) && !strings.ContainsRune(" \t\r\n/>", rune(b[end])) {
+			end++
+		}
+		name := string(b[i:end])
+		if k := strings.LastIndexByte(name, ':'); k >= 0 {
+			name = name[k+1:]
+		}
+		if _, ok := schemaFiles[name]; ok {
+			return name
+		}
+		return ""
+	}
+	return ""
 }
 
 // readCode is the code of a refusal to read.

@@ -20,7 +20,8 @@ type Limits struct {
 	// levels deep (EnvioDTE/SetDTE/DTE/Documento/…/Signature/KeyInfo/…).
 	MaxDepth int
 	// MaxElements bounds the number of elements: what a tree costs in
-	// memory grows with it, not with the bytes.
+	// memory grows with it, not with the bytes. Real DTEs hold 15 to 20
+	// elements per KB, so the default fits DefaultMaxBytes of them.
 	MaxElements int
 }
 
@@ -28,7 +29,7 @@ type Limits struct {
 const (
 	DefaultMaxBytes    = 20 << 20
 	DefaultMaxDepth    = 64
-	DefaultMaxElements = 1 << 20
+	DefaultMaxElements = 400_000
 )
 
 // WithDefaults returns l with its zero fields set to the defaults.

@@ -1,6 +1,8 @@
 // Package xsd validates documents against XML Schemas in process, with
 // libxml2 through cgo: the schema is compiled once and every validation
-// parses and checks a document in memory, with no process to start.
+// checks a document from memory, with no process to start: parsed into a
+// tree as xmllint does, or, above StreamAbove, streamed through the schema
+// (memory stays flat, and reading stops at the twentieth error).
 //
 // It is a small wrapper of its own rather than a general binding: libxml2
 // is driven with exactly the options a verifier wants (no network, no DTD
@@ -23,6 +25,7 @@ package xsd
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
 #include <libxml/xmlerror.h>
+#include <libxml/xmlreader.h>
 
 // errs collects at most max messages of one parse or validation.
 typedef struct {
@@ -75,9 +78,61 @@ static xmlSchemaPtr compile(const char *path, errs *e) {
 // entity substitution and no XML_PARSE_HUGE (libxml2's own limits stay).
 static const int parseOptions = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
 
-// validate returns 0 when valid, 1 when not well-formed or invalid (with
-// the messages in e), -1 when validation could not run.
-static int validate(xmlSchemaPtr s, const char *buf, int len, const char *rootNS, const char *rootName, errs *e) {
+static void onReaderError(void *ctx, xmlErrorPtr err) { onError(ctx, err); }
+
+// validateStream streams the document through the schema (xmlTextReader:
+// no tree is built, memory stays flat whatever the size) and stops at the
+// last error it keeps. libxml2 does not check that xs:ID values are unique
+// when it streams (the verifier's structure check does, for any ID). It returns 0 when valid, 1 when not well-formed,
+// not valid or not rooted at {rootNS}rootName (messages in e), -1 when
+// validation could not run.
+static int validateStream(xmlSchemaPtr s, const char *buf, int len, const char *rootNS, const char *rootName, errs *e) {
+	xmlTextReaderPtr r = xmlReaderForMemory(buf, len, "document.xml", NULL, parseOptions);
+	if (r == NULL) { errsAdd(e, 0, "cannot create an XML reader"); return -1; }
+	xmlTextReaderSetStructuredErrorHandler(r, onReaderError, e);
+	xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(s);
+	if (vc == NULL) { xmlFreeTextReader(r); errsAdd(e, 0, "cannot create a validation context"); return -1; }
+	xmlSchemaSetValidStructuredErrors(vc, onError, e);
+	if (xmlTextReaderSchemaValidateCtxt(r, vc, 0) != 0) {
+		xmlSchemaFreeValidCtxt(vc);
+		xmlFreeTextReader(r);
+		errsAdd(e, 0, "cannot start schema validation");
+		return -1;
+	}
+	int rc, rooted = 0, bad = 0;
+	while ((rc = xmlTextReaderRead(r)) == 1) {
+		int type = xmlTextReaderNodeType(r);
+		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+			errsAdd(e, 0, "a DTD (<!DOCTYPE ...>) is not allowed");
+			bad = 1;
+			break;
+		}
+		if (type == XML_READER_TYPE_ELEMENT && !rooted) {
+			rooted = 1;
+			const xmlChar *name = xmlTextReaderConstLocalName(r), *ns = xmlTextReaderConstNamespaceUri(r);
+			if (rootName != NULL && (name == NULL || ns == NULL ||
+					xmlStrcmp(name, (const xmlChar *)rootName) != 0 || xmlStrcmp(ns, (const xmlChar *)rootNS) != 0)) {
+				char msg[512];
+				snprintf(msg, sizeof msg, "the root element is not {%s}%s", rootNS, rootName);
+				errsAdd(e, xmlTextReaderGetParserLineNumber(r), msg);
+				bad = 1;
+				break;
+			}
+		}
+		if (e->n >= e->max) break; // enough said: a hostile document stops here
+	}
+	int valid = rc == 0 && !bad && e->n == 0 && xmlTextReaderIsValid(r) == 1;
+	xmlFreeTextReader(r);
+	xmlSchemaFreeValidCtxt(vc);
+	if (valid) return 0;
+	if (e->n == 0) errsAdd(e, 0, rc < 0 ? "not well-formed XML" : "not valid");
+	return 1;
+}
+// validateTree parses the document into a tree and validates it, as
+// xmllint does (xs:ID values unique across the document included). It
+// returns 0 when valid, 1 when not well-formed or invalid (messages in e),
+// -1 when validation could not run.
+static int validateTree(xmlSchemaPtr s, const char *buf, int len, const char *rootNS, const char *rootName, errs *e) {
 	xmlParserCtxtPtr pc = xmlNewParserCtxt();
 	if (pc == NULL) { errsAdd(e, 0, "cannot create an XML parser"); return -1; }
 	xmlDocPtr doc = xmlCtxtReadMemory(pc, buf, len, "document.xml", NULL, parseOptions);
@@ -128,6 +183,11 @@ import (
 	"sync"
 	"unsafe"
 )
+
+// StreamAbove is the size above which a document is streamed through the
+// schema instead of parsed into a tree: a tree costs many times the
+// document's bytes, and every real single-DTE upload is far smaller.
+const StreamAbove = 1 << 20
 
 // maxMessages bounds the messages kept from one validation.
 const maxMessages = 20
@@ -223,7 +283,13 @@ func (s *Schema) validate(doc []byte, ns, name string) error {
 		defer C.free(unsafe.Pointer(cns))
 		defer C.free(unsafe.Pointer(cname))
 	}
-	switch rc := C.validate(s.ptr, buf, C.int(len(doc)), cns, cname, e); rc {
+	var rc C.int
+	if len(doc) > StreamAbove {
+		rc = C.validateStream(s.ptr, buf, C.int(len(doc)), cns, cname, e)
+	} else {
+		rc = C.validateTree(s.ptr, buf, C.int(len(doc)), cns, cname, e)
+	}
+	switch rc {
 	case 0:
 		return nil
 	case 1:

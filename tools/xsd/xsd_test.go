@@ -47,6 +47,30 @@ func cases(t testing.TB) []xsdCase {
 		{"not well-formed", dte.KindDTE, real[:len(real)/2], false, false},
 		{"DTD", dte.KindDTE, append([]byte(`<?xml version="1.0"?><!DOCTYPE DTE [<!ENTITY e "x">]>`), bytes.SplitN(real, []byte("?>"), 2)[1]...), false, true},
 		{"empty", dte.KindDTE, nil, false, false},
+		// Over StreamAbove: streamed through the schema.
+		{"official, padded past 1 MiB", dte.KindEnvioDTE, pad(official), true, false},
+		{"real DTE, padded, negative folio", dte.KindDTE, pad(bytes.Replace(real, []byte("<Folio>170</Folio>"), []byte("<Folio>-170</Folio>"), 1)), false, false},
+	}
+}
+
+// pad inserts whitespace before the root's end tag, past xsd.StreamAbove.
+func pad(doc []byte) []byte {
+	i := bytes.LastIndex(doc, []byte("</"))
+	return append(append(append([]byte(nil), doc[:i]...), bytes.Repeat([]byte(" \n"), xsd.StreamAbove/2+1)...), doc[i:]...)
+}
+
+// TestStreamStops: a large hostile document is read until the schema has
+// said enough, not to its end.
+func TestStreamStops(t *testing.T) {
+	s, err := xsd.NewSII()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := append([]byte(`<EnvioDTE xmlns="http://www.sii.cl/SiiDte" version="1.0"><SetDTE ID="S">`), bytes.Repeat([]byte("<a/>"), 1<<20)...)
+	doc = append(doc, "</SetDTE></EnvioDTE>"...)
+	var se *dte.SchemaError
+	if err := s.ValidateSchema(dte.KindEnvioDTE, doc); !errors.As(err, &se) || len(se.Problems) > 21 {
+		t.Fatalf("%v", err)
 	}
 }
 
