@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -282,5 +283,53 @@ func TestFuzzSeed(t *testing.T) {
 	r := dte.Verify(readTestdata(t, "seed-envelope.xml"), strict(t, getFixture(t).pki.Keys()))
 	if r.Kind != dte.KindEnvioDTE || len(r.Documents) != 2 || !r.Envelope.Signature.OK() || !r.Documents[0].TED.OK() {
 		t.Fatalf("%+v", r.Failures())
+	}
+}
+
+// TestSignatureMessageCause: a signature that fails for its value is not
+// blamed on the namespace; the namespace is named only when the digest
+// matches without it.
+func TestSignatureMessageCause(t *testing.T) {
+	f := getFixture(t)
+	x := sign(t, sample(t, "factura-33.json")).XML
+	sv := between(string(x), "<SignatureValue>", "</SignatureValue>")
+	broken := []byte(strings.Replace(string(x), sv, "<SignatureValue>"+strings.Repeat("A", len(sv)-len("<SignatureValue>")-4)+"AAA=", 1))
+	r := dte.Verify(broken, strict(t, f.pki.Keys()))
+	d := r.Documents[0].Signature
+	if d.Code != dte.CodeSignatureInvalid || d.Context != dte.ContextStandalone || strings.Contains(d.Message, "namespace") {
+		t.Errorf("broken value: %+v", d)
+	}
+	// The SII's 2003 example verifies its digest only without the
+	// namespace: there the namespace is named.
+	r = dte.Verify(readFile(t, "sii-official/F60T33-ejemplo-oficial-SII.xml"), strict(t, siiKeys(t)))
+	if d := r.Documents[0].Signature; d.Context != dte.ContextNoNamespace || !strings.Contains(d.Message, "namespace") {
+		t.Errorf("2003 example: %+v", d)
+	}
+	// A changed content is a digest mismatch in the SII's context.
+	r = dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"), strict(t, siiKeys(t)))
+	if d := r.Documents[0].Signature; d.Code != dte.CodeDigest || d.Context != dte.ContextStandalone || strings.Contains(d.Message, "namespace") {
+		t.Errorf("changed content: %+v", d)
+	}
+}
+
+// TestVerifyDates: the dates a signer's clock can get wrong.
+func TestVerifyDates(t *testing.T) {
+	f := getFixture(t)
+	x := sign(t, sample(t, "factura-33.json")).XML
+	now := time.Now()
+	for _, tt := range []struct {
+		name string
+		now  time.Time
+		code string
+	}{
+		{"signed in the future", now.Add(-time.Hour), dte.CodeSignedInFuture},
+		{"now", now, ""},
+	} {
+		o := strict(t, f.pki.Keys())
+		o.Now = func() time.Time { return tt.now }
+		r := dte.Verify(x, o)
+		if got := r.Documents[0].Dates; tt.code == "" && !got.OK() || tt.code != "" && got.Code != tt.code {
+			t.Errorf("%s: %+v", tt.name, got)
+		}
 	}
 }

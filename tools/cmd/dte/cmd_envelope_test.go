@@ -16,7 +16,7 @@ func TestEnvelopeCommand(t *testing.T) {
 	f := pkiFiles(t)
 	env := map[string]string{"P12_PASSWORD": f.Password}
 	dir := t.TempDir()
-	reqs, _ := filepath.Glob(filepath.Join(sampleRequests, "*.json"))
+	reqs, _ := filepath.Glob(filepath.Join(datedSamples(t), "*.json"))
 	if _, stderr, code := runDTE(t, env, signArgs(f, append([]string{"--out-dir", dir}, reqs...)...)...); code != 0 {
 		t.Fatal(stderr)
 	}

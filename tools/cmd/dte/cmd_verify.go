@@ -123,7 +123,11 @@ func printReport(w io.Writer, file string, r *dte.Report) {
 		fmt.Fprintf(w, "  result: INVALID\n\n")
 		return
 	}
-	fmt.Fprintf(w, "%s: %s, %s, %d DTE(s)%s\n", file, r.Kind, r.Encoding, len(r.Documents), downgraded)
+	kind := r.Kind
+	if r.Encoding != "" {
+		kind += ", " + r.Encoding
+	}
+	fmt.Fprintf(w, "%s: %s, %d DTE(s)%s\n", file, kind, len(r.Documents), downgraded)
 	line(w, "  ", "schema", r.Schema)
 	line(w, "  ", "structure", r.Structure)
 	if e := r.Envelope; e != nil {
