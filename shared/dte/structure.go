@@ -19,16 +19,8 @@ import (
 // says much of this too; this check does not depend on a schema validator
 // being there.
 func checkStructure(l *loaded) Check {
-	var problems []string
-	code := ""
-	note := func(c, format string, args ...any) {
-		if code == "" {
-			code = c
-		}
-		if len(problems) < 10 {
-			problems = append(problems, fmt.Sprintf(format, args...))
-		}
-	}
+	var found findings
+	note := found.add
 	ids := map[string]int{}
 	counts := map[string]int{}
 	nsReported := false
@@ -109,10 +101,7 @@ func checkStructure(l *loaded) Check {
 	for _, d := range l.dtes {
 		order(d, "Documento", "Signature")
 	}
-	if code != "" {
-		return failed(code, "%s", strings.Join(problems, "; "))
-	}
-	return ok(fmt.Sprintf("%d DTE(s), one Documento and one Signature each, every ID once", n))
+	return found.check(fmt.Sprintf("%d DTE(s), one Documento and one Signature each, every ID once", n))
 }
 
 func list(names []string) string {

@@ -53,6 +53,30 @@ func failed(code, format string, args ...any) Check {
 	return Check{Status: StatusFailed, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// findings collects what a check found wrong: the check carries the first
+// finding's code and every finding's text.
+type findings struct {
+	code string
+	list []string
+}
+
+func (f *findings) add(code, format string, args ...any) {
+	if f.code == "" {
+		f.code = code
+	}
+	if len(f.list) < 10 {
+		f.list = append(f.list, fmt.Sprintf(format, args...))
+	}
+}
+
+// check is the result: failed with the findings, or ok with msg.
+func (f *findings) check(msg string) Check {
+	if f.code != "" {
+		return failed(f.code, "%s", strings.Join(f.list, "; "))
+	}
+	return ok(msg)
+}
+
 func notChecked(format string, args ...any) Check {
 	return failed(CodeNotChecked, format, args...)
 }

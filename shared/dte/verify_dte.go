@@ -245,14 +245,8 @@ func checkCAF(c *caf.CAF, d Document, opts VerifyOptions) Check {
 // checkDates checks FchEmis and TmstFirma against the clock and the CAF
 // (when one could be read).
 func checkDates(d Document, c *caf.CAF, now time.Time, skew time.Duration) Check {
-	var problems []string
-	code := ""
-	note := func(cd, format string, args ...any) {
-		if code == "" {
-			code = cd
-		}
-		problems = append(problems, fmt.Sprintf(format, args...))
-	}
+	var found findings
+	note := found.add
 	limit := now.Add(skew)
 	issued, errIssued := time.ParseInLocation(time.DateOnly, d.IssueDate, Chile)
 	if errIssued != nil {
@@ -278,12 +272,9 @@ func checkDates(d Document, c *caf.CAF, now time.Time, skew time.Duration) Check
 			note(CodeSignedBeforeCAF, "TmstFirma %s is before the CAF was authorised (FA %s)", d.SignedAt, c.Authorized)
 		}
 	}
-	if code != "" {
-		return failed(code, "%s", strings.Join(problems, "; "))
-	}
 	msg := fmt.Sprintf("issued %s, signed %s", d.IssueDate, d.SignedAt)
 	if c != nil {
 		msg += ", after the CAF's FA " + c.Authorized
 	}
-	return ok(msg)
+	return found.check(msg)
 }

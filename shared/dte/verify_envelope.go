@@ -2,7 +2,6 @@ package dte
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -79,14 +78,8 @@ func checkCaratula(c *Caratula, docs []DocumentReport, sig SignatureCheck, now t
 	if c.Issuer == "" || c.Sender == "" || c.Receiver == "" || c.ResolutionDate == "" || c.ResolutionNumber == "" || c.SignedAt == "" {
 		return failed(CodeCaratulaMissing, "the Caratula lacks RutEmisor, RutEnvia, RutReceptor, FchResol, NroResol or TmstFirmaEnv")
 	}
-	var problems []string
-	code := ""
-	note := func(c, format string, args ...any) {
-		if code == "" {
-			code = c
-		}
-		problems = append(problems, fmt.Sprintf(format, args...))
-	}
+	var found findings
+	note := found.add
 	counts := map[int]int{}
 	for _, d := range docs {
 		counts[d.Document.Type]++
@@ -114,8 +107,5 @@ func checkCaratula(c *Caratula, docs []DocumentReport, sig SignatureCheck, now t
 	if at, err := ParseTimestamp(c.SignedAt); err == nil && at.After(now.Add(skew)) {
 		note(CodeSignedInFuture, "TmstFirmaEnv %s is in the future (now %s)", c.SignedAt, Timestamp(now))
 	}
-	if code != "" {
-		return failed(code, "%s", strings.Join(problems, "; "))
-	}
-	return ok(fmt.Sprintf("RutEmisor %s, RutEnvia %s, %d DTE(s) as declared", c.Issuer, c.Sender, len(docs)))
+	return found.check(fmt.Sprintf("RutEmisor %s, RutEnvia %s, %d DTE(s) as declared", c.Issuer, c.Sender, len(docs)))
 }

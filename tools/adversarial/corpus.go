@@ -16,6 +16,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"time"
@@ -64,6 +65,23 @@ type Simulator struct {
 type Manifest struct {
 	Note  string `json:"note"`
 	Cases []Case `json:"cases"`
+}
+
+// ReadManifest reads a committed manifest.json; a manifest of fewer than 20
+// cases is an error (a test fed by it would prove nothing).
+func ReadManifest(path string) (Manifest, error) {
+	var m Manifest
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(m.Cases) < 20 {
+		return m, fmt.Errorf("%s lists %d cases", path, len(m.Cases))
+	}
+	return m, nil
 }
 
 // Corpus is a generated corpus: the manifest and the files by name.

@@ -2,7 +2,6 @@ package adversarial_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -78,16 +77,9 @@ func TestCorpusUpToDate(t *testing.T) {
 // Manifest reads the committed manifest; it fails on an empty one.
 func readManifest(t testing.TB) adversarial.Manifest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpusDir, "manifest.json"))
+	m, err := adversarial.ReadManifest(filepath.Join(corpusDir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var m adversarial.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Cases) < 20 {
-		t.Fatalf("the manifest lists %d cases", len(m.Cases))
 	}
 	return m
 }
