@@ -1,21 +1,5 @@
-// Package xsd validates documents against XML Schemas in process, with
-// libxml2 through cgo: the schema is compiled once and every validation
-// checks a document from memory, with no process to start: parsed into a
-// tree as xmllint does, or, above StreamAbove, streamed through the schema
-// (memory stays flat, and reading stops at the twentieth error).
-//
-// It is a small wrapper of its own rather than a general binding: libxml2
-// is driven with exactly the options a verifier wants (no network, no DTD
-// loading, no entity substitution, libxml2's own size and depth limits
-// kept), errors are collected per validation (no process-wide error
-// handler, so concurrent validations do not mix their messages), and
-// there is no package-level state to initialise or clean up beyond
-// libxml2's own one-time initialisation. A compiled Schema is read-only
-// and safe for concurrent use; each Validate has its own parser and
-// validation context.
-//
-// Building needs gcc, pkg-config and libxml2's headers (Debian:
-// libxml2-dev).
+//go:build cgo
+
 package xsd
 
 /*
@@ -203,21 +187,6 @@ type Schema struct {
 	cleanup runtime.Cleanup
 	mu      sync.RWMutex // Close waits for validations in flight
 }
-
-// Invalid is a document that is not well-formed or not valid: libxml2's
-// messages, in document order.
-type Invalid struct {
-	Schema   string
-	Problems []string
-}
-
-// Error lists the problems.
-func (e *Invalid) Error() string {
-	return fmt.Sprintf("not valid against %s: %v", e.Schema, e.Problems)
-}
-
-// ErrClosed is returned by Validate after Close.
-var ErrClosed = errors.New("xsd: schema closed")
 
 // Compile reads and compiles the schema at path (with what it includes and
 // imports, by relative path).
