@@ -18,7 +18,7 @@ S3ENV     := eval "$$(scripts/s3-server.sh env)"
 
 .PHONY: help run build test test-go test-s3 test-broker-restart test-odoo vet services rabbitmq s3 minio \
         prereqs-run prereqs-test deploy-check images coldstart bench bench-enqueue bench-dte \
-        bench-printout bench-pipeline print-samples clean
+        bench-printout bench-pipeline print-samples fuzz-verify clean
 
 help:
 	@echo "make run            run the pipeline locally and send the sample invoices"
@@ -30,6 +30,7 @@ help:
 	@echo "make coldstart      cold start time and memory of each function"
 	@echo "make prereqs-test   check and install what make test needs (make prereqs-run: make run)"
 	@echo "make print-samples  printed DTEs of every type (PDF and PNG) in out/print-samples"
+	@echo "make fuzz-verify    differential fuzz of dte verify against xmlsec1 and xmllint (FUZZTIME, default 10m)"
 
 # --- run -------------------------------------------------------------------
 
@@ -120,6 +121,15 @@ bench-pipeline: build services
 # the cedible copies: what the tests render and read back with zxing-cpp.
 print-samples:
 	DTE_PRINT_SAMPLES=$(CURDIR)/out/print-samples $(GO) test -count=1 -run 'TestPrintedTimbre|TestManyLines' ./shared/printout/
+
+# --- fuzzing (not part of make test; the seeds run there) -------------------
+
+FUZZTIME ?= 10m
+
+# Whatever the verifier accepts, xmlsec1 must verify and xmllint validate.
+# Minimization is capped: every accepted input starts xmllint and xmlsec1.
+fuzz-verify:
+	$(GO) test ./tools/adversarial -run '^$$' -fuzz FuzzDifferential -fuzztime $(FUZZTIME) -fuzzminimizetime 5x
 
 clean:
 	scripts/s3-server.sh stop || true

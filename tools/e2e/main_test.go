@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,20 +43,37 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// build compiles the binaries into dir the way `make build` does (static,
-// CGO off), from the repository root so that the workspace applies.
+// build compiles the binaries into dir the way `make build` does (the
+// functions static, CGO off; the dte command with cgo, for libxml2), from
+// the repository root so that the workspace applies.
 func build(dir string) error {
 	root, err := filepath.Abs(repoRoot)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	args := append([]string{"build", "-trimpath", "-o", dir + string(filepath.Separator)}, binaries...)
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go %v: %v\n%s", args, err, out)
+	var functions, tools []string
+	for _, b := range binaries {
+		if strings.HasPrefix(b, "./functions/") {
+			functions = append(functions, b)
+		} else {
+			tools = append(tools, b)
+		}
+	}
+	for _, set := range []struct {
+		pkgs []string
+		env  []string
+	}{{functions, []string{"CGO_ENABLED=0"}}, {tools, nil}} {
+		if len(set.pkgs) == 0 {
+			continue
+		}
+		args := append([]string{"build", "-trimpath", "-o", dir + string(filepath.Separator)}, set.pkgs...)
+		cmd := exec.Command("go", args...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), set.env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go %v: %v\n%s", args, err, out)
+		}
 	}
 	for _, b := range binaries {
 		if _, err := os.Stat(filepath.Join(dir, filepath.Base(b))); err != nil {

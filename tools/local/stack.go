@@ -154,7 +154,10 @@ func writePKI(cfg Config) (*localpki.PKI, *localpki.Files, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("CAF issuer: %w", err)
 		}
-		specs = append(specs, localpki.CAFSpec{Issuer: issuer, Name: "EMPRESA DE PRUEBA LOCAL", Type: r.Type, From: r.From, To: r.To})
+		// Authorised yesterday: a document issued today (Chile) is never
+		// dated before its CAF's FA, whatever the machine's time zone.
+		specs = append(specs, localpki.CAFSpec{Issuer: issuer, Name: "EMPRESA DE PRUEBA LOCAL", Type: r.Type, From: r.From, To: r.To,
+			Authorized: time.Now().AddDate(0, 0, -1)})
 	}
 	files, err := pki.WriteFiles(filepath.Join(cfg.WorkDir, "pki"), certPassword, specs...)
 	if err != nil {
@@ -240,11 +243,14 @@ func declareTopology(url string) error {
 }
 
 func (s *Stack) startSII(ctx context.Context, keys *caf.Keys) error {
+	schemas, err := siisim.Schemas(s.cfg.SchemaPath)
+	if err != nil {
+		return fmt.Errorf("SII simulator schemas: %w", err)
+	}
 	sim, err := siisim.New(siisim.Config{
-		Inspector:  siisim.NewProjectInspector(keys),
-		SchemaPath: s.cfg.SchemaPath,
-		Step:       s.cfg.SIIStep,
-		Logger:     s.cfg.Logger,
+		Inspector: siisim.NewProjectInspector(keys, schemas),
+		Step:      s.cfg.SIIStep,
+		Logger:    s.cfg.Logger,
 	})
 	if err != nil {
 		return err
