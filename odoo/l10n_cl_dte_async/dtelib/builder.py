@@ -62,9 +62,9 @@ DOC_NAMES = {
     61: "nota de crédito electrónica (61)",
 }
 REFERENCE_REASONS = {
-    1: "Anula documento de referencia",
-    2: "Corrige texto del documento de referencia",
-    3: "Corrige montos del documento de referencia",
+    1: "Anula documento",
+    2: "Corrige texto",
+    3: "Corrige montos",
 }
 # Common Odoo units of measure and the short unit the SII prints (UnmdItem, 4 chars).
 UNIT_NAMES = {
