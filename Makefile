@@ -12,8 +12,8 @@ FUNCTIONS := enqueue sign submit notify
 # Load the local S3 server's settings (endpoint, keys, bucket) into a recipe.
 S3ENV     := eval "$$(scripts/s3-server.sh env)"
 
-.PHONY: help run build test test-go test-broker-restart test-odoo vet services rabbitmq s3 \
-        deploy-check images coldstart bench bench-enqueue bench-dte bench-pipeline clean
+.PHONY: help run build test test-go test-broker-restart test-odoo test-odoo-plain test-odoo-framework \
+        vet services rabbitmq s3 deploy-check images coldstart bench bench-enqueue bench-dte bench-pipeline clean
 
 help:
 	@echo "make run            run the pipeline locally and send the sample invoices"
@@ -26,8 +26,19 @@ help:
 
 # --- run -------------------------------------------------------------------
 
+# With a real Odoo (odoo/README.md, "Try it"):
+#   make run ODOO_URL=http://127.0.0.1:18069/api/dte/callback ODOO_DB=dte_demo ISSUERS=76086428-5
+# Secrets come from the environment (ENQUEUE_SECRET, CALLBACK_SECRET); any
+# other `dte local` flag goes in LOCAL_FLAGS (ports, --amqp-url, ...).
+ODOO_URL    ?=
+ODOO_DB     ?=
+ISSUERS     ?=
+LOCAL_FLAGS ?=
+LOCAL_ARGS  := $(if $(ODOO_URL),--odoo-url '$(ODOO_URL)') $(if $(ODOO_DB),--odoo-db '$(ODOO_DB)') \
+               $(if $(ISSUERS),--issuer '$(ISSUERS)') $(LOCAL_FLAGS)
+
 run: build services
-	$(S3ENV) && out/dte local
+	$(S3ENV) && out/dte local $(LOCAL_ARGS)
 
 build:
 	@mkdir -p out
@@ -47,7 +58,9 @@ s3:
 
 # vet; every Go test (integration tests use the real RabbitMQ and versitygw,
 # documents are checked with xmllint and xmlsec1); the tests that restart
-# RabbitMQ, on their own; the Odoo addon's plain tests; the deployment files.
+# RabbitMQ, on their own; the Odoo addon's plain tests and, when ODOO_SRC
+# names an Odoo 19.0 tree, its Odoo-framework tests and the odoo/README.md
+# walk-through in a real Odoo; the deployment files.
 test: services vet test-go test-broker-restart test-odoo deploy-check
 
 vet:
@@ -59,8 +72,15 @@ test-go:
 test-broker-restart:
 	$(S3ENV) && DTE_TEST_BROKER_RESTART=1 $(GO) test -count=1 -p 1 -timeout 10m -run 'BrokerRestart' $(PKGS)
 
-test-odoo:
+test-odoo: test-odoo-plain test-odoo-framework
+
+test-odoo-plain:
 	odoo/run-plain-tests.sh
+
+# Needs ODOO_SRC (says plainly that it did not run otherwise); installs the
+# Debian packages Odoo needs when missing (scripts/odoo-deps.sh).
+test-odoo-framework: build
+	scripts/odoo-test.sh
 
 deploy-check:
 	scripts/deploy-check.sh

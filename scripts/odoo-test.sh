@@ -16,12 +16,15 @@
 # ERROR or CRITICAL line (a test that provokes one must mute it), and under
 # CI=true when a test was skipped (Chromium missing, for example).
 #
+# Then runs odoo/README.md's «Try it» walk-through (odoo/tools/run_walkthrough.py).
+#
 # Environment (all optional): ODOO_TEST_TAGS (default /l10n_cl_dte_async),
 # ODOO_TEST_PGHOST (127.0.0.1), ODOO_TEST_PGPORT (5432), ODOO_TEST_PGADMIN
 # (postgres: a role that may create roles), ODOO_TEST_ROLE (dte_odoo_test),
 # ODOO_TEST_KEEP=1 keeps the database and the log folder. For quick
 # iterations while developing, ODOO_TEST_DB=NAME uses (and keeps) that
-# database, updating the addon when it exists (-u) instead of installing it.
+# database, updating the addon when it exists (-u) instead of installing it;
+# ODOO_TEST_WALKTHROUGH=0 leaves the walk-through out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -81,7 +84,7 @@ port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0
 
 cleanup() {
   if [[ "${ODOO_TEST_KEEP:-}" == "1" ]]; then
-    echo "odoo-test: kept database $db and $work (ODOO_TEST_KEEP=1)"
+    echo "odoo-test: kept database $db and $work"
     return
   fi
   "${psql_admin[@]}" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
@@ -93,6 +96,7 @@ echo "odoo-test: Odoo $version at $ODOO_SRC, database $db (role $role), HTTP por
 echo "odoo-test: full log: $log"
 start=$(date +%s)
 set +e
+: >"$log"
 PGPASSWORD=$password /usr/bin/python3 "$ODOO_SRC/odoo-bin" \
   --addons-path="$ODOO_SRC/odoo/addons,$ODOO_SRC/addons,$repo/odoo" \
   --db_host="$pghost" --db_port="$pgport" --db_user="$role" --db_password="$password" \
@@ -134,8 +138,15 @@ if [[ -n "$fail" ]]; then
   echo "odoo-test: FAILED: $fail; the log is kept at $log" >&2
   grep -nE '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$log" | head -20 >&2 || true
   trap - EXIT
-  ODOO_TEST_KEEP=0 cleanup
+  cleanup
   exit 1
 fi
 rm -rf "$work"
 echo "odoo-test: OK"
+
+# odoo/README.md's walk-through, command by command, in a real Odoo and the
+# local pipeline (ODOO_TEST_WALKTHROUGH=0 leaves it out while iterating).
+if [[ "${ODOO_TEST_WALKTHROUGH:-1}" != "0" ]]; then
+  echo "odoo-test: the walk-through of odoo/README.md («Try it»)"
+  PGHOST=$pghost PGPORT=$pgport PGUSER=$role PGPASSWORD=$password /usr/bin/python3 odoo/tools/run_walkthrough.py
+fi
