@@ -79,7 +79,7 @@ test-odoo-plain:
 
 # Needs ODOO_SRC (says plainly that it did not run otherwise); installs the
 # Debian packages Odoo needs when missing (scripts/odoo-deps.sh).
-test-odoo-framework: build
+test-odoo-framework:
 	scripts/odoo-test.sh
 
 deploy-check:

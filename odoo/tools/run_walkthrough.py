@@ -36,6 +36,7 @@ START, END = '<!-- walkthrough:start -->', '<!-- walkthrough:end -->'
 BLOCK = re.compile(r'^```sh\n(.*?)^```', re.S | re.M)
 TERMINAL = re.compile(r'^# terminal \d+\b')
 ODOO_LOG_PROBLEM = re.compile(r'^\S+ \S+ \d+ (ERROR|CRITICAL) |could not serialize|SERIALIZATION_FAILURE', re.M)
+ODOO_INFO = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (INFO|DEBUG) ')
 
 
 def blocks(readme_text):
@@ -129,10 +130,18 @@ def main():
           f'vhost {vhost}; work folder {work}', flush=True)
     started = time.monotonic()
     try:
-        result = subprocess.run(['bash', os.path.join(work, 'walkthrough.sh')], env=env, cwd=REPO)
+        # Everything the foreground steps print goes to a log (checked below);
+        # the console gets it without Odoo's INFO lines.
+        with open(os.path.join(logs, 'foreground.log'), 'w', encoding='utf-8') as log, \
+                subprocess.Popen(['bash', os.path.join(work, 'walkthrough.sh')], env=env, cwd=REPO, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, errors='replace') as proc:
+            for line in proc.stdout:
+                log.write(line)
+                if not ODOO_INFO.match(line):
+                    print(line, end='', flush=True)
         problems = []
-        if result.returncode != 0:
-            problems.append(f'a step failed (exit {result.returncode})')
+        if proc.returncode != 0:
+            problems.append(f'a step failed (exit {proc.returncode})')
         odoo_logs = [os.path.join(logs, name) for name in sorted(os.listdir(logs))]
         for path in odoo_logs:
             text = open(path, encoding='utf-8', errors='replace').read()
