@@ -1,8 +1,9 @@
 // Package local runs the whole pipeline on one machine: the SII simulator,
-// a fake Odoo that checks the callback contract, the four function binaries
-// and the dispatcher that plays the Knative RabbitMQ source, against the
-// real RabbitMQ and S3 server. `dte local` (make run), the end-to-end tests
-// and the pipeline benchmark all use it.
+// a fake Odoo that checks the callback contract (or a real Odoo, given its
+// callback URL), the four function binaries and the dispatcher that plays
+// the Knative RabbitMQ source, against the real RabbitMQ and S3 server.
+// `dte local` (make run), the end-to-end tests and the pipeline benchmark
+// all use it.
 package local
 
 import (

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,20 +32,11 @@ func (l *rutList) Set(v string) error {
 		if err != nil {
 			return fmt.Errorf("RUT %q: %w", part, err)
 		}
-		if !containsString(*l, r.String()) {
+		if !slices.Contains(*l, r.String()) {
 			*l = append(*l, r.String())
 		}
 	}
 	return nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // prepareVHost makes sure the broker's vhost exists (creating `dte local`'s
