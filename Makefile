@@ -16,9 +16,10 @@ FUNCTIONS := enqueue sign submit notify
 # Load the local S3 server's settings (endpoint, keys, bucket) into a recipe.
 S3ENV     := eval "$$(scripts/s3-server.sh env)"
 
-.PHONY: help run build test test-go test-s3 test-broker-restart test-odoo vet services rabbitmq s3 minio \
-        prereqs-run prereqs-test deploy-check images coldstart bench bench-enqueue bench-dte \
-        bench-printout bench-pipeline print-samples fuzz-verify clean
+.PHONY: help run build test test-go test-s3 test-broker-restart test-odoo test-odoo-plain \
+        test-odoo-framework vet services rabbitmq s3 minio prereqs-run prereqs-test deploy-check \
+        images coldstart bench bench-enqueue bench-dte bench-printout bench-pipeline print-samples \
+        fuzz-verify clean
 
 help:
 	@echo "make run            run the pipeline locally and send the sample invoices"
@@ -34,9 +35,20 @@ help:
 
 # --- run -------------------------------------------------------------------
 
+# With a real Odoo (odoo/README.md, "Try it"):
+#   make run ODOO_URL=http://127.0.0.1:18069/api/dte/callback ODOO_DB=dte_demo ISSUERS=76086428-5
+# Secrets come from the environment (ENQUEUE_SECRET, CALLBACK_SECRET); any
+# other `dte local` flag goes in LOCAL_FLAGS (ports, --amqp-url, ...).
+ODOO_URL    ?=
+ODOO_DB     ?=
+ISSUERS     ?=
+LOCAL_FLAGS ?=
+LOCAL_ARGS  := $(if $(ODOO_URL),--odoo-url '$(ODOO_URL)') $(if $(ODOO_DB),--odoo-db '$(ODOO_DB)') \
+               $(if $(ISSUERS),--issuer '$(ISSUERS)') $(LOCAL_FLAGS)
+
 # The prerequisites first: building dte needs gcc and libxml2's headers.
 run: prereqs-run build services
-	$(S3ENV) && out/dte local
+	$(S3ENV) && out/dte local $(LOCAL_ARGS)
 
 prereqs-run:
 	scripts/prereqs.sh run
@@ -69,12 +81,14 @@ minio:
 # The prerequisites; vet; every Go test (integration tests use the real
 # RabbitMQ, versitygw and MinIO; documents are checked with xmllint and
 # xmlsec1); the archive's tests named per S3 server; the tests that restart
-# RabbitMQ, on their own; the Odoo addon's plain tests; the deployment
-# files. DTE_TEST_STRICT=1: a test that needs a tool or a server that is
-# missing fails instead of skipping (shared/testenv).
+# RabbitMQ, on their own; the Odoo addon's plain tests and, when ODOO_SRC
+# names an Odoo 19.0 tree, its Odoo-framework tests and the odoo/README.md
+# walk-through in a real Odoo; the deployment files. DTE_TEST_STRICT=1: a
+# test that needs a tool or a server that is missing fails instead of
+# skipping (shared/testenv).
 test: prereqs-test services vet test-go test-s3 test-broker-restart test-odoo deploy-check
 
-test test-go test-s3 test-broker-restart test-odoo deploy-check coldstart: export DTE_TEST_STRICT := 1
+test test-go test-s3 test-broker-restart test-odoo test-odoo-plain test-odoo-framework deploy-check coldstart: export DTE_TEST_STRICT := 1
 
 vet:
 	$(GO) vet $(PKGS)
@@ -89,8 +103,15 @@ test-s3:
 test-broker-restart:
 	$(S3ENV) && DTE_TEST_BROKER_RESTART=1 $(GO) test -count=1 -p 1 -timeout 10m -run 'BrokerRestart' $(PKGS)
 
-test-odoo:
+test-odoo: test-odoo-plain test-odoo-framework
+
+test-odoo-plain:
 	odoo/run-plain-tests.sh
+
+# Needs ODOO_SRC (says plainly that it did not run otherwise); installs the
+# Debian packages Odoo needs when missing (scripts/odoo-deps.sh).
+test-odoo-framework:
+	scripts/odoo-test.sh
 
 deploy-check:
 	scripts/deploy-check.sh

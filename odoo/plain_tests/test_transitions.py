@@ -77,6 +77,18 @@ class TestMatrix(unittest.TestCase):
         self.assertTrue(t.decide(False, None, t.QUEUED, at(0)).applied)
         self.assertTrue(t.decide(None, None, t.SIGNED, at(0)).applied)
 
+    def test_frozen_and_folio_bound(self):
+        # every status the pipeline reports freezes the document, except a
+        # rejection (cancel it, issue a new document); only not_sent is free
+        self.assertEqual(t.FROZEN, {t.QUEUED, t.SIGNED, t.SENT, t.ACCEPTED, t.OBJECTED, t.ERROR})
+        for status in t.STATUSES:
+            self.assertEqual(t.is_frozen(status), status not in (t.NOT_SENT, t.REJECTED), status)
+            self.assertEqual(t.folio_bound(status), status != t.NOT_SENT, status)
+        self.assertFalse(t.is_frozen(None))
+        self.assertFalse(t.folio_bound(False))
+        # a sendable document in error is still frozen: it is re-sent unchanged
+        self.assertTrue(t.can_send(t.ERROR) and t.is_frozen(t.ERROR))
+
     def test_can_send(self):
         self.assertTrue(t.can_send(t.NOT_SENT))
         self.assertTrue(t.can_send(t.ERROR))

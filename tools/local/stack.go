@@ -1,8 +1,9 @@
 // Package local runs the whole pipeline on one machine: the SII simulator,
-// a fake Odoo that checks the callback contract, the four function binaries
-// and the dispatcher that plays the Knative RabbitMQ source, against the
-// real RabbitMQ and S3 server. `dte local` (make run), the end-to-end tests
-// and the pipeline benchmark all use it.
+// a fake Odoo that checks the callback contract (or a real Odoo, given its
+// callback URL), the four function binaries and the dispatcher that plays
+// the Knative RabbitMQ source, against the real RabbitMQ and S3 server.
+// `dte local` (make run), the end-to-end tests and the pipeline benchmark
+// all use it.
 package local
 
 import (
@@ -52,8 +53,9 @@ type Ports struct {
 }
 
 // DefaultPorts are those of `make run`: enqueue on 8080, where `dte send`
-// posts by default.
-var DefaultPorts = Ports{Enqueue: 8080, Sign: 8081, Submit: 8082, Notify: 8083, SII: 8090, Odoo: 8069}
+// posts by default. The fake Odoo keeps off 8069, Odoo's own port, so that a
+// real Odoo can run beside the stack.
+var DefaultPorts = Ports{Enqueue: 8080, Sign: 8081, Submit: 8082, Notify: 8083, SII: 8090, Odoo: 8091}
 
 // CAFRange is a folio range the stack authorises for an issuer and type.
 type CAFRange struct {
@@ -78,7 +80,19 @@ type Config struct {
 	Parallelism int
 	// FunctionEnv adds environment variables per function (fault tests).
 	FunctionEnv map[string][]string
-	// OnCallback is told each status change Odoo applies.
+	// OdooURL is a real Odoo's callback route (…/api/dte/callback). Empty:
+	// the stack runs its fake Odoo (Ports.Odoo) and notify calls that.
+	OdooURL string
+	// OdooDatabase is the fake Odoo's database (default OdooDatabase).
+	OdooDatabase string
+	// EnqueueSecret and CallbackSecret are the HMAC keys shared with Odoo
+	// (defaults: the local development values).
+	EnqueueSecret, CallbackSecret string
+	// PurgeQueues empties the pipeline's queues after declaring them: for a
+	// vhost the stack owns, where they hold only what an interrupted earlier
+	// run left. Never set it for a vhost shared with anything else.
+	PurgeQueues bool
+	// OnCallback is told each status change the fake Odoo applies.
 	OnCallback func(odoofake.Callback)
 	// Logger receives the dispatcher's and simulator's lines.
 	Logger *slog.Logger
@@ -86,14 +100,15 @@ type Config struct {
 
 // Stack is a running pipeline.
 type Stack struct {
-	cfg        Config
-	Odoo       *odoofake.Server
-	SII        *siisim.Server
-	Archive    *archive.Archive
-	Store      archive.Store
-	EnqueueURL string
-	SIIURL     string // the simulator's base URL
-	procs      map[string]*process
+	cfg         Config
+	Odoo        *odoofake.Server // nil when Config.OdooURL names a real Odoo
+	SII         *siisim.Server
+	Archive     *archive.Archive
+	Store       archive.Store
+	EnqueueURL  string
+	SIIURL      string // the simulator's base URL
+	CallbackURL string // where notify posts: the real Odoo's or the fake Odoo's route
+	procs       map[string]*process
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -107,6 +122,15 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	if cfg.Parallelism <= 0 {
 		cfg.Parallelism = 4
+	}
+	if cfg.OdooDatabase == "" {
+		cfg.OdooDatabase = OdooDatabase
+	}
+	if cfg.EnqueueSecret == "" {
+		cfg.EnqueueSecret = EnqueueSecret
+	}
+	if cfg.CallbackSecret == "" {
+		cfg.CallbackSecret = CallbackSecret
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Stack{cfg: cfg, procs: map[string]*process{}, cancel: cancel}
@@ -127,7 +151,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.startArchive(ctx, pki, files); err != nil {
 		return nil, err
 	}
-	if err := declareTopology(cfg.AMQPURL); err != nil {
+	if err := declareTopology(cfg.AMQPURL, cfg.PurgeQueues); err != nil {
 		return nil, err
 	}
 	if err := s.startSII(runCtx, pki.Keys()); err != nil {
@@ -222,13 +246,17 @@ func deletePrefix(ctx context.Context, store archive.Store, prefix string) error
 	return nil
 }
 
-func declareTopology(url string) error {
+func declareTopology(url string, purge bool) error {
 	err := bus.WithChannel(url, 5*time.Second, func(ch *amqp.Channel) error {
 		t := bus.Declaration()
 		if err := t.Declare(ch); err != nil {
 			return err
 		}
-		// A fresh demo: drop what an interrupted earlier run left queued.
+		if !purge {
+			return nil
+		}
+		// A fresh demo in the stack's own vhost: drop what an interrupted
+		// earlier run left queued.
 		for _, q := range t.Queues {
 			if _, err := ch.QueuePurge(q.Name, false); err != nil {
 				return fmt.Errorf("purge %s: %w", q.Name, err)
@@ -271,7 +299,11 @@ func (s *Stack) startSII(ctx context.Context, keys *caf.Keys) error {
 }
 
 func (s *Stack) startOdoo() error {
-	s.Odoo = odoofake.New([]byte(CallbackSecret), OdooDatabase, s.cfg.OnCallback)
+	if s.cfg.OdooURL != "" {
+		s.CallbackURL = s.cfg.OdooURL
+		return nil
+	}
+	s.Odoo = odoofake.New([]byte(s.cfg.CallbackSecret), s.cfg.OdooDatabase, s.cfg.OnCallback)
 	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(s.cfg.Ports.Odoo))
 	if err != nil {
 		return fmt.Errorf("fake Odoo: %w", err)
@@ -281,6 +313,7 @@ func (s *Stack) startOdoo() error {
 	go func() { defer s.wg.Done(); _ = srv.Serve(ln) }()
 	s.closers = append(s.closers, func() { _ = srv.Close() })
 	s.cfg.Ports.Odoo = portOf(ln.Addr().String())
+	s.CallbackURL = "http://127.0.0.1:" + strconv.Itoa(s.cfg.Ports.Odoo) + odoofake.Path
 	return nil
 }
 
@@ -295,13 +328,13 @@ func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error
 	cert := []string{"CERT_FILE=" + files.SignerP12, "CERT_PASSWORD=" + files.Password}
 	ports := map[string]*int{"enqueue": &s.cfg.Ports.Enqueue, "sign": &s.cfg.Ports.Sign, "submit": &s.cfg.Ports.Submit, "notify": &s.cfg.Ports.Notify}
 	env := map[string][]string{
-		"enqueue": {"ENQUEUE_SECRET=" + EnqueueSecret},
+		"enqueue": {"ENQUEUE_SECRET=" + s.cfg.EnqueueSecret},
 		"sign":    append(append([]string{"SII_CAF_KEYS=" + files.SIIKeysDir}, s3env...), cert...),
 		"submit": append(append([]string{
 			"SII_ENV=" + s.SIIURL,
 			"CHECK_DELAYS=1s,1s,2s,5s", "NOTE_WAIT=1s", "LOST_UPLOAD_GRACE=2s",
 		}, s3env...), cert...),
-		"notify": {"ODOO_CALLBACK_URL=http://127.0.0.1:" + strconv.Itoa(s.cfg.Ports.Odoo) + odoofake.Path, "CALLBACK_SECRET=" + CallbackSecret},
+		"notify": {"ODOO_CALLBACK_URL=" + s.CallbackURL, "CALLBACK_SECRET=" + s.cfg.CallbackSecret},
 	}
 	for _, name := range Functions {
 		bin, err := binPath(s.cfg.BinDir, name)

@@ -40,6 +40,14 @@ EVENT_STATUSES = (QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR)
 FINAL = frozenset({ACCEPTED, OBJECTED, REJECTED})
 IN_FLIGHT = frozenset({QUEUED, SIGNED, SENT})
 SENDABLE = frozenset({NOT_SENT, ERROR})
+# A rejected document may be cancelled in Odoo and issued again as a new
+# document (a new folio): the SII never accepted it.
+REISSUABLE = frozenset({REJECTED})
+# Every status a document reaches once the pipeline has it, except those
+# above: its folio is bound to the content that was sent, so reset to
+# draft, cancel, delete and edits of what is in the DTE are refused. A status
+# added later (for example a retrying state) is frozen unless listed above.
+FROZEN = frozenset(STATUSES) - {NOT_SENT} - REISSUABLE
 
 RANK = {NOT_SENT: 0, QUEUED: 1, SIGNED: 2, SENT: 3, ACCEPTED: 4, OBJECTED: 4, REJECTED: 4}
 
@@ -74,6 +82,16 @@ def decide(current, current_at, incoming, incoming_at):
     if RANK[incoming] > RANK[current]:
         return Decision(True, incoming, "forward")
     return Decision(False, current, "not-forward")
+
+
+def is_frozen(status):
+    """True when the document's DTE content may no longer change in Odoo."""
+    return (status or NOT_SENT) in FROZEN
+
+
+def folio_bound(status):
+    """True once the folio reached the pipeline (it can never carry other content)."""
+    return (status or NOT_SENT) != NOT_SENT
 
 
 def can_send(status):
