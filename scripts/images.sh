@@ -11,7 +11,9 @@
 #                                    KO_DOCKER_REPO set: also pushed, as
 #                                    $KO_DOCKER_REPO/<name>:${TAG:-latest}.
 #                                    Either way each image must stay under
-#                                    MAX_IMAGE_BYTES (25 MB).
+#                                    MAX_IMAGE_BYTES (25 MB). CRYPTO=boringcrypto
+#                                    builds sign and submit on BoringCrypto
+#                                    (scripts/gobuild.sh says what that is).
 #   eval "$(scripts/images.sh env)"  the variables to run ko by hand, e.g.
 #                                    ko resolve -f kn/base -f kn/source
 #   scripts/images.sh resolve DIR... ko resolve of manifests to stdout
@@ -23,11 +25,25 @@ cd "$ROOT"
 source scripts/deploy-tools.sh
 
 MAX_IMAGE_BYTES=${MAX_IMAGE_BYTES:-25000000}
+CRYPTO=${CRYPTO:-std}
+case "$CRYPTO" in
+std | boringcrypto) ;;
+*) echo "images: CRYPTO=$CRYPTO: want std or boringcrypto" >&2; exit 2 ;;
+esac
 export KOCACHE=${KOCACHE:-$ROOT/out/kocache}
 export KO_CONFIG_PATH="$ROOT/.ko.yaml"
 # The placeholder repository of offline builds: images are named after it,
 # never pushed there.
 OFFLINE_REPO=example.invalid/dte
+
+# crypto_env NAME prints the environment ko builds image NAME with: the
+# BoringCrypto experiment for the functions that sign when CRYPTO asks for
+# it (.ko.yaml then links them statically), nothing otherwise.
+crypto_env() {
+  if [[ $CRYPTO == boringcrypto && ($1 == sign || $1 == submit) ]]; then
+    echo "GOEXPERIMENT=boringcrypto CGO_ENABLED=1"
+  fi
+}
 
 # images lists name=import-path-dir of every image.
 images() {
@@ -71,10 +87,11 @@ build() {
   for kv in $(images); do
     name=${kv%%=*} dir=${kv#*=}
     rm -rf "out/images/$name"
+    # shellcheck disable=SC2046 # crypto_env is VAR=value words
     if [[ $KO_DOCKER_REPO == "$OFFLINE_REPO" ]]; then
-      offline ko build "${push[@]}" --base-import-paths --oci-layout-path "out/images/$name" "$dir"
+      offline env $(crypto_env "$name") ko build "${push[@]}" --base-import-paths --oci-layout-path "out/images/$name" "$dir"
     else
-      ko build "${push[@]}" --base-import-paths --oci-layout-path "out/images/$name" "$dir"
+      env $(crypto_env "$name") ko build "${push[@]}" --base-import-paths --oci-layout-path "out/images/$name" "$dir"
     fi
     layouts+=("out/images/$name")
   done
@@ -92,6 +109,11 @@ env)
   echo "export KO_CONFIG_PATH='$KO_CONFIG_PATH'"
   echo "export KO_DEFAULTBASEIMAGE='$KO_DEFAULTBASEIMAGE'"
   echo "export KO_DOCKER_REPO='${KO_DOCKER_REPO:-$OFFLINE_REPO}'"
+  # ko resolve builds every image in one run: .ko.yaml keeps the others CGO
+  # off, so only sign and submit take BoringCrypto from these.
+  if [[ $CRYPTO == boringcrypto ]]; then
+    echo "export GOEXPERIMENT=boringcrypto CGO_ENABLED=1"
+  fi
   echo "export PATH='$TOOLS_BIN':\"\$PATH\""
   ;;
 resolve)
@@ -100,6 +122,9 @@ resolve)
   prepare >&2
   args=()
   for f in "$@"; do args+=(-f "$f"); done
+  if [[ $CRYPTO == boringcrypto ]]; then
+    export GOEXPERIMENT=boringcrypto CGO_ENABLED=1 # only sign and submit take it (.ko.yaml)
+  fi
   if [[ -n "${KO_DOCKER_REPO:-}" ]]; then
     ko resolve --base-import-paths --tags "${TAG:-latest}" "${args[@]}"
   else
