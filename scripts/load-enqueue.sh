@@ -3,8 +3,11 @@
 # against the machine's RabbitMQ in a virtual host of its own (created here,
 # deleted afterwards: the default vhost "/" is never touched), drives it
 # with `out/dte load` from this separate process at a fixed rate, and
-# prints the generator's report plus the CPU time enqueue and RabbitMQ
-# spent per request during the run, with the machine's load.
+# prints the generator's report, enqueue's own view of the same requests
+# (the "took" of its log lines: from the request read to the answer, the
+# broker's confirm included), and the CPU time enqueue and RabbitMQ spent
+# per request during the run, with the machine's load. enqueue logs at its
+# default level (info: one line per request), as deployed.
 #
 #   RATE=500 DURATION=60s scripts/load-enqueue.sh [extra dte load flags]
 #   ENQUEUE_ENV="PUBLISH_CHANNELS=64" ...   extra environment for enqueue
@@ -40,7 +43,7 @@ beam=$(pgrep -o -x beam.smp || true)
 mkdir -p "$(dirname "$JSON")"
 log=$(mktemp)
 # shellcheck disable=SC2086 # ENQUEUE_ENV is VAR=value words
-env AMQP_URL="amqp://guest:guest@127.0.0.1:5672/$vhost" ENQUEUE_SECRET="$secret" PORT="$PORT" LOG_LEVEL=warn \
+env AMQP_URL="amqp://guest:guest@127.0.0.1:5672/$vhost" ENQUEUE_SECRET="$secret" PORT="$PORT" LOG_LEVEL=info \
   ${ENQUEUE_ENV:-} out/enqueue 2>"$log" &
 pid=$!
 for _ in $(seq 100); do
@@ -64,9 +67,14 @@ if [[ -n $sent && $sent -gt 0 ]]; then
     if (beam != "") printf "; RabbitMQ (whole broker) %.3f ms per request", 1000 * b / hz / n
     printf "\n" }'
 fi
-if [[ -s $log ]]; then
-  echo "enqueue's log (warnings and errors):" >&2
-  tail -n 20 "$log" >&2
+# enqueue's log: one JSON line per request with "took" in nanoseconds.
+awk -F'"took":' '/"msg":"enqueue"/ && /"status":202/ { split($2, a, /[,}]/); print a[1] / 1e6 }' "$log" | sort -n | awk '
+  function at(p,  k) { k = int(p * NR + 0.999999999); if (k < 1) k = 1; return v[k] }
+  { v[NR] = $1 }
+  END { if (NR) printf "enqueue   its own time (log \"took\"): p50 %.2fms  p95 %.2fms  p99 %.2fms  max %.2fms  (%d requests)\n", at(0.50), at(0.95), at(0.99), v[NR], NR }'
+if grep -q '"level":"\(WARN\|ERROR\)"' "$log"; then
+  echo "enqueue's warnings and errors:" >&2
+  grep '"level":"\(WARN\|ERROR\)"' "$log" | tail -n 20 >&2
 fi
 rm -f "$log"
 exit "$status"

@@ -12,23 +12,24 @@ import (
 
 // Summary is a run's report (JSON with `dte load -json`).
 type Summary struct {
-	URL         string         `json:"url"`
-	Rate        float64        `json:"rate"`       // offered, requests per second
-	DurationS   float64        `json:"duration_s"` // the schedule's length
-	MaxInFlight int            `json:"max_in_flight"`
-	Requests    int            `json:"requests"`  // offered: Rate × Duration
-	Sent        int            `json:"sent"`      // sent (fewer only when the run was cancelled)
-	SendRate    float64        `json:"send_rate"` // sent per second, first due time to last send
-	OK          int            `json:"ok"`        // answered 202
-	OKRate      float64        `json:"ok_rate"`   // 202s per second, start to the last answer
-	ElapsedS    float64        `json:"elapsed_s"` // start to the last answer
-	Late        int            `json:"late"`      // sent more than LateMS after their due time
-	LateMS      float64        `json:"late_ms"`
-	SendLagMS   Pcts           `json:"send_lag_ms"` // sent minus due
-	LatencyMS   Pcts           `json:"latency_ms"`  // due time to the end of the answer, requests with an answer
-	Errors      map[string]int `json:"errors"`      // by kind: "status 503", "timeout", …
-	LoadBefore  string         `json:"load_before"` // load averages (1, 5, 15 min)
-	LoadAfter   string         `json:"load_after"`
+	URL            string         `json:"url"`
+	Rate           float64        `json:"rate"`       // offered, requests per second
+	DurationS      float64        `json:"duration_s"` // the schedule's length
+	MaxInFlight    int            `json:"max_in_flight"`
+	Requests       int            `json:"requests"`  // offered: Rate × Duration
+	Sent           int            `json:"sent"`      // sent (fewer only when the run was cancelled)
+	SendRate       float64        `json:"send_rate"` // sent per second, first due time to last send
+	OK             int            `json:"ok"`        // answered 202
+	OKRate         float64        `json:"ok_rate"`   // 202s per second, start to the last answer
+	ElapsedS       float64        `json:"elapsed_s"` // start to the last answer
+	Late           int            `json:"late"`      // sent more than LateMS after their due time
+	LateMS         float64        `json:"late_ms"`
+	SendLagMS      Pcts           `json:"send_lag_ms"`      // sent minus due
+	LatencyMS      Pcts           `json:"latency_ms"`       // due time to the end of the answer, requests with an answer
+	Errors         map[string]int `json:"errors"`           // by kind: "status 503", "timeout", …
+	GeneratorCPUMS float64        `json:"generator_cpu_ms"` // this generator's CPU time per request sent
+	LoadBefore     string         `json:"load_before"`      // load averages (1, 5, 15 min)
+	LoadAfter      string         `json:"load_after"`
 }
 
 // Pcts are percentiles of a set of durations, in milliseconds.
@@ -124,7 +125,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "errors    %d (%s)\n", s.Failed(), strings.Join(parts, ", "))
 	}
-	fmt.Fprintf(&b, "load      before %s; after %s (1, 5, 15 min)\n", s.LoadBefore, s.LoadAfter)
+	fmt.Fprintf(&b, "load      before %s; after %s (1, 5, 15 min); the generator used %.3fms of CPU per request\n", s.LoadBefore, s.LoadAfter, s.GeneratorCPUMS)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
