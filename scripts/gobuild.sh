@@ -12,9 +12,9 @@
 #                         stay CGO off. Go calls this mode unsupported
 #                         outside Google: an opt-in, not the default.
 #
-# The same choice elsewhere: .ko.yaml (ko build with GOEXPERIMENT=boringcrypto
-# CGO_ENABLED=1 in the environment; scripts/images.sh sets them when
-# CRYPTO=boringcrypto) and the Dockerfiles (--build-arg CRYPTO=boringcrypto).
+# The same choice elsewhere: scripts/images.sh (ko: with CRYPTO=boringcrypto it
+# derives a configuration from .ko.yaml with these flags for sign and submit)
+# and their Dockerfiles (--build-arg CRYPTO=boringcrypto).
 set -euo pipefail
 (($# == 2)) || { echo "usage: scripts/gobuild.sh FUNCTION OUTPUT (CRYPTO=std|boringcrypto)" >&2; exit 2; }
 fn=$1 out=$2

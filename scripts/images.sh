@@ -36,13 +36,25 @@ export KO_CONFIG_PATH="$ROOT/.ko.yaml"
 # never pushed there.
 OFFLINE_REPO=example.invalid/dte
 
-# crypto_env NAME prints the environment ko builds image NAME with: the
-# BoringCrypto experiment for the functions that sign when CRYPTO asks for
-# it (.ko.yaml then links them statically), nothing otherwise.
-crypto_env() {
-  if [[ $CRYPTO == boringcrypto && ($1 == sign || $1 == submit) ]]; then
-    echo "GOEXPERIMENT=boringcrypto CGO_ENABLED=1"
-  fi
+# boring_config writes out/ko-boringcrypto/.ko.yaml: .ko.yaml with the builds
+# of sign and submit (the functions that sign) on BoringCrypto, cgo linked
+# statically so that the base image needs no C library (the flags of
+# scripts/gobuild.sh), and points KO_CONFIG_PATH at it. .ko.yaml stays the
+# one source: this only rewrites those two builds' env, flags and ldflags.
+boring_config() {
+  local dir=out/ko-boringcrypto
+  mkdir -p "$dir"
+  awk '
+    /^  - id: / { id = $3 }
+    id == "sign" || id == "submit" {
+      if ($1 == "env:") { print "    env: [CGO_ENABLED=1, GOEXPERIMENT=boringcrypto]"; n++; next }
+      if ($1 == "flags:") { print "    flags: [-trimpath, '\''-tags=netgo,osusergo'\'']"; next }
+      if ($1 == "ldflags:") { print "    ldflags: [-s, -w, -linkmode=external, -extldflags=-static]"; next }
+    }
+    { print }
+    END { if (n != 2) { print "images: .ko.yaml: want the env of sign and submit, rewrote " n + 0 > "/dev/stderr"; exit 1 } }
+  ' .ko.yaml >"$dir/.ko.yaml"
+  export KO_CONFIG_PATH="$ROOT/$dir"
 }
 
 # images lists name=import-path-dir of every image.
@@ -65,6 +77,9 @@ prepare() {
   go build -o out/bin/kobase ./tools/cmd/kobase
   KO_DEFAULTBASEIMAGE=$(out/bin/kobase base -cache "$KOCACHE")
   export KO_DEFAULTBASEIMAGE
+  if [[ $CRYPTO == boringcrypto ]]; then
+    boring_config
+  fi
 }
 
 # offline runs a command with every way of reaching the network closed.
@@ -87,11 +102,10 @@ build() {
   for kv in $(images); do
     name=${kv%%=*} dir=${kv#*=}
     rm -rf "out/images/$name"
-    # shellcheck disable=SC2046 # crypto_env is VAR=value words
     if [[ $KO_DOCKER_REPO == "$OFFLINE_REPO" ]]; then
-      offline env $(crypto_env "$name") ko build "${push[@]}" --base-import-paths --oci-layout-path "out/images/$name" "$dir"
+      offline ko build "${push[@]}" --base-import-paths --oci-layout-path "out/images/$name" "$dir"
     else
-      env $(crypto_env "$name") ko build "${push[@]}" --base-import-paths --oci-layout-path "out/images/$name" "$dir"
+      ko build "${push[@]}" --base-import-paths --oci-layout-path "out/images/$name" "$dir"
     fi
     layouts+=("out/images/$name")
   done
@@ -109,11 +123,6 @@ env)
   echo "export KO_CONFIG_PATH='$KO_CONFIG_PATH'"
   echo "export KO_DEFAULTBASEIMAGE='$KO_DEFAULTBASEIMAGE'"
   echo "export KO_DOCKER_REPO='${KO_DOCKER_REPO:-$OFFLINE_REPO}'"
-  # ko resolve builds every image in one run: .ko.yaml keeps the others CGO
-  # off, so only sign and submit take BoringCrypto from these.
-  if [[ $CRYPTO == boringcrypto ]]; then
-    echo "export GOEXPERIMENT=boringcrypto CGO_ENABLED=1"
-  fi
   echo "export PATH='$TOOLS_BIN':\"\$PATH\""
   ;;
 resolve)
@@ -122,9 +131,6 @@ resolve)
   prepare >&2
   args=()
   for f in "$@"; do args+=(-f "$f"); done
-  if [[ $CRYPTO == boringcrypto ]]; then
-    export GOEXPERIMENT=boringcrypto CGO_ENABLED=1 # only sign and submit take it (.ko.yaml)
-  fi
   if [[ -n "${KO_DOCKER_REPO:-}" ]]; then
     ko resolve --base-import-paths --tags "${TAG:-latest}" "${args[@]}"
   else
