@@ -18,6 +18,7 @@
 set -euo pipefail
 (($# == 2)) || { echo "usage: scripts/gobuild.sh FUNCTION OUTPUT (CRYPTO=std|boringcrypto)" >&2; exit 2; }
 fn=$1 out=$2
+[[ $out == /* ]] || out="$PWD/$out" # relative to where it was called from
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 [[ -f "$ROOT/functions/$fn/main.go" ]] || { echo "gobuild: no function $fn (functions/$fn/main.go)" >&2; exit 2; }
 crypto=${CRYPTO:-std}
