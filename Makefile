@@ -29,7 +29,7 @@ export CRYPTO
 help:
 	@echo "make run            run the pipeline locally and send the sample invoices"
 	@echo "make test           every test CI runs (starts RabbitMQ and the S3 server if needed)"
-	@echo "make bench          benchmarks: enqueue, DTE signing, the whole pipeline"
+	@echo "make bench          benchmarks: enqueue (in process and from outside), DTE signing, the whole pipeline"
 	@echo "make bench-signer   DTE signing per core: Go, Go on BoringCrypto, Python lxml+xmlsec"
 	@echo "make load-enqueue   enqueue at RATE=500/s for DURATION=60s from a separate load generator"
 	@echo "make build          the dte command and the function binaries, into out/"
@@ -110,7 +110,7 @@ coldstart: services
 
 # --- benchmarks --------------------------------------------------------------
 
-bench: bench-enqueue bench-dte bench-signer bench-printout bench-pipeline
+bench: bench-enqueue load-enqueue bench-dte bench-signer bench-printout bench-pipeline
 
 bench-enqueue: services
 	$(GO) test -run '^$$' -bench Enqueue -benchtime 3000x ./functions/enqueue/
