@@ -15,16 +15,24 @@ PKGS      := $(shell $(GO) list -m -f '{{.Dir}}/...' 2>/dev/null)
 FUNCTIONS := enqueue sign submit notify
 # Load the local S3 server's settings (endpoint, keys, bucket) into a recipe.
 S3ENV     := eval "$$(scripts/s3-server.sh env)"
+# The crypto of the functions that sign (sign, submit): std (Go's own, CGO
+# off) or boringcrypto (GOEXPERIMENT=boringcrypto, cgo linked statically:
+# RSA about 1.5 times faster, see make bench-signer). make build, images
+# and coldstart honour it, e.g. make images CRYPTO=boringcrypto.
+CRYPTO    ?= std
+export CRYPTO
 
 .PHONY: help run build test test-go test-s3 test-broker-restart test-odoo test-odoo-plain \
         test-odoo-framework vet services rabbitmq s3 minio prereqs-run prereqs-test deploy-check \
-        images coldstart bench bench-enqueue bench-dte bench-printout bench-pipeline print-samples \
-        fuzz-verify clean
+        images coldstart bench bench-enqueue load-enqueue bench-dte bench-signer bench-printout \
+        bench-pipeline print-samples fuzz-verify clean
 
 help:
 	@echo "make run            run the pipeline locally and send the sample invoices"
 	@echo "make test           every test CI runs (starts RabbitMQ and the S3 server if needed)"
-	@echo "make bench          benchmarks: enqueue, DTE signing, the whole pipeline"
+	@echo "make bench          benchmarks: enqueue (in process and from outside), DTE signing, the whole pipeline"
+	@echo "make bench-signer   DTE signing per core: Go, Go on BoringCrypto, Python lxml+xmlsec"
+	@echo "make load-enqueue   enqueue at RATE=500/s for DURATION=60s from a separate load generator"
 	@echo "make build          the dte command and the function binaries, into out/"
 	@echo "make deploy-check   kn/, stack.yml and openfaas/ checked offline"
 	@echo "make images         OCI images of the functions with ko (out/images, or KO_DOCKER_REPO)"
@@ -59,7 +67,7 @@ prereqs-test:
 build:
 	@mkdir -p out
 	$(GO) build -o out/dte ./tools/cmd/dte
-	for f in $(FUNCTIONS); do CGO_ENABLED=0 $(GO) build -trimpath -o out/$$f ./functions/$$f || exit 1; done
+	for f in $(FUNCTIONS); do scripts/gobuild.sh $$f out/$$f || exit 1; done
 
 services: rabbitmq s3 minio
 
@@ -124,13 +132,33 @@ coldstart: services
 
 # --- benchmarks --------------------------------------------------------------
 
-bench: bench-enqueue bench-dte bench-printout bench-pipeline
+bench: bench-enqueue load-enqueue bench-dte bench-signer bench-printout bench-pipeline
 
 bench-enqueue: services
 	$(GO) test -run '^$$' -bench Enqueue -benchtime 3000x ./shared/stage/enqueue/
 
 bench-dte:
 	$(GO) test -run '^$$' -bench . -cpu 1 -benchtime 3s ./shared/dte/
+
+# One DTE built, stamped and signed per operation, one core each, in one
+# run: shared/dte in the standard build and on BoringCrypto, and the Python
+# peers (/usr/bin/python3 with Debian's python3-lxml, python3-xmlsec and
+# python3-cryptography). Each first signs the same request at the same time
+# and must write the same document. SIGNER_ROUNDS, SIGNER_SECONDS.
+SIGNER_ROUNDS  ?= 5
+SIGNER_SECONDS ?= 3
+bench-signer:
+	@mkdir -p out/signerbench
+	CGO_ENABLED=0 $(GO) build -trimpath -o out/signerbench/std ./tools/cmd/signerbench
+	CGO_ENABLED=1 GOEXPERIMENT=boringcrypto $(GO) build -trimpath -o out/signerbench/boringcrypto ./tools/cmd/signerbench
+	out/signerbench/std -go std=out/signerbench/std -boring boringcrypto=out/signerbench/boringcrypto \
+	  -python /usr/bin/python3 -rounds $(SIGNER_ROUNDS) -for $(SIGNER_SECONDS) -json out/signerbench/report.json
+
+# enqueue driven from outside (dte load, a separate process) at a fixed
+# rate against the real RabbitMQ, in a virtual host of its own: the README's
+# enqueue figures. RATE (500), DURATION (60s).
+load-enqueue: build rabbitmq
+	scripts/load-enqueue.sh
 
 bench-printout:
 	$(GO) test -run '^$$' -bench Render -cpu 1 -benchtime 3s ./shared/printout/

@@ -30,6 +30,7 @@ type cliEnv struct {
 func commands() map[string]command {
 	return map[string]command{
 		"send":     {"send FILE.json: sign a DTE request like the Odoo addon and POST it to enqueue", runSend},
+		"load":     {"load --rate 500 --duration 60s: drive enqueue at a fixed rate from outside and report latency", runLoad},
 		"topology": {"declare the RabbitMQ topology (exchanges, queues, bindings); idempotent", runTopology},
 		"sign":     {"sign a DTE request offline: request JSON + certificate + CAF → signed DTE XML", runSign},
 		"envelope": {"wrap signed DTEs in a signed EnvioDTE", runEnvelope},
