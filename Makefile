@@ -12,7 +12,7 @@ TOOLS := $(shell scripts/toolsdir.sh)
 export PATH := $(TOOLS):$(PATH)
 # Every module of the workspace (go.work), as package patterns.
 PKGS      := $(shell $(GO) list -m -f '{{.Dir}}/...' 2>/dev/null)
-FUNCTIONS := enqueue sign submit notify
+FUNCTIONS := enqueue sign submit notify dashboard
 # Load the local S3 server's settings (endpoint, keys, bucket) into a recipe.
 S3ENV     := eval "$$(scripts/s3-server.sh env)"
 

@@ -44,10 +44,11 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	p := &progress{env: env, start: time.Now(), names: map[string]string{}, final: map[string]string{}}
-	fmt.Fprintf(env.stdout, "starting: SII simulator, fake Odoo, enqueue, sign, submit, notify, dispatcher (logs in %s)\n", filepath.Join(*work, "logs"))
+	fmt.Fprintf(env.stdout, "starting: SII simulator, fake Odoo, dashboard, enqueue, sign, submit, notify, dispatcher (logs in %s)\n", filepath.Join(*work, "logs"))
 	stack, err := local.Start(ctx, local.Config{
 		BinDir: *bin, WorkDir: *work, AMQPURL: *amqpURL, S3: s3.config(env), SchemaPath: *schema,
 		Ports: local.DefaultPorts, SIIStep: *step, CAFs: cafRanges(reqs), OnCallback: p.callback,
+		Dashboard: true,
 	})
 	if err != nil {
 		return err
@@ -56,8 +57,9 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintln(env.stdout, "stopping everything it started...")
 		stack.Stop()
 	}()
-	fmt.Fprintf(env.stdout, "ready: enqueue %s · SII simulator %s · Odoo callback http://127.0.0.1:%d%s\n\n",
+	fmt.Fprintf(env.stdout, "ready: enqueue %s · SII simulator %s · Odoo callback http://127.0.0.1:%d%s\n",
 		stack.EnqueueURL, stack.SIIURL, local.DefaultPorts.Odoo, odoofake.Path)
+	fmt.Fprintf(env.stdout, "dashboard: %s (operator token for replays: %s)\n\n", stack.DashboardURL, stack.DashboardToken)
 	for _, r := range reqs {
 		p.name(r.key, r.file)
 		a, err := stack.Send(ctx, r.body)

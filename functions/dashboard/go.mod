@@ -1,0 +1,3 @@
+module github.com/dtecl/pipeline/functions/dashboard
+
+go 1.26
