@@ -330,7 +330,7 @@ func (s *Store) Document(ctx context.Context, k dtekey.Key) (DocDetail, error) {
 	}
 	d.DocSummary = sum
 	q := queryer{ctx: ctx, db: s.r}
-	q.rows(`SELECT at, kind, status, detail FROM history WHERE doc = ? ORDER BY at, rowid`, func(sc scanner) error {
+	q.rows(`SELECT at, kind, status, detail FROM history WHERE doc = ? ORDER BY at, CASE kind WHEN 'requested' THEN 1 WHEN 'signed' THEN 2 WHEN 'submitted' THEN 3 WHEN 'check' THEN 4 ELSE 5 END, rowid`, func(sc scanner) error {
 		var h HistoryEntry
 		var at int64
 		if err := sc.Scan(&at, &h.Kind, &h.Status, &h.Detail); err != nil {

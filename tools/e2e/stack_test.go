@@ -57,6 +57,9 @@ const (
 type stackOptions struct {
 	// functionEnv adds environment variables per function.
 	functionEnv map[string][]string
+	// dashboard also runs the operations dashboard, with this operator
+	// token.
+	dashboardToken string
 }
 
 // stack is a local pipeline for one test: its own vhost, issuer RUT,
@@ -88,6 +91,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	st, err := local.Start(ctx, local.Config{
 		BinDir: binDir, WorkDir: work, AMQPURL: vhost, S3: s3,
 		CAFs: cafs, SIIStep: 50 * time.Millisecond, FunctionEnv: o.functionEnv,
+		Dashboard: o.dashboardToken != "", DashboardToken: o.dashboardToken,
 		Logger: slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {
@@ -175,7 +179,7 @@ func clearIssuer(store archive.Store, issuer rut.RUT) error {
 
 // dumpLogs shows the end of every log when a test failed.
 func (s *stack) dumpLogs() {
-	for _, fn := range local.Functions {
+	for _, fn := range append(local.Functions, local.DashboardName) {
 		b, err := os.ReadFile(filepath.Join(s.work, "logs", fn+".log"))
 		if err != nil {
 			continue
