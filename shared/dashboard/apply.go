@@ -65,6 +65,9 @@ var stages = []struct {
 	{"total", tsRequested, tsSettled},
 }
 
+// slotMS is a latency slot: 10 minutes.
+const slotMS = int64(10 * time.Minute / time.Millisecond)
+
 // Latency buckets are logarithmic, four per doubling from 1 ms (each about
 // 19 % wide): bucket b holds durations in [2^(b/4), 2^((b+1)/4)) ms.
 const maxBucket = 4 * 32
@@ -109,7 +112,7 @@ func scanDoc(sc interface{ Scan(...any) error }, d *docRow) error {
 type deltas struct {
 	status  map[string]int
 	hourly  map[[2]any]int // hour, status
-	latency map[[3]any]int // hour, stage, bucket
+	latency map[[3]any]int // slot, stage, bucket
 	sii     map[int64][2]int
 	meta    map[string]string
 }
@@ -219,8 +222,7 @@ func (a *applyTx) apply(f Fact) (bool, error) {
 			}
 			from, to := d.ts[st.From], d.ts[st.To]
 			if from.Valid && to.Valid && to.Int64 >= from.Int64 {
-				endHour := to.Int64 / int64(time.Hour/time.Millisecond)
-				a.d.latency[[3]any{endHour, st.Name, bucketOf(time.Duration(to.Int64-from.Int64) * time.Millisecond)}]++
+				a.d.latency[[3]any{to.Int64 / slotMS, st.Name, bucketOf(time.Duration(to.Int64-from.Int64) * time.Millisecond)}]++
 			}
 		}
 	}
@@ -365,7 +367,7 @@ func (a *applyTx) flush(facts int, unreadable []string, lastReceived time.Time) 
 		}
 	}
 	for k, n := range a.d.latency {
-		if err := exec(`INSERT INTO latency (hour, stage, bucket, n) VALUES (?, ?, ?, ?) ON CONFLICT (hour, stage, bucket) DO UPDATE SET n = n + excluded.n`, k[0], k[1], k[2], n); err != nil {
+		if err := exec(`INSERT INTO latency (slot, stage, bucket, n) VALUES (?, ?, ?, ?) ON CONFLICT (slot, stage, bucket) DO UPDATE SET n = n + excluded.n`, k[0], k[1], k[2], n); err != nil {
 			return fmt.Errorf("latency: %w", err)
 		}
 	}

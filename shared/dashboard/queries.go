@@ -125,6 +125,9 @@ func (s *Store) Project(ctx context.Context, now time.Time, stuckAfter time.Dura
 		if err := sc.Scan(&st, &n); err != nil {
 			return err
 		}
+		if n == 0 {
+			return nil
+		}
 		p.Counts[st] = n
 		p.Documents += n
 		return nil
@@ -149,12 +152,13 @@ func (s *Store) Project(ctx context.Context, now time.Time, stuckAfter time.Dura
 		}
 		return nil
 	}, nowHour-23)
+	nowSlot := ms(now) / slotMS
 	for _, w := range []struct {
 		name  string
-		hours int64
-	}{{"1h", 1}, {"24h", 24}} {
+		slots int64
+	}{{"1h", 6}, {"24h", 144}} {
 		hist := map[string]map[int]int64{}
-		q.rows(`SELECT stage, bucket, sum(n) FROM latency WHERE hour > ? GROUP BY stage, bucket`, func(sc scanner) error {
+		q.rows(`SELECT stage, bucket, sum(n) FROM latency WHERE slot > ? GROUP BY stage, bucket`, func(sc scanner) error {
 			var st string
 			var b int
 			var n int64
@@ -166,7 +170,7 @@ func (s *Store) Project(ctx context.Context, now time.Time, stuckAfter time.Dura
 			}
 			hist[st][b] = n
 			return nil
-		}, nowHour-w.hours)
+		}, nowSlot-w.slots)
 		for _, st := range stages {
 			row := LatencyRow{Stage: st.Name, Window: w.name}
 			row.N, row.P50, row.P90, row.P99 = percentiles(hist[st.Name])
@@ -278,7 +282,7 @@ func (s *Store) Search(ctx context.Context, text string) ([]DocSummary, error) {
 		query, args = `SELECT `+cols+` FROM documents WHERE dtekey = ?`, []any{k.String()}
 	} else if folio, err := strconv.ParseInt(text, 10, 64); err == nil && folio > 0 {
 		query, args = `SELECT `+cols+` FROM documents WHERE folio = ? ORDER BY updated_at DESC LIMIT ?`, []any{folio, SearchLimit}
-	} else if r, err := rut.Parse(text); err == nil {
+	} else if r, err := rut.Parse(strings.ReplaceAll(text, ".", "")); err == nil {
 		query = `SELECT ` + cols + ` FROM (
 		  SELECT * FROM (SELECT * FROM documents WHERE issuer = ? ORDER BY updated_at DESC LIMIT ?)
 		  UNION SELECT * FROM (SELECT * FROM documents WHERE receiver = ? ORDER BY updated_at DESC LIMIT ?))

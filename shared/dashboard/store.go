@@ -17,7 +17,8 @@ import (
 const schemaVersion = "1"
 
 // schema is the projection. Times are Unix milliseconds (UTC); hours and
-// minutes are Unix hours and minutes. Counters (status_counts, hourly,
+// minutes are Unix hours and minutes; latency slots are Unix 10-minute
+// slots (so that "the last hour" is the last six of them). Counters (status_counts, hourly,
 // latency, sii_minute) are kept up to date by Apply, so the page never
 // scans the documents.
 const schema = `
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_doc ON history (doc, at);
 CREATE TABLE IF NOT EXISTS status_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hourly (hour INTEGER NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (hour, status)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS latency (hour INTEGER NOT NULL, stage TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (hour, stage, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS latency (slot INTEGER NOT NULL, stage TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (slot, stage, bucket)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sii_minute (minute INTEGER PRIMARY KEY, ok INTEGER NOT NULL, err INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id INTEGER PRIMARY KEY,
