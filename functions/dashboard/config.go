@@ -25,6 +25,8 @@ type Config struct {
 	StuckAfter      time.Duration    // STUCK_AFTER (1h): a document in sent for longer is flagged
 	ShutdownTimeout time.Duration    // SHUTDOWN_TIMEOUT (25s)
 	LogLevel        string           // LOG_LEVEL (info)
+	Procs           int              // GOMAXPROCS (1, dashboard.DefaultProcs): read here to change the runtime's default
+	GCPercent       int              // GOGC (400, dashboard.DefaultGCPercent)
 }
 
 // LoadConfig reads the configuration; the error lists every bad variable.
@@ -40,6 +42,8 @@ func LoadConfig(env *config.Env) (Config, error) {
 		StuckAfter:      env.Duration("STUCK_AFTER", time.Hour),
 		ShutdownTimeout: env.Duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		LogLevel:        env.String("LOG_LEVEL", "info"),
+		Procs:           env.Int("GOMAXPROCS", dashboard.DefaultProcs),
+		GCPercent:       env.Int("GOGC", dashboard.DefaultGCPercent),
 	}
 	c.AMQPURL, _ = env.Secret("AMQP_URL", bus.LocalURL)
 	c.OperatorToken, _ = env.Secret("DASHBOARD_TOKEN", "")

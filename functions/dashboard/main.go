@@ -18,6 +18,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	dashboard.TuneRuntime(cfg.Procs, cfg.GCPercent)
 	logger := serve.NewLogger("dashboard", cfg.LogLevel)
 	if cfg.OperatorToken == "" {
 		logger.Warn("DASHBOARD_TOKEN is not set: the dashboard is read-only (no replays)")

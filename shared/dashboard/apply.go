@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
@@ -87,7 +89,11 @@ func bucketValue(b int) time.Duration {
 
 type docRow struct {
 	id                   int64
-	found                bool
+	stored               bool // the row exists in the database
+	key                  string
+	issuer               int64
+	docType              int
+	folio                int64
 	status               string
 	statusAt             int64
 	ts                   [nTS]sql.NullInt64
@@ -98,6 +104,10 @@ type docRow struct {
 	archiveKey, envioKey string
 	checks               int
 	updatedAt            int64
+	// facts are the ids of the facts the document has, so that a repeat
+	// is known without asking the database.
+	facts   map[string]bool
+	changed bool // in this batch
 }
 
 const docColumns = `id, status, status_at, requested_at, signed_at, submitted_at, settled_at, failed_at,
@@ -106,6 +116,36 @@ const docColumns = `id, status, status_at, requested_at, signed_at, submitted_at
 func scanDoc(sc interface{ Scan(...any) error }, d *docRow) error {
 	return sc.Scan(&d.id, &d.status, &d.statusAt, &d.ts[0], &d.ts[1], &d.ts[2], &d.ts[3], &d.ts[4],
 		&d.receiver, &d.total, &d.trackID, &d.siiState, &d.detail, &d.archiveKey, &d.envioKey, &d.checks, &d.updatedAt)
+}
+
+// docCache keeps the documents written lately, so that the next events of
+// a document in flight need no read: two generations, the older dropped
+// when the newer fills. It holds committed rows only (Apply drops what a
+// failed transaction touched).
+type docCache struct {
+	cur, old map[string]docRow
+	size     int
+}
+
+func newDocCache(size int) *docCache {
+	return &docCache{cur: map[string]docRow{}, old: map[string]docRow{}, size: size}
+}
+
+func (c *docCache) get(key string) (docRow, bool) {
+	if d, ok := c.cur[key]; ok {
+		return d, true
+	}
+	d, ok := c.old[key]
+	return d, ok
+}
+
+func (c *docCache) put(d docRow) {
+	if len(c.cur) >= c.size {
+		c.old, c.cur = c.cur, make(map[string]docRow, c.size)
+	}
+	d.changed = false
+	c.cur[d.key] = d
+	delete(c.old, d.key)
 }
 
 // deltas are the counters a batch changes, written once at its end.
@@ -122,17 +162,24 @@ func newDeltas() *deltas {
 }
 
 type applyTx struct {
-	ctx                                      context.Context
-	tx                                       *sql.Tx
-	selDoc, insDoc, updDoc, insHist, insDead *sql.Stmt
-	d                                        *deltas
-	metaNow                                  map[string]string // meta values read in this batch
+	ctx                       context.Context
+	tx                        *sql.Tx
+	stmts                     map[string]*sql.Stmt
+	cache                     *docCache
+	selDoc, selFacts, insDead *sql.Stmt
+	docs                      map[string]*docRow // the batch's documents, written once at its end
+	order                     []*docRow          // those that changed, in order
+	history                   []any              // rows to insert: doc, fact_id, at, kind, status, detail
+	nextID                    int64
+	d                         *deltas
+	metaNow                   map[string]string // meta values read in this batch
 }
 
 // Apply stores a batch in one transaction. It is idempotent: a fact seen
-// before (same ID) changes nothing, so redeliveries and a rebuild that
-// overlaps the queue are harmless; and it is order-independent for the
-// status (see decide).
+// before (same ID for the same document) changes nothing, so redeliveries
+// and a rebuild that overlaps the queue are harmless; and it is
+// order-independent for the status (see decide). Each document is read
+// once (or found in the cache) and written once per batch.
 func (s *Store) Apply(ctx context.Context, b Batch) (Applied, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,16 +189,16 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Applied, error) {
 		return res, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	a := &applyTx{ctx: ctx, tx: tx, d: newDeltas(), metaNow: map[string]string{}}
+	a := &applyTx{ctx: ctx, tx: tx, stmts: s.stmts, cache: s.cache, docs: map[string]*docRow{}, d: newDeltas(), metaNow: map[string]string{}}
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM documents`).Scan(&a.nextID); err != nil {
+		return res, fmt.Errorf("next id: %w", err)
+	}
 	for _, p := range []struct {
 		st  **sql.Stmt
 		sql string
 	}{
 		{&a.selDoc, `SELECT ` + docColumns + ` FROM documents WHERE dtekey = ?`},
-		{&a.insDoc, `INSERT INTO documents (dtekey, issuer, doc_type, folio, status, status_at, updated_at) VALUES (?, ?, ?, ?, '', 0, 0)`},
-		{&a.updDoc, `UPDATE documents SET status = ?, status_at = ?, requested_at = ?, signed_at = ?, submitted_at = ?, settled_at = ?, failed_at = ?,
-		  receiver = ?, total = ?, track_id = ?, sii_state = ?, detail = ?, archive_key = ?, envio_key = ?, checks = ?, updated_at = ? WHERE id = ?`},
-		{&a.insHist, `INSERT INTO history (doc, fact_id, at, kind, status, detail) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (fact_id) DO NOTHING`},
+		{&a.selFacts, `SELECT fact_id FROM history WHERE doc = ?`},
 		{&a.insDead, `INSERT INTO dead_letters (fact_id, message_id, dtekey, queue, reason, at, state) VALUES (?, ?, ?, ?, ?, ?, 'parked') ON CONFLICT (fact_id) DO NOTHING`},
 	} {
 		if *p.st, err = tx.PrepareContext(ctx, p.sql); err != nil {
@@ -173,11 +220,23 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Applied, error) {
 			lastReceived = f.Received
 		}
 	}
+	if err := a.writeHistory(); err != nil {
+		return res, err
+	}
+	if err := a.writeDocs(); err != nil {
+		return res, err
+	}
 	if err := a.flush(len(b.Facts), b.Unreadable, lastReceived); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("commit: %w", err)
+	}
+	for _, d := range a.docs {
+		if d.changed {
+			d.stored = true
+			s.cache.put(*d)
+		}
 	}
 	if s.onCommit != nil && (res.New > 0 || len(b.Unreadable) > 0) {
 		s.onCommit()
@@ -185,30 +244,54 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Applied, error) {
 	return res, nil
 }
 
-func (a *applyTx) apply(f Fact) (bool, error) {
-	var d docRow
-	err := scanDoc(a.selDoc.QueryRowContext(a.ctx, f.Key.String()), &d)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		r, err := a.insDoc.ExecContext(a.ctx, f.Key.String(), f.Key.Issuer.Number, f.Key.Type, f.Key.Folio)
-		if err != nil {
-			return false, err
-		}
-		if d.id, err = r.LastInsertId(); err != nil {
-			return false, err
-		}
-	case err != nil:
-		return false, err
-	default:
-		d.found = true
+// doc finds a document: in the batch, in the cache, in the database, or
+// new (with the next id; written at the end of the batch).
+func (a *applyTx) doc(f Fact) (*docRow, error) {
+	key := f.Key.String()
+	if d, ok := a.docs[key]; ok {
+		return d, nil
 	}
-	at := ms(f.At)
-	r, err := a.insHist.ExecContext(a.ctx, d.id, f.ID, at, f.Kind, f.Status, histDetail(f))
+	d, ok := a.cache.get(key)
+	if ok {
+		d.facts = maps.Clone(d.facts) // the cache keeps the committed set
+	} else {
+		err := scanDoc(a.selDoc.QueryRowContext(a.ctx, key), &d)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			d = docRow{id: a.nextID}
+			a.nextID++
+		case err != nil:
+			return nil, err
+		default:
+			d.stored = true
+		}
+		d.facts = map[string]bool{}
+		if d.stored {
+			if err := a.loadFacts(&d); err != nil {
+				return nil, err
+			}
+		}
+	}
+	d.key, d.issuer, d.docType, d.folio = key, f.Key.Issuer.Number, f.Key.Type, f.Key.Folio
+	p := &d
+	a.docs[key] = p
+	return p, nil
+}
+
+func (a *applyTx) apply(f Fact) (bool, error) {
+	d, err := a.doc(f)
 	if err != nil {
 		return false, err
 	}
-	if n, err := r.RowsAffected(); err != nil || n == 0 {
-		return false, err // seen before
+	if d.facts[f.ID] {
+		return false, nil // seen before
+	}
+	d.facts[f.ID] = true
+	at := ms(f.At)
+	a.history = append(a.history, d.id, f.ID, at, f.Kind, f.Status, histDetail(f))
+	if !d.changed {
+		d.changed = true
+		a.order = append(a.order, d)
 	}
 	// Timestamps: the first time a status is reached counts for the hour
 	// and closes the stages that end there.
@@ -259,17 +342,108 @@ func (a *applyTx) apply(f Fact) (bool, error) {
 	}
 	d.checks = max(d.checks, f.Attempt)
 	d.updatedAt = max(d.updatedAt, at)
-	if _, err := a.updDoc.ExecContext(a.ctx, d.status, d.statusAt, d.ts[0], d.ts[1], d.ts[2], d.ts[3], d.ts[4],
-		d.receiver, d.total, d.trackID, d.siiState, d.detail, d.archiveKey, d.envioKey, d.checks, d.updatedAt, d.id); err != nil {
-		return false, err
-	}
 	if f.Kind == KindDead {
-		if _, err := a.insDead.ExecContext(a.ctx, f.ID, f.MessageID, f.Key.String(), f.Stage, f.Detail, at); err != nil {
+		if _, err := a.insDead.ExecContext(a.ctx, f.ID, f.MessageID, d.key, f.Stage, f.Detail, at); err != nil {
 			return false, err
 		}
 	}
 	a.sii(f)
 	return true, nil
+}
+
+func (a *applyTx) loadFacts(d *docRow) error {
+	rows, err := a.selFacts.QueryContext(a.ctx, d.id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		d.facts[id] = true
+	}
+	return rows.Err()
+}
+
+// insertChunk is how many rows one multi-row INSERT writes: one statement
+// per chunk instead of one per row is most of what batching saves.
+const insertChunk = 50
+
+// writeHistory inserts the batch's new facts.
+func (a *applyTx) writeHistory() error {
+	const cols = historyCols
+	for len(a.history) > 0 {
+		n := min(len(a.history)/cols, insertChunk)
+		st, err := a.stmt("history", n)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(a.ctx, a.history[:n*cols]...); err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+		a.history = a.history[n*cols:]
+	}
+	return nil
+}
+
+// stmt is the multi-row statement of a table for rows rows, prepared at
+// Open (parsing SQL is a good part of SQLite's cost per statement), used
+// in this transaction.
+func (a *applyTx) stmt(table string, rows int) (*sql.Stmt, error) {
+	st, ok := a.stmts[table+"/"+strconv.Itoa(rows)]
+	if !ok {
+		return nil, fmt.Errorf("no statement for %d rows of %s", rows, table)
+	}
+	return a.tx.StmtContext(a.ctx, st), nil
+}
+
+// multiRowSQL are the statements stmt uses, by table, for n rows.
+var multiRowSQL = map[string]func(n int) string{
+	"history": func(n int) string {
+		return `INSERT INTO history (doc, fact_id, at, kind, status, detail) VALUES ` + placeholders(n, historyCols)
+	},
+	"documents": func(n int) string {
+		return `INSERT INTO documents (id, dtekey, issuer, doc_type, folio, status, status_at, requested_at, signed_at, submitted_at, settled_at, failed_at,
+		  receiver, total, track_id, sii_state, detail, archive_key, envio_key, checks, updated_at) VALUES ` + placeholders(n, documentCols) + `
+		  ON CONFLICT (id) DO UPDATE SET status = excluded.status, status_at = excluded.status_at, requested_at = excluded.requested_at,
+		  signed_at = excluded.signed_at, submitted_at = excluded.submitted_at, settled_at = excluded.settled_at, failed_at = excluded.failed_at,
+		  receiver = excluded.receiver, total = excluded.total, track_id = excluded.track_id, sii_state = excluded.sii_state, detail = excluded.detail,
+		  archive_key = excluded.archive_key, envio_key = excluded.envio_key, checks = excluded.checks, updated_at = excluded.updated_at`
+	},
+}
+
+const historyCols, documentCols = 6, 21
+
+// placeholders is "(?, ?), (?, ?)" for rows × cols.
+func placeholders(rows, cols int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	return strings.Repeat(row+", ", rows-1) + row
+}
+
+// writeDocs writes each document the batch changed, once, as multi-row
+// upserts.
+func (a *applyTx) writeDocs() error {
+	const cols = documentCols
+	args := make([]any, 0, insertChunk*cols)
+	for len(a.order) > 0 {
+		n := min(len(a.order), insertChunk)
+		args = args[:0]
+		for _, d := range a.order[:n] {
+			args = append(args, d.id, d.key, d.issuer, d.docType, d.folio, d.status, d.statusAt, d.ts[0], d.ts[1], d.ts[2], d.ts[3], d.ts[4],
+				d.receiver, d.total, d.trackID, d.siiState, d.detail, d.archiveKey, d.envioKey, d.checks, d.updatedAt)
+		}
+		st, err := a.stmt("documents", n)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(a.ctx, args...); err != nil {
+			return fmt.Errorf("documents: %w", err)
+		}
+		a.order = a.order[n:]
+	}
+	return nil
 }
 
 // histDetail is what the history shows for a fact.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -71,13 +72,15 @@ func unreadable(format string, args ...any) error {
 // It is decoded with encoding/json instead of the CloudEvents SDK: the
 // dashboard reads every event of the pipeline and must stay cheap.
 type envelope struct {
-	SpecVersion string          `json:"specversion"`
-	ID          string          `json:"id"`
-	Type        string          `json:"type"`
-	Source      string          `json:"source"`
-	Time        time.Time       `json:"time"`
-	DTEKey      string          `json:"dtekey"`
-	Data        json.RawMessage `json:"data"`
+	SpecVersion string    `json:"specversion"`
+	ID          string    `json:"id"`
+	Type        string    `json:"type"`
+	Source      string    `json:"source"`
+	Time        time.Time `json:"time"`
+	DTEKey      string    `json:"dtekey"`
+	// Data is decoded in the same pass (one scan of the body): only the
+	// fields the dashboard reads are kept.
+	Data eventData `json:"data"`
 }
 
 // eventData holds every data field the dashboard reads, across the types.
@@ -121,6 +124,10 @@ func (d eventData) receiverRUT() string {
 func ParseEvent(body []byte, received time.Time) (Fact, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && strings.HasPrefix(typeErr.Field, "data") {
+			return Fact{}, unreadable("%s %s: data: %v", env.Type, env.ID, err)
+		}
 		return Fact{}, unreadable("not a structured CloudEvent: %v", err)
 	}
 	return env.fact(received)
@@ -129,7 +136,12 @@ func ParseEvent(body []byte, received time.Time) (Fact, error) {
 // FromEvent reads an SDK event (what the HTTP input receives) as a fact.
 func FromEvent(e events.Event, received time.Time) (Fact, error) {
 	dk, _ := e.Extensions()[events.ExtDTEKey].(string)
-	env := envelope{SpecVersion: e.SpecVersion(), ID: e.ID(), Type: e.Type(), Source: e.Source(), Time: e.Time(), DTEKey: dk, Data: e.Data()}
+	env := envelope{SpecVersion: e.SpecVersion(), ID: e.ID(), Type: e.Type(), Source: e.Source(), Time: e.Time(), DTEKey: dk}
+	if data := e.Data(); len(data) > 0 {
+		if err := json.Unmarshal(data, &env.Data); err != nil {
+			return Fact{}, unreadable("%s %s: data: %v", e.Type(), e.ID(), err)
+		}
+	}
 	return env.fact(received)
 }
 
@@ -150,12 +162,7 @@ func (env envelope) fact(received time.Time) (Fact, error) {
 		return Fact{}, unreadable("%s %s: dtekey: %v", env.Type, env.ID, err)
 	}
 	f := Fact{ID: env.ID, Kind: kind, Key: k, At: env.Time.UTC(), Received: received.UTC()}
-	var d eventData
-	if len(env.Data) > 0 {
-		if err := json.Unmarshal(env.Data, &d); err != nil {
-			return Fact{}, unreadable("%s %s: data: %v", env.Type, env.ID, err)
-		}
-	}
+	d := env.Data
 	switch kind {
 	case KindRequested:
 		f.Status, f.Receiver = archive.StatusQueued, d.receiverRUT()

@@ -246,3 +246,28 @@ func newTestServerWith(t *testing.T, store *Store, amqpURL string) *httptest.Ser
 	t.Cleanup(ts.Close)
 	return ts
 }
+
+// TestFeedBacklog starts the feed on a queue that holds more than its
+// prefetch and a batch: it must take it all, batch after batch.
+func TestFeedBacklog(t *testing.T) {
+	b := newBroker(t)
+	const n = 3000
+	for i := range n {
+		k := mustKey(t, fmt.Sprintf("76086428-5-33-%d", i+1))
+		e, _ := events.New(fmt.Sprintf("ev-%d", i), events.TypeRequested, "/test", k, map[string]any{})
+		msg, _ := bus.Message(e)
+		if err := b.ch.PublishWithContext(context.Background(), bus.ExchangeDirect, e.Type(), false, false, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		_ = NewFeed(FeedConfig{URL: b.url, Prefetch: 1000, BatchSize: 400, MaxWait: 20 * time.Millisecond}, s).Run(ctx)
+	}()
+	waitUntil(t, "the backlog stored", func() (bool, string) {
+		p, _ := s.Project(context.Background(), time.Now(), time.Hour)
+		return p.Documents == n, fmt.Sprintf("%d of %d documents", p.Documents, n)
+	})
+}

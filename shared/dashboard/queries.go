@@ -272,7 +272,7 @@ var ErrBadQuery = errors.New("búsqueda: escriba un dtekey (76086428-5-33-1042),
 const SearchLimit = 50
 
 // Search finds documents by dtekey, folio or RUT (issuer or receiver), the
-// most recently updated first.
+// newest first (in the order the dashboard first saw them).
 func (s *Store) Search(ctx context.Context, text string) ([]DocSummary, error) {
 	text = strings.TrimSpace(text)
 	const cols = `dtekey, doc_type, folio, receiver, total, status, status_at, track_id, updated_at`
@@ -281,12 +281,14 @@ func (s *Store) Search(ctx context.Context, text string) ([]DocSummary, error) {
 	if k, err := dtekey.Parse(text); err == nil {
 		query, args = `SELECT `+cols+` FROM documents WHERE dtekey = ?`, []any{k.String()}
 	} else if folio, err := strconv.ParseInt(text, 10, 64); err == nil && folio > 0 {
-		query, args = `SELECT `+cols+` FROM documents WHERE folio = ? ORDER BY updated_at DESC LIMIT ?`, []any{folio, SearchLimit}
+		query, args = `SELECT `+cols+` FROM documents WHERE folio = ? ORDER BY id DESC LIMIT ?`, []any{folio, SearchLimit}
 	} else if r, err := rut.Parse(strings.ReplaceAll(text, ".", "")); err == nil {
+		// The newest first: ids grow with time, and an index on one column
+		// holds the rowid after it.
 		query = `SELECT ` + cols + ` FROM (
-		  SELECT * FROM (SELECT * FROM documents WHERE issuer = ? ORDER BY updated_at DESC LIMIT ?)
-		  UNION SELECT * FROM (SELECT * FROM documents WHERE receiver = ? ORDER BY updated_at DESC LIMIT ?))
-		  ORDER BY updated_at DESC LIMIT ?`
+		  SELECT * FROM (SELECT * FROM documents WHERE issuer = ? ORDER BY id DESC LIMIT ?)
+		  UNION SELECT * FROM (SELECT * FROM documents WHERE receiver = ? ORDER BY id DESC LIMIT ?))
+		  ORDER BY id DESC LIMIT ?`
 		args = []any{r.Number, SearchLimit, r.String(), SearchLimit, SearchLimit}
 	} else {
 		return nil, ErrBadQuery
@@ -334,7 +336,7 @@ func (s *Store) Document(ctx context.Context, k dtekey.Key) (DocDetail, error) {
 	}
 	d.DocSummary = sum
 	q := queryer{ctx: ctx, db: s.r}
-	q.rows(`SELECT at, kind, status, detail FROM history WHERE doc = ? ORDER BY at, CASE kind WHEN 'requested' THEN 1 WHEN 'signed' THEN 2 WHEN 'submitted' THEN 3 WHEN 'check' THEN 4 ELSE 5 END, rowid`, func(sc scanner) error {
+	q.rows(`SELECT at, kind, status, detail FROM history WHERE doc = ? ORDER BY at, CASE kind WHEN 'requested' THEN 1 WHEN 'signed' THEN 2 WHEN 'submitted' THEN 3 WHEN 'check' THEN 4 ELSE 5 END`, func(sc scanner) error {
 		var h HistoryEntry
 		var at int64
 		if err := sc.Scan(&at, &h.Kind, &h.Status, &h.Detail); err != nil {

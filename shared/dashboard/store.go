@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // schemaVersion changes when the schema does; a database of another
 // version is rebuilt (it is a projection: the archive and the queue hold
 // the facts).
-const schemaVersion = "1"
+const schemaVersion = "2"
 
 // schema is the projection. Times are Unix milliseconds (UTC); hours and
 // minutes are Unix hours and minutes; latency slots are Unix 10-minute
@@ -42,20 +43,24 @@ CREATE TABLE IF NOT EXISTS documents (
   requested_at INTEGER, signed_at INTEGER, submitted_at INTEGER, settled_at INTEGER, failed_at INTEGER,
   updated_at INTEGER NOT NULL
 );
+-- Indexes on columns that change on every event are avoided: each event
+-- would rewrite them. Searches list the newest documents first by id.
 CREATE INDEX IF NOT EXISTS documents_folio ON documents (folio);
 CREATE INDEX IF NOT EXISTS documents_caf ON documents (issuer, doc_type, folio);
-CREATE INDEX IF NOT EXISTS documents_issuer ON documents (issuer, updated_at);
-CREATE INDEX IF NOT EXISTS documents_receiver ON documents (receiver, updated_at);
-CREATE INDEX IF NOT EXISTS documents_status ON documents (status, status_at);
+CREATE INDEX IF NOT EXISTS documents_issuer ON documents (issuer); -- with the rowid: the newest first
+CREATE INDEX IF NOT EXISTS documents_receiver ON documents (receiver);
+CREATE INDEX IF NOT EXISTS documents_sent ON documents (status_at) WHERE status = 'sent';
+-- One b-tree: a document's facts together, unique per document (a fact id
+-- names its document: event ids start with the dtekey).
 CREATE TABLE IF NOT EXISTS history (
   doc INTEGER NOT NULL,
-  fact_id TEXT NOT NULL UNIQUE,
+  fact_id TEXT NOT NULL,
   at INTEGER NOT NULL,
   kind TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT '',
-  detail TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS history_doc ON history (doc, at);
+  detail TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (doc, fact_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS status_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hourly (hour INTEGER NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (hour, status)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS latency (slot INTEGER NOT NULL, stage TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (slot, stage, bucket)) WITHOUT ROWID;
@@ -83,8 +88,10 @@ type Store struct {
 	w    *sql.DB
 	r    *sql.DB
 
-	mu       sync.Mutex // serialises Apply and the other writes
-	onCommit func()     // told after every commit that changed something
+	mu       sync.Mutex           // serialises Apply and the other writes
+	cache    *docCache            // documents written lately (under mu)
+	stmts    map[string]*sql.Stmt // prepared multi-row statements, read-only after Open
+	onCommit func()               // told after every commit that changed something
 }
 
 // Open opens (creating it if needed) the database at path. A database of
@@ -105,10 +112,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: path, w: w}
+	s := &Store{path: path, w: w, cache: newDocCache(50_000), stmts: map[string]*sql.Stmt{}}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	for table, text := range multiRowSQL {
+		for n := 1; n <= insertChunk; n++ {
+			st, err := w.PrepareContext(ctx, text(n))
+			if err != nil {
+				w.Close()
+				return nil, fmt.Errorf("database %s: prepare: %w", path, err)
+			}
+			s.stmts[table+"/"+strconv.Itoa(n)] = st
+		}
 	}
 	r, err := sql.Open("sqlite", dsn("&mode=ro"))
 	if err != nil {

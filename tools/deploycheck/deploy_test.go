@@ -45,6 +45,8 @@ var defaulted = map[string]string{
 	"FOLIO_WARNING":      "the dashboard warns below 100 folios left in a CAF",
 	"CAF_EXPIRY_WARNING": "the dashboard warns 30 days before a CAF expires, as dte caf list does",
 	"STUCK_AFTER":        "the dashboard flags documents in sent for more than 1 h",
+	"GOMAXPROCS":         "the dashboard's default of 1 (shared/dashboard/runtime.go: measured cheaper than more)",
+	"GOGC":               "the dashboard's default of 400 (shared/dashboard/runtime.go)",
 }
 
 // alwaysOn are the services that must not scale to zero, and why: they

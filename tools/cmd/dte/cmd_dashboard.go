@@ -41,6 +41,15 @@ func runDashboard(ctx context.Context, env *cliEnv, args []string) error {
 	if *folios < 0 {
 		return exitError{code: 2, msg: fmt.Sprintf("--folio-warning %d: want 0 or more", *folios)}
 	}
+	// The dashboard's runtime defaults, unless the environment sets them.
+	procs, gc := dashboard.DefaultProcs, dashboard.DefaultGCPercent
+	if env.getenv("GOMAXPROCS") != "" {
+		procs = 0
+	}
+	if env.getenv("GOGC") != "" {
+		gc = 0
+	}
+	dashboard.TuneRuntime(procs, gc)
 	level := slog.LevelWarn
 	if *verbose {
 		level = slog.LevelInfo
