@@ -217,10 +217,10 @@ func (s *Server) view(h func(http.ResponseWriter, *http.Request, role)) http.Han
 		who, _ := s.auth.who(r)
 		if who < roleViewer {
 			if r.URL.Path == "/" {
-				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				seeOther(w, "login")
 				return
 			}
-			problem(w, http.StatusUnauthorized, "inicie sesión (/login) o envíe Authorization: Bearer TOKEN")
+			problem(w, http.StatusUnauthorized, "inicie sesión (login) o envíe Authorization: Bearer TOKEN")
 			return
 		}
 		h(w, r, who)
@@ -483,16 +483,23 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	got := s.auth.tokenRole(r.PostFormValue("token"))
 	if got == roleNone {
 		s.cfg.Logger.Warn("dashboard: failed login", "remote", r.RemoteAddr)
-		http.Redirect(w, r, "/login?error=1", http.StatusSeeOther)
+		seeOther(w, "login?error=1")
 		return
 	}
 	s.auth.setCookie(w, r, s.auth.session(got), int(sessionTTL/time.Second))
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	seeOther(w, "./")
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	s.auth.setCookie(w, r, "", -1)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	seeOther(w, "./")
+}
+
+// seeOther redirects to a path relative to the page, so that the dashboard
+// works behind a path prefix (OpenFaaS's /function/dashboard/).
+func seeOther(w http.ResponseWriter, rel string) {
+	w.Header().Set("Location", rel)
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -511,6 +518,6 @@ func problem(w http.ResponseWriter, status int, detail string) {
 const loginHTML = `<!doctype html><html lang="es"><head><meta charset="utf-8"><title>DTE · iniciar sesión</title>
 <style>body{font:15px system-ui,sans-serif;margin:4em auto;max-width:28em;color:#1d2733}input{font:inherit;padding:.4em;width:100%%;box-sizing:border-box;margin:.5em 0}button{font:inherit;padding:.4em 1.2em}.err{color:#b3261e}</style>
 </head><body><h1>Operaciones DTE</h1>%s
-<form method="post" action="/login"><label>Token (DASHBOARD_TOKEN para operar, DASHBOARD_VIEW_TOKEN para ver)
+<form method="post" action="login"><label>Token (DASHBOARD_TOKEN para operar, DASHBOARD_VIEW_TOKEN para ver)
 <input type="password" name="token" id="token" autocomplete="current-password" autofocus></label>
-<button type="submit" id="login">Entrar</button></form><p><a href="/">Volver</a></p></body></html>`
+<button type="submit" id="login">Entrar</button></form><p><a href="./">Volver</a></p></body></html>`

@@ -94,7 +94,7 @@ func TestReadOnlyWithoutTokens(t *testing.T) {
 func TestViewTokenProtects(t *testing.T) {
 	ts := newTestServer(t, "op-token", "view-token", false)
 	c := client(t)
-	if code, _, h := do(t, c, "GET", ts.URL+"/", nil, nil); code != http.StatusSeeOther || h.Get("Location") != "/login" {
+	if code, _, h := do(t, c, "GET", ts.URL+"/", nil, nil); code != http.StatusSeeOther || h.Get("Location") != "login" {
 		t.Errorf("GET / without login: %d → %q, want a redirect to /login", code, h.Get("Location"))
 	}
 	for _, path := range []string{"/api/snapshot", "/api/stream", "/api/search?q=1", "/api/documents/76086428-5-33-1", "/archive/dte/76086428-5-33-1"} {
@@ -114,7 +114,7 @@ func TestViewTokenProtects(t *testing.T) {
 	}
 	// A wrong login goes back to the form.
 	code, _, h := do(t, c, "POST", ts.URL+"/login", strings.NewReader(url.Values{"token": {"nope"}}.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
-	if code != http.StatusSeeOther || h.Get("Location") != "/login?error=1" {
+	if code != http.StatusSeeOther || h.Get("Location") != "login?error=1" {
 		t.Errorf("wrong login: %d → %q", code, h.Get("Location"))
 	}
 }
@@ -123,7 +123,7 @@ func TestOperatorLoginAndCSRF(t *testing.T) {
 	ts := newTestServer(t, "op-token", "", false)
 	c := client(t)
 	code, _, h := do(t, c, "POST", ts.URL+"/login", strings.NewReader(url.Values{"token": {"op-token"}}.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
-	if code != http.StatusSeeOther || h.Get("Location") != "/" {
+	if code != http.StatusSeeOther || h.Get("Location") != "./" {
 		t.Fatalf("login: %d → %q", code, h.Get("Location"))
 	}
 	if sc := h.Get("Set-Cookie"); !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Strict") {
