@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The image of one function, chosen with the build argument FUNCTION
-# (enqueue, sign, submit or notify):
+# (enqueue, sign, submit, notify or dashboard):
 #
 #   docker build --build-arg FUNCTION=sign -t dte-sign .    # from the repository root
 #   scripts/images.sh docker [FUNCTION...]                  # the same, for each function
@@ -13,7 +13,7 @@
 # (GOWORK=off). Knative images are built by ko instead (make images).
 FROM golang:1.26-bookworm AS build
 ARG FUNCTION
-RUN test -n "${FUNCTION}" || { echo "build with --build-arg FUNCTION=enqueue|sign|submit|notify" >&2; exit 1; }
+RUN test -n "${FUNCTION}" || { echo "build with --build-arg FUNCTION=enqueue|sign|submit|notify|dashboard" >&2; exit 1; }
 WORKDIR /src
 COPY shared/ shared/
 COPY functions/${FUNCTION}/ functions/${FUNCTION}/
@@ -22,13 +22,13 @@ WORKDIR /src/functions/${FUNCTION}
 # sign and submit, the functions that sign, on BoringCrypto (GOEXPERIMENT=boringcrypto,
 # RSA about 1.5 times faster, make bench-signer); cgo, linked statically (this image
 # has gcc and libc6-dev), so the distroless static base still needs no C library.
-# enqueue and notify sign nothing and stay CGO off. scripts/gobuild.sh builds the same.
+# enqueue, notify and dashboard sign nothing and stay CGO off. scripts/gobuild.sh builds the same.
 #   docker build --build-arg FUNCTION=sign --build-arg CRYPTO=boringcrypto .
 ARG CRYPTO=std
 RUN --mount=type=cache,target=/root/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     case "${CRYPTO:-std}/${FUNCTION}" in \
-    std/* | boringcrypto/enqueue | boringcrypto/notify) \
+    std/* | boringcrypto/enqueue | boringcrypto/notify | boringcrypto/dashboard) \
         CGO_ENABLED=0 GOOS=linux GOWORK=off go build -trimpath -ldflags="-s -w" -o /out/function . ;; \
     boringcrypto/*) CGO_ENABLED=1 GOEXPERIMENT=boringcrypto GOOS=linux GOWORK=off go build -trimpath -tags netgo,osusergo \
         -ldflags="-s -w -linkmode=external -extldflags=-static" -o /out/function . ;; \

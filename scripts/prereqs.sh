@@ -9,6 +9,7 @@
 #           (make starts it when it is not running), xmllint (the SII
 #           simulator validates every upload)
 #   test    all of that, and what the tests use besides: xmlsec1, git,
+#           chromium (headless, for the dashboard's browser test),
 #           /usr/bin/python3 with jsonschema, yaml, zxing-cpp, lxml, xmlsec
 #           and cryptography, poppler's pdftoppm
 #
@@ -79,6 +80,7 @@ need "xmllint"                    libxml2-utils    libxml2    'command -v xmllin
 if [[ $target == test ]]; then
   need "xmlsec1"                  xmlsec1          libxmlsec1 'command -v xmlsec1'
   need "git"                      git              git        'command -v git'
+  need "chromium (the dashboard's browser test)" chromium - 'command -v chromium || command -v chromium-browser'
   need "$PY"                      python3          -          '[[ -x "$PY" ]]'
   need "Python jsonschema for $PY" python3-jsonschema - '"$PY" -c "import jsonschema"'
   need "Python yaml for $PY"      python3-yaml     -          '"$PY" -c "import yaml"'

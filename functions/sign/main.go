@@ -53,7 +53,7 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
-	arch, err := archive.Open(ctx, s3Config(cfg.S3), cfg.S3.Probe, logger)
+	arch, err := archive.Open(ctx, archive.ConfigFrom(cfg.S3), cfg.S3.Probe, logger)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,3 @@ func newHandler(cfg config.Sign, h stage.Handler, pub delivery.Publisher, logger
 	})
 }
 
-// s3Config is the archive's connection from the configuration.
-func s3Config(c config.S3) archive.S3Config {
-	return archive.S3Config{Endpoint: c.Endpoint, Region: c.Region, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
-}

@@ -56,7 +56,7 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
-	arch, err := archive.Open(ctx, s3Config(cfg.S3), cfg.S3.Probe, logger)
+	arch, err := archive.Open(ctx, archive.ConfigFrom(cfg.S3), cfg.S3.Probe, logger)
 	if err != nil {
 		return err
 	}
@@ -97,10 +97,6 @@ func siiEnvironment(s string) sii.Environment {
 	return sii.Environment(s)
 }
 
-// s3Config is the archive's connection from the configuration.
-func s3Config(c config.S3) archive.S3Config {
-	return archive.S3Config{Endpoint: c.Endpoint, Region: c.Region, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
-}
 
 // envelopes adapts dte.Signer to the stage's Enveloper.
 type envelopes struct{ s *dte.Signer }

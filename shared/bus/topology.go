@@ -28,6 +28,15 @@ const (
 	QueueNotify     = events.QueueNotify
 	QueueDead       = events.QueueDead
 	QueueDeadParked = events.QueueDeadParked
+	// QueueDashboard feeds the operations dashboard (shared/dashboard): a
+	// copy of every event on ExchangeDirect and of every dead letter. It
+	// has no dead-letter exchange (a dashboard problem must never look like
+	// a document's failure) and drops its oldest messages beyond
+	// DashboardMaxLength instead of refusing new ones, so that a dashboard
+	// that is down never blocks the pipeline's publishers.
+	QueueDashboard = "dte.dashboard"
+	// DashboardMaxLength bounds QueueDashboard: about a day at 10 events/s.
+	DashboardMaxLength = 1_000_000
 
 	// HeaderDelay names the delay tier of a message published to ExchangeDelay.
 	HeaderDelay = "delay"
@@ -154,6 +163,15 @@ func Declaration() Topology {
 	}
 	// Retries of a dead letter's delivery to notify come back by name.
 	t.Bindings = append(t.Bindings, Binding{Exchange: ExchangeDirect, Queue: QueueDead, Key: QueueDead})
+	t.Queues = append(t.Queues, Queue{Name: QueueDashboard, Args: amqp.Table{
+		amqp.QueueTypeArg:     amqp.QueueTypeQuorum,
+		amqp.QueueMaxLenArg:   int32(DashboardMaxLength),
+		amqp.QueueOverflowArg: amqp.QueueOverflowDropHead,
+	}})
+	for _, typ := range events.Types {
+		t.Bindings = append(t.Bindings, Binding{Exchange: ExchangeDirect, Queue: QueueDashboard, Key: typ})
+	}
+	t.Bindings = append(t.Bindings, Binding{Exchange: ExchangeDLX, Queue: QueueDashboard})
 	for _, tier := range delayTiers {
 		q := DelayQueue(tier)
 		t.Queues = append(t.Queues, Queue{Name: q, Args: amqp.Table{

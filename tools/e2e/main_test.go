@@ -19,9 +19,10 @@ const repoRoot = "../.."
 // TestMain. It is set before any test runs and never changed after.
 var binDir string
 
-// binaries are the packages TestMain builds: the four functions (what the
-// local stack runs) and the dte command (dead-letter replay).
-var binaries = []string{"./functions/enqueue", "./functions/sign", "./functions/submit", "./functions/notify", "./tools/cmd/dte"}
+// binaries are the packages TestMain builds: the four functions and the
+// dashboard (what the local stack runs) and the dte command (dead-letter
+// replay).
+var binaries = []string{"./functions/enqueue", "./functions/sign", "./functions/submit", "./functions/notify", "./functions/dashboard", "./tools/cmd/dte"}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))

@@ -57,6 +57,9 @@ type stackOptions struct {
 	functionEnv map[string][]string
 	// s3 is the server and bucket kind of the archive (default versitygw).
 	s3 *archivetest.Target
+	// dashboard also runs the operations dashboard, with this operator
+	// token.
+	dashboardToken string
 }
 
 // stack is a local pipeline for one test: its own vhost, issuer RUT,
@@ -91,6 +94,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	st, err := local.Start(ctx, local.Config{
 		BinDir: binDir, WorkDir: work, AMQPURL: vhost, S3: s3,
 		CAFs: cafs, SIIStep: 50 * time.Millisecond, FunctionEnv: o.functionEnv,
+		Dashboard: o.dashboardToken != "", DashboardToken: o.dashboardToken,
 		Logger: slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {
@@ -167,7 +171,7 @@ func clearIssuer(store archive.Store, issuer rut.RUT) error {
 
 // dumpLogs shows the end of every log when a test failed.
 func (s *stack) dumpLogs() {
-	for _, fn := range local.Functions {
+	for _, fn := range append(local.Functions, local.DashboardName) {
 		b, err := os.ReadFile(filepath.Join(s.work, "logs", fn+".log"))
 		if err != nil {
 			continue

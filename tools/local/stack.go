@@ -49,13 +49,13 @@ var Functions = []string{"enqueue", "sign", "submit", "notify"}
 
 // Ports of the stack's servers; zero picks a free port.
 type Ports struct {
-	Enqueue, Sign, Submit, Notify, SII, Odoo int
+	Enqueue, Sign, Submit, Notify, SII, Odoo, Dashboard int
 }
 
 // DefaultPorts are those of `make run`: enqueue on 8080, where `dte send`
 // posts by default. The fake Odoo keeps off 8069, Odoo's own port, so that a
 // real Odoo can run beside the stack.
-var DefaultPorts = Ports{Enqueue: 8080, Sign: 8081, Submit: 8082, Notify: 8083, SII: 8090, Odoo: 8091}
+var DefaultPorts = Ports{Enqueue: 8080, Sign: 8081, Submit: 8082, Notify: 8083, SII: 8090, Odoo: 8091, Dashboard: 8070}
 
 // CAFRange is a folio range the stack authorises for an issuer and type.
 type CAFRange struct {
@@ -96,6 +96,11 @@ type Config struct {
 	OnCallback func(odoofake.Callback)
 	// Logger receives the dispatcher's and simulator's lines.
 	Logger *slog.Logger
+	// Dashboard also runs the operations dashboard (binary "dashboard" in
+	// BinDir) on its own queue, with a fresh database in WorkDir.
+	Dashboard bool
+	// DashboardToken is its operator token (default: a random one).
+	DashboardToken string
 }
 
 // Stack is a running pipeline.
@@ -108,7 +113,9 @@ type Stack struct {
 	EnqueueURL  string
 	SIIURL      string // the simulator's base URL
 	CallbackURL string // where notify posts: the real Odoo's or the fake Odoo's route
-	procs       map[string]*process
+	// DashboardURL and DashboardToken reach the dashboard (Config.Dashboard).
+	DashboardURL, DashboardToken string
+	procs                        map[string]*process
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -159,6 +166,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	if err := s.startOdoo(); err != nil {
 		return nil, err
+	}
+	if cfg.Dashboard {
+		// Before the functions, so that it sees every event from the first.
+		if err := s.startDashboard(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.startFunctions(ctx, files); err != nil {
 		return nil, err
@@ -407,6 +420,9 @@ func (s *Stack) Stop() {
 		if p, ok := s.procs[Functions[i]]; ok {
 			errs = append(errs, p.stop(false))
 		}
+	}
+	if p, ok := s.procs[DashboardName]; ok {
+		errs = append(errs, p.stop(false))
 	}
 	for _, c := range s.closers {
 		c()

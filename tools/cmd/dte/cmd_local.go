@@ -129,16 +129,16 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	p := &progress{env: env, start: time.Now(), names: map[string]string{}, final: map[string]string{}}
-	what := "SII simulator, fake Odoo, enqueue, sign, submit, notify, dispatcher"
+	what := "SII simulator, fake Odoo, dashboard, enqueue, sign, submit, notify, dispatcher"
 	if f.odooURL != "" {
-		what = "SII simulator, enqueue, sign, submit, notify (to your Odoo), dispatcher"
+		what = "SII simulator, dashboard, enqueue, sign, submit, notify (to your Odoo), dispatcher"
 	}
 	fmt.Fprintf(env.stdout, "starting: %s (logs in %s)\n", what, filepath.Join(f.work, "logs"))
 	stack, err := local.Start(ctx, local.Config{
 		BinDir: f.bin, WorkDir: f.work, AMQPURL: f.amqpURL, S3: f.s3.config(env), SchemaPath: f.schema,
 		Ports: f.ports, SIIStep: f.step, CAFs: cafRanges(reqs, f.issuers), OnCallback: p.callback,
 		OdooURL: f.odooURL, OdooDatabase: f.odooDB, EnqueueSecret: f.enqueueSecret, CallbackSecret: f.callbackSecret,
-		PurgeQueues: purge,
+		PurgeQueues: purge, Dashboard: true,
 	})
 	if err != nil {
 		return err
@@ -149,6 +149,7 @@ func runLocal(ctx context.Context, env *cliEnv, args []string) error {
 	}()
 	fmt.Fprintf(env.stdout, "ready: enqueue %s · SII simulator %s · Odoo callback %s\n",
 		stack.EnqueueURL, stack.SIIURL, stack.CallbackURL)
+	fmt.Fprintf(env.stdout, "dashboard: %s (operator token for replays: %s)\n", stack.DashboardURL, stack.DashboardToken)
 	if f.odooURL != "" {
 		return serveRealOdoo(ctx, env, f, stack)
 	}
