@@ -425,3 +425,15 @@ class AccountMove(models.Model):
         text = messages.chatter_text(decision.status, event.track_id, event.sii_state, event.message)
         self.message_post(body=_html(text), author_id=bot.id,
                           message_type='comment', subtype_xmlid='mail.mt_note')
+
+    def _dte_async_warn_final_error(self, event):
+        """Post a failure reported for a document already final, as a warning.
+
+        Its status stays (the SII decided); the sender learns that what failed,
+        e.g. a changed request under a folio already used, was not issued.
+        """
+        self.ensure_one()
+        bot = self._dte_async_bot()
+        text = messages.final_error_warning(self.dte_async_status, event.message)
+        self.message_post(body=_html(text), author_id=bot.id,
+                          message_type='comment', subtype_xmlid='mail.mt_note')

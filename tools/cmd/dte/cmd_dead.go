@@ -144,8 +144,8 @@ func printDead(env *cliEnv, letters []deadLetter) {
 }
 
 // replay sends the original message back to the queue it died in, with a
-// fresh attempt count, and removes it from the parking queue once the broker
-// confirmed the copy.
+// fresh attempt count and retry budget, and removes it from the parking
+// queue once the broker confirmed the copy.
 func replay(ctx context.Context, ch *amqp.Channel, l deadLetter) error {
 	h := amqp.Table{}
 	for k, v := range l.d.Headers {
@@ -156,9 +156,17 @@ func replay(ctx context.Context, ch *amqp.Channel, l deadLetter) error {
 		}
 		h[k] = v
 	}
+	body := l.d.Body
+	// A replay starts a new retry budget: the event's retry history (it
+	// died once its budget was spent) is dropped.
+	if e, err := events.Unmarshal(body); err == nil && events.HasRetry(e) {
+		if body, err = events.Marshal(events.WithoutRetry(e)); err != nil {
+			return fmt.Errorf("re-encode without its retry history: %w", err)
+		}
+	}
 	msg := amqp.Publishing{
 		ContentType: l.d.ContentType, MessageId: l.d.MessageId, Timestamp: l.d.Timestamp, Type: l.d.Type,
-		Headers: h, Body: l.d.Body, DeliveryMode: amqp.Persistent,
+		Headers: h, Body: body, DeliveryMode: amqp.Persistent,
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
