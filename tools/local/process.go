@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,12 +19,17 @@ type process struct {
 	name string
 	bin  string
 	env  []string
+	args []string
 	url  string // base URL, e.g. http://127.0.0.1:8081
 	log  string // log file
+	// ready, when set, replaces the wait for /_/ready (a process that
+	// serves no HTTP: the dispatcher).
+	ready func(ctx context.Context, done <-chan struct{}) error
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	done      chan struct{}
+	logOffset int64
 }
 
 // start launches the binary and waits until it answers /_/ready.
@@ -37,7 +43,10 @@ func (p *process) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.bin)
+	if fi, err := logf.Stat(); err == nil {
+		p.logOffset = fi.Size()
+	}
+	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -48,8 +57,35 @@ func (p *process) start(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
 	p.cmd, p.done = cmd, done
+	if p.ready != nil {
+		return p.ready(ctx, done)
+	}
 	return p.waitReady(ctx, done)
 }
+
+// waitLogLine waits until the process's log has a line containing want.
+func (p *process) waitLogLine(ctx context.Context, done <-chan struct{}, want string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, err := os.ReadFile(p.log); err == nil && bytes.Contains(b[p.logStart():], []byte(want)) {
+			return nil
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("%s exited at start; see %s", p.name, p.log)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after 30 s; see %s", p.name, p.log)
+		}
+	}
+}
+
+// logStart is where this run of the process began writing its log (the
+// file is appended to by every run).
+func (p *process) logStart() int64 { return p.logOffset }
 
 func (p *process) waitReady(ctx context.Context, done <-chan struct{}) error {
 	deadline := time.Now().Add(30 * time.Second)
