@@ -38,9 +38,9 @@ func TestSIITransientFailures(t *testing.T) {
 	tests := []struct {
 		name    string
 		faults  siisim.Faults
-		op      string        // the failing operation
-		n       int           // how many calls fail
-		applied []string      // what Odoo applies
+		op      string          // the failing operation
+		n       int             // how many calls fail
+		applied []string        // what Odoo applies
 		waits   []time.Duration // between the attempts (lower bounds)
 	}{
 		{"upload answers 500", siisim.Faults{Fail5xx: 2, Ops: []string{siisim.OpUpload}}, siisim.OpUpload, 2,

@@ -24,18 +24,18 @@ const Path = "/api/dte/callback"
 
 // Callback is one accepted callback as Odoo received it.
 type Callback struct {
-	EventID    string    `json:"event_id"`
-	DTEKey     string    `json:"dtekey"`
-	MoveID     int64     `json:"move_id"`
-	Status     string    `json:"status"`
-	TrackID    string    `json:"track_id"`
-	SIIState   string    `json:"sii_state"`
-	Message    string    `json:"message"`
-	OccurredAt string    `json:"occurred_at"`
+	EventID    string `json:"event_id"`
+	DTEKey     string `json:"dtekey"`
+	MoveID     int64  `json:"move_id"`
+	Status     string `json:"status"`
+	TrackID    string `json:"track_id"`
+	SIIState   string `json:"sii_state"`
+	Message    string `json:"message"`
+	OccurredAt string `json:"occurred_at"`
 	// NextAttemptAt is set for retrying only.
 	NextAttemptAt string    `json:"next_attempt_at"`
 	Received      time.Time `json:"-"`
-	Result     string    `json:"-"` // applied, duplicate, ignored
+	Result        string    `json:"-"` // applied, duplicate, ignored
 }
 
 // Move is an invoice Odoo knows: its dtekey and current status.
