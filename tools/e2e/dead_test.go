@@ -98,6 +98,39 @@ func TestSIIDownDeadLetterReplay(t *testing.T) {
 	}
 }
 
+// TestRetryNow: a document waits in the slow tier for an hour (the SII
+// was down); once the SII is back, `dte retry now DTEKEY` sends its retry
+// at once, and it is accepted without waiting.
+func TestRetryNow(t *testing.T) {
+	t.Parallel()
+	retry := []string{"SLOW_RETRY_DELAYS=1h"}
+	s := newStack(t, stackOptions{functionEnv: map[string][]string{"submit": retry}})
+	if err := s.SII.SetFaults(siisim.Faults{Fail5xx: 3, Ops: []string{siisim.OpUpload}}); err != nil {
+		t.Fatal(err)
+	}
+	d := s.request(33, nil)
+	s.send(d)
+	s.waitStatus("retrying", d)
+	var next string
+	for _, c := range s.callbacksOf(d.move) {
+		if c.Status == "retrying" {
+			next = c.NextAttemptAt
+		}
+	}
+	if at, err := time.Parse(time.RFC3339, next); err != nil || time.Until(at) < 50*time.Minute {
+		t.Fatalf("the next attempt is told as %q, want about an hour from now", next)
+	}
+	out, err := runDTE(t, "retry", "--amqp-url", s.amqpURL, "now", d.key.String())
+	if err != nil || !strings.Contains(out, "retrying now "+d.key.String()) || !strings.Contains(out, "1 retried now") {
+		t.Fatalf("dte retry now: %v\n%s", err, out)
+	}
+	s.waitStatus("accepted", d)
+	s.checkLedger([]doc{d}, func(doc) want { return want{applied: []string{"queued", "signed", "retrying", "sent", "accepted"}} })
+	if out, err := runDTE(t, "retry", "--amqp-url", s.amqpURL, "now", "--all"); err != nil || !strings.Contains(out, "0 retried now") {
+		t.Errorf("dte retry now --all with nothing waiting: %v\n%s", err, out)
+	}
+}
+
 // TestDeadReplayFlagsAfterKeys runs `dte dead replay DTEKEY --amqp-url URL`,
 // flags after the keys, the way `--all` is accepted there. The command must
 // use the URL given, not read "--amqp-url" and the URL as two more keys and
