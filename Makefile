@@ -112,7 +112,7 @@ coldstart: services
 bench: bench-enqueue bench-dte bench-printout bench-pipeline
 
 bench-enqueue: services
-	$(GO) test -run '^$$' -bench Enqueue -benchtime 3000x ./shared/stage/enqueue/
+	$(S3ENV) && $(GO) test -run '^$$' -bench Enqueue -benchtime 3000x ./shared/stage/enqueue/
 
 bench-dte:
 	$(GO) test -run '^$$' -bench . -cpu 1 -benchtime 3s ./shared/dte/

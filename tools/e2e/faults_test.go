@@ -157,7 +157,7 @@ func TestOutagesHealThemselves(t *testing.T) {
 		s3Up.Sub(s3Down).Round(time.Second), waited1, perPhase, perPhase, s3Healed.Sub(s3Up).Round(100*time.Millisecond))
 	t.Logf("SII 5xx for %s: %d of %d documents waited in the slow tier; all %d accepted %s after the SII came back",
 		siiUp.Sub(siiDown).Round(time.Second), waited2, perPhase, len(all), siiHealed.Sub(siiUp).Round(100*time.Millisecond))
-	t.Logf("uploads %d for %d documents; load average %s", s.SII.Stats()[siisim.OpUpload], len(all), load())
+	t.Logf("%d upload calls to the SII (those answered 500 during its outage included) for %d documents, each taken once; load average %s", s.SII.Stats()[siisim.OpUpload], len(all), load())
 }
 
 // TestPermanentFailureIsErrorAtOnce: a failure no retry can fix (a folio

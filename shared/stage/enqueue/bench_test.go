@@ -12,13 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/archive/archivetest"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/webhook"
 )
 
 // BenchmarkEnqueue measures enqueue end to end over HTTP against the real
-// RabbitMQ with publisher confirms: requests per second and latency
-// percentiles with 1, 16 and 64 concurrent clients (closed loop).
+// RabbitMQ with publisher confirms and the real S3 server (the folio check):
+// requests per second and latency percentiles with 1, 16 and 64 concurrent
+// clients (closed loop).
 //
 //	go test -run ^$ -bench Enqueue -benchtime 3000x ./shared/stage/enqueue/
 func BenchmarkEnqueue(b *testing.B) {
@@ -78,14 +81,27 @@ func BenchmarkEnqueueAt500rps(b *testing.B) {
 	report(b, lat, time.Since(start))
 }
 
+// benchServer is enqueue as deployed: the broker with confirms, and the
+// archive (the local versitygw) read for every request, whose folio is not
+// signed yet.
 func benchServer(b *testing.B) (*httptest.Server, []byte) {
 	b.Helper()
 	h, _, _ := brokerHandler(b, time.Now())
 	h.Now = time.Now
-	srv := httptest.NewServer(h)
-	b.Cleanup(srv.Close)
+	srv := archivetest.Versitygw()
+	srv.Require(b)
+	store, err := archive.NewS3(srv.Config("dte-enqueue-bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := store.EnsureBucket(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	h.Archive, h.ArchiveTimeout = archive.New(store), 2*time.Second
+	hs := httptest.NewServer(h)
+	b.Cleanup(hs.Close)
 	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = 128
-	return srv, sample(b, "factura-33.json")
+	return hs, sample(b, "factura-33.json")
 }
 
 func post(b *testing.B, srv *httptest.Server, body []byte) time.Duration {
