@@ -157,6 +157,8 @@ class TestSequences(unittest.TestCase):
     def test_retry_at_the_same_second_as_its_status(self):
         # occurred_at has a resolution of one second
         self.assertTrue(t.decide(t.SENT, at(1), t.RETRYING, at(1)).applied)
+        # a retry forced at once (dte retry now) succeeds within the second
+        self.assertTrue(t.decide(t.RETRYING, at(1), t.SENT, at(1)).applied)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ func TestFromEvent(t *testing.T) {
 		{e: mk(events.TypeRetrying, events.Retrying{Stage: "submit", Reason: "SII 503", Attempts: 3, Odoo: odoo,
 			NextAttemptAt: time.Date(2026, 3, 2, 10, 1, 0, 0, time.UTC), GiveUpAt: time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)}),
 			status: StatusRetrying, next: "2026-03-02T10:01:00Z",
-			message: "Falló el envío al SII (intento 3): SII 503. Próximo intento automático: 2026-03-02 10:01 UTC (si sigue fallando, se dará por fallido el 2026-03-03 10:00 UTC)"},
+			message: "Falló el envío al SII (intento 3): SII 503. Próximo intento automático: 2026-03-02 10:01 UTC (los reintentos terminan el 2026-03-03 10:00 UTC)"},
 		{e: mk(events.TypeCheck, events.Check{Odoo: odoo}), skip: true},
 	}
 	for _, tt := range tests {

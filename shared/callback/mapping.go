@@ -90,7 +90,7 @@ func FromEvent(e events.Event) (p Payload, odoo request.Odoo, ok bool, err error
 		}
 		p.Status, odoo = StatusRetrying, d.Odoo
 		p.NextAttemptAt = d.NextAttemptAt.UTC().Format(time.RFC3339)
-		p.Message = fmt.Sprintf("Falló %s (intento %d): %s. Próximo intento automático: %s (si sigue fallando, se dará por fallido el %s)",
+		p.Message = fmt.Sprintf("Falló %s (intento %d): %s. Próximo intento automático: %s (los reintentos terminan el %s)",
 			stageWithArticle(d.Stage), d.Attempts, d.Reason, d.NextAttemptAt.UTC().Format("2006-01-02 15:04 UTC"), d.GiveUpAt.UTC().Format("2006-01-02 15:04 UTC"))
 	default:
 		return p, odoo, false, nil

@@ -24,6 +24,8 @@ import (
 //   - Budget: once the first failure is older than the budget, the event is
 //     given up: 422, which every platform dead-letters at once (dte.dead →
 //     notify → Odoo `error`, and dte.dead.parked for `dte dead replay`).
+//     The last wait is shortened so that the last attempt comes when the
+//     budget ends.
 //
 // A zero Retry (no tiers) leaves transient failures to the platform: 503.
 type Retry struct {
@@ -92,6 +94,8 @@ func (r Retry) next(e events.Event, now time.Time) step {
 	} else {
 		s.wait, s.slow = r.Slow[min(failures-len(r.Fast)-1, len(r.Slow)-1)], true
 	}
+	// The last attempt comes when the budget ends, not a tier later.
+	s.wait = min(s.wait, max(s.giveUpAt.Sub(now), time.Second))
 	if r.Tier != nil {
 		s.wait = r.Tier(s.wait)
 	}

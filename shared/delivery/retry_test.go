@@ -200,3 +200,19 @@ func TestWorkOutlivesTheCaller(t *testing.T) {
 		t.Fatalf("the caller hanging up cancelled the work (%v) or its event (published %v)", sawCancel, published(pub))
 	}
 }
+
+// TestLastAttemptWhenTheBudgetEnds: a slow-tier wait that would pass the
+// end of the budget is shortened: the last attempt comes when it ends.
+func TestLastAttemptWhenTheBudgetEnds(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	r := Retry{Fast: []time.Duration{time.Second}, Slow: []time.Duration{time.Hour}, Budget: 3 * time.Hour}
+	for _, tt := range []struct {
+		since time.Duration // how long ago the first failure was
+		want  time.Duration
+	}{{time.Hour, time.Hour}, {2*time.Hour + 45*time.Minute, 15 * time.Minute}, {3*time.Hour - time.Millisecond, time.Second}} {
+		st := r.next(events.WithRetry(signedEvent(t), 5, now.Add(-tt.since)), now)
+		if st.exhausted || st.wait != tt.want {
+			t.Errorf("%s into a 3 h budget: wait %s (exhausted %v), want %s", tt.since, st.wait, st.exhausted, tt.want)
+		}
+	}
+}

@@ -103,7 +103,7 @@ func TestSIIDownDeadLetterReplay(t *testing.T) {
 // at once, and it is accepted without waiting.
 func TestRetryNow(t *testing.T) {
 	t.Parallel()
-	retry := []string{"SLOW_RETRY_DELAYS=1h"}
+	retry := []string{"SLOW_RETRY_DELAYS=1h", "RETRY_BUDGET=3h"}
 	s := newStack(t, stackOptions{functionEnv: map[string][]string{"submit": retry}})
 	if err := s.SII.SetFaults(siisim.Faults{Fail5xx: 3, Ops: []string{siisim.OpUpload}}); err != nil {
 		t.Fatal(err)

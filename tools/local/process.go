@@ -63,40 +63,33 @@ func (p *process) start(ctx context.Context) error {
 	return p.waitReady(ctx, done)
 }
 
-// waitLogLine waits until the process's log has a line containing want.
+// waitLogLine waits until this run of the process has logged a line
+// containing want (the log file is appended to by every run).
 func (p *process) waitLogLine(ctx context.Context, done <-chan struct{}, want string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if b, err := os.ReadFile(p.log); err == nil && bytes.Contains(b[p.logStart():], []byte(want)) {
-			return nil
-		}
-		select {
-		case <-done:
-			return fmt.Errorf("%s exited at start; see %s", p.name, p.log)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after 30 s; see %s", p.name, p.log)
-		}
-	}
+	return p.waitFor(ctx, done, func() bool {
+		b, err := os.ReadFile(p.log)
+		return err == nil && int64(len(b)) >= p.logOffset && bytes.Contains(b[p.logOffset:], []byte(want))
+	})
 }
 
-// logStart is where this run of the process began writing its log (the
-// file is appended to by every run).
-func (p *process) logStart() int64 { return p.logOffset }
-
+// waitReady waits until the process answers /_/ready with 200.
 func (p *process) waitReady(ctx context.Context, done <-chan struct{}) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	return p.waitFor(ctx, done, func() bool {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/_/ready", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
 		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// waitFor polls ready until it holds, the process exits, ctx ends or 30 s
+// pass.
+func (p *process) waitFor(ctx context.Context, done <-chan struct{}, ready func() bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for !ready() {
 		select {
 		case <-done:
 			return fmt.Errorf("%s exited at start; see %s", p.name, p.log)
@@ -108,6 +101,7 @@ func (p *process) waitReady(ctx context.Context, done <-chan struct{}) error {
 			return fmt.Errorf("%s not ready after 30 s; see %s", p.name, p.log)
 		}
 	}
+	return nil
 }
 
 // stop ends the process: SIGTERM (graceful: in-flight requests finish), or

@@ -192,9 +192,10 @@ func (s *Server) handle(r *http.Request) (int, map[string]string) {
 
 // applies is the addon's rule (odoo/l10n_cl_dte_async/dtelib/transitions.py):
 // never backwards; finals never change; error over any non-final status;
-// retrying over any non-final status that happened no later; from error or
-// retrying, a final status, or an event that happened later, moves the
-// document on.
+// retrying over any non-final status that happened no later; from error, a
+// final status or an event that happened later moves the document on, and
+// from retrying one that happened no earlier (occurred_at has a resolution
+// of one second, and `dte retry now` can succeed within it).
 func (s *Server) applies(m *Move, cb Callback) bool {
 	cur := m.Status
 	if cur != "" && rank[cur] == 4 {
@@ -209,7 +210,7 @@ func (s *Server) applies(m *Move, cb Callback) bool {
 	case cb.Status == "retrying":
 		return cur == "" || !at.Before(m.statusAt)
 	case cur == "retrying":
-		return rank[cb.Status] == 4 || at.After(m.statusAt)
+		return rank[cb.Status] == 4 || !at.Before(m.statusAt)
 	}
 	return rank[cb.Status] > rank[cur]
 }

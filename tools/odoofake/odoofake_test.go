@@ -98,8 +98,8 @@ func TestRetrying(t *testing.T) {
 		{cb("r1", "retrying", at(time.Second)), 200, "applied", "retrying"},
 		{cb("r2", "retrying", at(time.Minute)), 200, "applied", "retrying"},
 		{cb("q2", "queued", at(30*time.Second)), 200, "ignored", "retrying"},
-		{cb("s", "signed", at(2*time.Minute)), 200, "applied", "signed"},
-		{cb("r3", "retrying", at(time.Minute)), 200, "ignored", "signed"},
+		{cb("s", "signed", at(time.Minute)), 200, "applied", "signed"}, // the same second: a retry forced at once
+		{cb("r3", "retrying", at(30*time.Second)), 200, "ignored", "signed"},
 		{cb("r4", "retrying", at(3*time.Minute)), 200, "applied", "retrying"},
 		{cb("e", "error", at(4*time.Minute)), 200, "applied", "error"},
 		{cb("r5", "retrying", at(5*time.Minute)), 200, "applied", "retrying"},

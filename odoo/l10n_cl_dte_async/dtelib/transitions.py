@@ -20,7 +20,9 @@ Rules (docs/design.md, "Odoo callback"):
 - ``retrying`` is applied over any status that is not final when it happened
   no earlier than the current one (a stale retry of an earlier stage does not
   hide progress); from ``retrying``, a final status, or any event that
-  happened later, moves the status on (the retry succeeded);
+  happened no earlier, moves the status on (the retry succeeded; times have a
+  resolution of one second, and a retry forced by an operator can succeed
+  within the second it was reported);
 - otherwise an event is applied only when it moves the status forward:
   ``sent`` after ``accepted`` is ignored, ``signed`` after ``sent`` is ignored,
   ``queued`` twice is ignored.
@@ -82,7 +84,7 @@ def decide(current, current_at, incoming, incoming_at):
             return Decision(True, RETRYING, "retrying")
         return Decision(False, current, "older-retry")
     if current == RETRYING:
-        if incoming in FINAL or current_at is None or incoming_at > current_at:
+        if incoming in FINAL or current_at is None or incoming_at >= current_at:
             return Decision(True, incoming, "after-retrying")
         return Decision(False, current, "older-than-retrying")
     if RANK[incoming] > RANK[current]:

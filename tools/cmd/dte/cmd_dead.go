@@ -147,15 +147,6 @@ func printDead(env *cliEnv, letters []deadLetter) {
 // fresh attempt count and retry budget, and removes it from the parking
 // queue once the broker confirmed the copy.
 func replay(ctx context.Context, ch *amqp.Channel, l deadLetter) error {
-	h := amqp.Table{}
-	for k, v := range l.d.Headers {
-		switch k {
-		case bus.HeaderAttempts, dispatch.HeaderDeadQueue, dispatch.HeaderDeadReason, dispatch.HeaderDeadAt, dispatch.HeaderDeadAttempts,
-			"x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason", "x-delivery-count":
-			continue
-		}
-		h[k] = v
-	}
 	body := l.d.Body
 	// A replay starts a new retry budget: the event's retry history (it
 	// died once its budget was spent) is dropped.
@@ -164,24 +155,8 @@ func replay(ctx context.Context, ch *amqp.Channel, l deadLetter) error {
 			return fmt.Errorf("re-encode without its retry history: %w", err)
 		}
 	}
-	msg := amqp.Publishing{
-		ContentType: l.d.ContentType, MessageId: l.d.MessageId, Timestamp: l.d.Timestamp, Type: l.d.Type,
-		Headers: h, Body: body, DeliveryMode: amqp.Persistent,
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	dc, err := ch.PublishWithDeferredConfirmWithContext(pctx, bus.ExchangeDirect, l.queue, true, false, msg)
-	if err != nil {
-		return err
-	}
-	ok, err := dc.WaitContext(pctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("broker refused the copy")
-	}
-	return l.d.Ack(false)
+	return requeue(ctx, ch, l.d, l.queue, body,
+		bus.HeaderAttempts, dispatch.HeaderDeadQueue, dispatch.HeaderDeadReason, dispatch.HeaderDeadAt, dispatch.HeaderDeadAttempts)
 }
 
 func orDash(s string) string {

@@ -71,7 +71,9 @@ func runRetry(ctx context.Context, env *cliEnv, args []string) error {
 				waiting++
 				continue
 			}
-			if err := retryNow(ctx, ch, d); err != nil {
+			// Straight to dte.direct under the routing key it waits for
+			// (its function's queue), without its delay tier.
+			if err := requeue(ctx, ch, d, d.RoutingKey, d.Body, bus.HeaderDelay); err != nil {
 				return fmt.Errorf("retry %s (%s): %w", k, e.Type(), err)
 			}
 			n, since := events.RetryOf(e)
@@ -82,36 +84,4 @@ func runRetry(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "%d retried now, %d other retries left waiting\n", moved, waiting)
 	return nil
-}
-
-// retryNow publishes a waiting retry straight to dte.direct under the
-// routing key it waits for (its function's queue), and takes it from its
-// delay queue once the broker confirmed the copy.
-func retryNow(ctx context.Context, ch *amqp.Channel, d amqp.Delivery) error {
-	h := amqp.Table{}
-	for k, v := range d.Headers {
-		switch k {
-		case bus.HeaderDelay, "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason", "x-delivery-count":
-			continue
-		}
-		h[k] = v
-	}
-	msg := amqp.Publishing{
-		ContentType: d.ContentType, MessageId: d.MessageId, Timestamp: d.Timestamp, Type: d.Type,
-		Headers: h, Body: d.Body, DeliveryMode: amqp.Persistent,
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	dc, err := ch.PublishWithDeferredConfirmWithContext(pctx, bus.ExchangeDirect, d.RoutingKey, true, false, msg)
-	if err != nil {
-		return err
-	}
-	ok, err := dc.WaitContext(pctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("broker refused the copy")
-	}
-	return d.Ack(false)
 }
