@@ -203,27 +203,10 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Even
 			return outcome{status: 422, result: "poison", err: err}
 		}
 		emits, o = []stage.Emit{stage.Now(failed)}, outcome{result: "permanent", err: err}
-	case !s.cfg.Retry.Enabled():
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "transient failure: "+err.Error(), http.StatusServiceUnavailable)
-		return outcome{status: 503, result: "transient", err: err}
 	default:
-		now := s.cfg.Now()
-		st := s.cfg.Retry.next(e, now)
-		if st.exhausted {
-			x := errExhausted{st: st, err: err}
-			http.Error(w, x.Error(), http.StatusUnprocessableEntity)
-			return outcome{status: 422, result: "exhausted", err: x}
-		}
-		retry, rerr := s.retryEmits(e, stageName, err, st, now)
-		if rerr != nil {
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "transient failure: "+err.Error(), http.StatusServiceUnavailable)
-			return outcome{status: 503, result: "transient", err: errors.Join(err, rerr)}
-		}
-		emits, o = retry, outcome{result: "retry", err: err}
-		if st.slow {
-			o.result = "retrying"
+		var answered bool
+		if emits, o, answered = s.transient(w, e, stageName, err); answered {
+			return o
 		}
 	}
 	propagateTrace(e, emits)

@@ -3,6 +3,7 @@ package delivery
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -100,6 +101,36 @@ func (r Retry) next(e events.Event, now time.Time) step {
 		s.wait = r.Tier(s.wait)
 	}
 	return s
+}
+
+// transient handles a transient failure err of e: the events that retry
+// it, or, when answered is set, the answer already written: 503 when
+// delivery does not retry itself (or cannot build the retry), 422 once the
+// budget is spent.
+func (s *server) transient(w http.ResponseWriter, e events.Event, stageName string, err error) (emits []stage.Emit, o outcome, answered bool) {
+	if !s.cfg.Retry.Enabled() {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "transient failure: "+err.Error(), http.StatusServiceUnavailable)
+		return nil, outcome{status: 503, result: "transient", err: err}, true
+	}
+	now := s.cfg.Now()
+	st := s.cfg.Retry.next(e, now)
+	if st.exhausted {
+		x := errExhausted{st: st, err: err}
+		http.Error(w, x.Error(), http.StatusUnprocessableEntity)
+		return nil, outcome{status: 422, result: "exhausted", err: x}, true
+	}
+	emits, rerr := s.retryEmits(e, stageName, err, st, now)
+	if rerr != nil {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "transient failure: "+err.Error(), http.StatusServiceUnavailable)
+		return nil, outcome{status: 503, result: "transient", err: errors.Join(err, rerr)}, true
+	}
+	o = outcome{result: "retry", err: err}
+	if st.slow {
+		o.result = "retrying"
+	}
+	return emits, o, false
 }
 
 // retryEmits are the events that retry e after a transient failure err:
