@@ -89,6 +89,18 @@ func (s *stack) told(docs []doc, status string) int {
 	return len(seen)
 }
 
+// inFlight counts the documents Odoo shows between queued and final.
+func (s *stack) inFlight(docs []doc) int {
+	n := 0
+	for _, d := range docs {
+		switch m, _ := s.Odoo.Move(d.move); m.Status {
+		case "queued", "signed", "sent", "retrying":
+			n++
+		}
+	}
+	return n
+}
+
 // load is the machine's load average, for the figures.
 func load() string {
 	b, err := os.ReadFile("/proc/loadavg")
@@ -254,6 +266,9 @@ func TestDispatcherKilledMidRun(t *testing.T) {
 		time.Sleep(after)
 		if err := s.Kill("dispatcher"); err != nil {
 			t.Fatal(err)
+		}
+		if n := s.inFlight(docs); n == 0 {
+			t.Errorf("no document was in flight when the dispatcher was killed: the kill proves nothing")
 		}
 		time.Sleep(2 * time.Second)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
