@@ -27,7 +27,7 @@ import (
 func BenchmarkEnqueue(b *testing.B) {
 	for _, clients := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			srv, body := benchServer(b)
+			srv, body := benchServer(b, true)
 			lat := make([]time.Duration, b.N)
 			var next int64
 			var mu sync.Mutex
@@ -59,8 +59,21 @@ func BenchmarkEnqueue(b *testing.B) {
 // BenchmarkEnqueueAt500rps offers a steady 500 requests per second (open
 // loop, like Odoo workers sending invoices) and reports the latency
 // percentiles at that rate; the target is p99 under 10 ms.
+//
+// The sub-benchmark archive=off leaves out the read of the archive (the
+// folio check), to show what that read costs at this rate.
 func BenchmarkEnqueueAt500rps(b *testing.B) {
-	srv, body := benchServer(b)
+	for _, withArchive := range []bool{true, false} {
+		name := "archive=on"
+		if !withArchive {
+			name = "archive=off"
+		}
+		b.Run(name, func(b *testing.B) { enqueueAt500rps(b, withArchive) })
+	}
+}
+
+func enqueueAt500rps(b *testing.B, withArchive bool) {
+	srv, body := benchServer(b, withArchive)
 	const rate = 500
 	interval := time.Second / rate
 	lat := make([]time.Duration, b.N)
@@ -84,10 +97,22 @@ func BenchmarkEnqueueAt500rps(b *testing.B) {
 // benchServer is enqueue as deployed: the broker with confirms, and the
 // archive (the local versitygw) read for every request, whose folio is not
 // signed yet.
-func benchServer(b *testing.B) (*httptest.Server, []byte) {
+func benchServer(b *testing.B, withArchive bool) (*httptest.Server, []byte) {
 	b.Helper()
 	h, _, _ := brokerHandler(b, time.Now())
 	h.Now = time.Now
+	if withArchive {
+		attachArchive(b, h)
+	}
+	hs := httptest.NewServer(h)
+	b.Cleanup(hs.Close)
+	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = 128
+	return hs, sample(b, "factura-33.json")
+}
+
+// attachArchive gives h the local versitygw as its archive.
+func attachArchive(b *testing.B, h *Handler) {
+	b.Helper()
 	srv := archivetest.Versitygw()
 	srv.Require(b)
 	store, err := archive.NewS3(srv.Config("dte-enqueue-bench"))
@@ -98,10 +123,6 @@ func benchServer(b *testing.B) (*httptest.Server, []byte) {
 		b.Fatal(err)
 	}
 	h.Archive, h.ArchiveTimeout = archive.New(store), 2*time.Second
-	hs := httptest.NewServer(h)
-	b.Cleanup(hs.Close)
-	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = 128
-	return hs, sample(b, "factura-33.json")
 }
 
 func post(b *testing.B, srv *httptest.Server, body []byte) time.Duration {
