@@ -22,7 +22,7 @@ S3ENV     := eval "$$(scripts/s3-server.sh env)"
 CRYPTO    ?= std
 export CRYPTO
 
-.PHONY: help run build test test-go test-s3 test-broker-restart test-odoo test-odoo-plain \
+.PHONY: help run build test test-go test-s3 test-faults test-broker-restart test-odoo test-odoo-plain \
         test-odoo-framework vet services rabbitmq s3 minio prereqs-run prereqs-test deploy-check \
         images coldstart bench bench-enqueue load-enqueue bench-dte bench-signer bench-printout \
         bench-pipeline bench-dashboard print-samples fuzz-verify clean
@@ -30,6 +30,7 @@ export CRYPTO
 help:
 	@echo "make run            run the pipeline locally and send the sample invoices"
 	@echo "make test           every test CI runs (starts RabbitMQ and the S3 server if needed)"
+	@echo "make test-faults    the long fault runs alone (S3 and SII outages, the dispatcher killed)"
 	@echo "make bench          benchmarks: enqueue (in process and from outside), DTE signing, the whole pipeline, the dashboard"
 	@echo "make bench-signer   DTE signing per core: Go, Go on BoringCrypto, Python lxml+xmlsec"
 	@echo "make load-enqueue   enqueue at RATE=500/s for DURATION=60s from a separate load generator"
@@ -89,14 +90,14 @@ minio:
 # The prerequisites; vet; every Go test (integration tests use the real
 # RabbitMQ, versitygw and MinIO; documents are checked with xmllint and
 # xmlsec1); the archive's tests named per S3 server; the tests that restart
-# RabbitMQ, on their own; the Odoo addon's plain tests and, when ODOO_SRC
-# names an Odoo 19.0 tree, its Odoo-framework tests and the odoo/README.md
-# walk-through in a real Odoo; the deployment files. DTE_TEST_STRICT=1: a
-# test that needs a tool or a server that is missing fails instead of
-# skipping (shared/testenv).
-test: prereqs-test services vet test-go test-s3 test-broker-restart test-odoo deploy-check
+# RabbitMQ, on their own; the long fault runs; the Odoo addon's plain tests
+# and, when ODOO_SRC names an Odoo 19.0 tree, its Odoo-framework tests and the
+# odoo/README.md walk-through in a real Odoo; the deployment files.
+# DTE_TEST_STRICT=1: a test that needs a tool or a server that is missing
+# fails instead of skipping (shared/testenv).
+test: prereqs-test services vet test-go test-s3 test-faults test-broker-restart test-odoo deploy-check
 
-test test-go test-s3 test-broker-restart test-odoo test-odoo-plain test-odoo-framework deploy-check coldstart: export DTE_TEST_STRICT := 1
+test test-go test-s3 test-faults test-broker-restart test-odoo test-odoo-plain test-odoo-framework deploy-check coldstart: export DTE_TEST_STRICT := 1
 
 vet:
 	$(GO) vet $(PKGS)
@@ -107,6 +108,12 @@ test-go:
 # Which S3 servers and bucket kinds the archive was tested on, one line each.
 test-s3:
 	$(S3ENV) && scripts/test-s3.sh
+
+# The long fault runs (tools/e2e/faults_test.go, about 7 minutes): S3
+# stopped and the SII failing during a 300-document run, the dispatcher
+# killed mid-run. -v prints the time each outage took to heal.
+test-faults:
+	$(S3ENV) && DTE_TEST_FAULTS=1 $(GO) test -count=1 -timeout 30m -v -run 'TestOutagesHealThemselves|TestDispatcherKilledMidRun' ./tools/e2e/
 
 test-broker-restart:
 	$(S3ENV) && DTE_TEST_BROKER_RESTART=1 $(GO) test -count=1 -p 1 -timeout 10m -run 'BrokerRestart' $(PKGS)
@@ -135,7 +142,7 @@ coldstart: services
 bench: bench-enqueue load-enqueue bench-dte bench-signer bench-printout bench-pipeline bench-dashboard
 
 bench-enqueue: services
-	$(GO) test -run '^$$' -bench Enqueue -benchtime 3000x ./shared/stage/enqueue/
+	$(S3ENV) && $(GO) test -run '^$$' -bench Enqueue -benchtime 3000x ./shared/stage/enqueue/
 
 bench-dte:
 	$(GO) test -run '^$$' -bench . -cpu 1 -benchtime 3s ./shared/dte/

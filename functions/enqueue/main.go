@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/request"
@@ -18,8 +19,11 @@ import (
 
 func main() { serve.Main("enqueue", func(ctx context.Context) error { return run(ctx, config.OS()) }) }
 
-// bus.Publisher is what enqueue publishes with.
-var _ enqueue.Publisher = (*bus.Publisher)(nil)
+// What enqueue needs, from the packages that provide it.
+var (
+	_ enqueue.Publisher = (*bus.Publisher)(nil)
+	_ enqueue.Archive   = (*archive.Archive)(nil)
+)
 
 func run(ctx context.Context, src config.Source) error {
 	var cfg config.Enqueue
@@ -34,15 +38,23 @@ func run(ctx context.Context, src config.Source) error {
 		OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology),
 	})
 	defer pub.Close()
-	h, err := newHandler(cfg, pub, logger)
+	store, err := archive.NewS3(archive.S3Config{
+		Endpoint: cfg.S3.Endpoint, Region: cfg.S3.Region, Bucket: cfg.S3.Bucket, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+	})
+	if err != nil {
+		return err
+	}
+	// Reads only (a document's state): no probe of conditional writes.
+	h, err := newHandler(cfg, pub, archive.New(store, archive.WithLogger(logger)), logger)
 	if err != nil {
 		return err
 	}
 	return serve.Run(ctx, serve.FunctionOptions(cfg.Base, h, pub.Ready, logger))
 }
 
-// newHandler is enqueue's handler with its configuration.
-func newHandler(cfg config.Enqueue, pub enqueue.Publisher, logger *slog.Logger) (*enqueue.Handler, error) {
+// newHandler is enqueue's handler with its configuration; arch is read to
+// refuse at once a different request for a folio already signed.
+func newHandler(cfg config.Enqueue, pub enqueue.Publisher, arch enqueue.Archive, logger *slog.Logger) (*enqueue.Handler, error) {
 	validator, err := request.NewValidator()
 	if err != nil {
 		return nil, err
@@ -50,6 +62,6 @@ func newHandler(cfg config.Enqueue, pub enqueue.Publisher, logger *slog.Logger) 
 	return &enqueue.Handler{
 		Validator: validator, Publisher: pub, Secret: []byte(cfg.Secret),
 		Window: cfg.Window, PublishTimeout: cfg.PublishTimeout, MaxBody: cfg.MaxBody,
-		Now: time.Now, Logger: logger,
+		Now: time.Now, Logger: logger, Archive: arch, ArchiveTimeout: cfg.ArchiveTimeout,
 	}, nil
 }

@@ -53,7 +53,7 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
-	arch, err := archive.Open(ctx, archive.ConfigFrom(cfg.S3), cfg.S3.Probe, logger)
+	arch, err := archive.Open(ctx, archive.ConfigFrom(cfg.S3), cfg.Probe.Probe, logger)
 	if err != nil {
 		return err
 	}
@@ -71,11 +71,12 @@ func run(ctx context.Context, src config.Source) error {
 }
 
 // newHandler serves the stage on /: cl.dte.requested in, cl.dte.signed
-// published (or replied) with confirms.
+// published (or replied) with confirms; a transient failure comes back to
+// dte.sign later (the two retry tiers).
 func newHandler(cfg config.Sign, h stage.Handler, pub delivery.Publisher, logger *slog.Logger) (http.Handler, error) {
 	return delivery.New(h, delivery.Config{
 		Stage: "sign", Types: sign.Types, Queue: bus.QueueSign, Mode: cfg.ReplyMode,
 		Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger,
+		Retry: delivery.Retry{Fast: cfg.RetryDelays, Slow: cfg.SlowRetryDelays, Budget: cfg.RetryBudget, Tier: bus.TierFor},
 	})
 }
-

@@ -109,6 +109,14 @@ class TestMessages(unittest.TestCase):
         self.assertEqual(messages.chatter_text(t.REJECTED, sii_state="RCH").split("\n")[0], "Rechazado: RCH")
         self.assertEqual(messages.chatter_text(t.ERROR, message="sign: folio fuera de CAF"),
                          "Error: sign: folio fuera de CAF")
+        retrying = messages.chatter_text(t.RETRYING, message="Falló el envío al SII (intento 3): SII 503. Próximo intento automático: 2026-03-02 10:01 UTC")
+        self.assertIn("Reintentando automáticamente", retrying)
+        self.assertIn("Próximo intento automático: 2026-03-02 10:01 UTC", retrying)
+        self.assertEqual(messages.STATUS_LABELS[t.RETRYING], "Reintentando")
+        warning = messages.final_error_warning(t.ACCEPTED, "Falló la firma: folio already used")
+        self.assertIn("«Aceptado»", warning)
+        self.assertIn("no se emitió", warning)
+        self.assertIn("folio already used", warning)
         for status in t.EVENT_STATUSES:
             self.assertTrue(messages.chatter_text(status))
         with self.assertRaises(ValueError):
@@ -156,10 +164,20 @@ class TestMessages(unittest.TestCase):
         self.assertEqual(lines, ["Documento · folio: no es válido"])
 
     def test_every_error_kind_has_a_message(self):
-        for kind in ("invalid", "unauthorized", "too_large", "unsupported", "unavailable", "server_error",
+        for kind in ("invalid", "unauthorized", "conflict", "too_large", "unsupported", "unavailable", "server_error",
                      "timeout", "connection", "config", "unexpected"):
             text = messages.enqueue_error(enqueue_client.EnqueueResult(kind, status=599))
             self.assertTrue(text)
+
+    def test_conflict_names_the_document(self):
+        result = enqueue_client.classify(409, json.dumps({
+            "type": "https://github.com/dtecl/pipeline/problems/folio-used", "title": "Folio already used", "status": 409,
+            "detail": "…", "dtekey": "76086428-5-33-1042", "document_status": "accepted"}).encode())
+        self.assertEqual(result.kind, "conflict")
+        text = messages.enqueue_error(result)
+        self.assertIn("76086428-5-33-1042", text)
+        self.assertIn("«Aceptado»", text)
+        self.assertIn("folio nuevo", text)
 
 
 if __name__ == "__main__":

@@ -51,9 +51,12 @@ const (
 // ExchangeDirect. Retry backoff and status re-polls pick the smallest tier
 // that is at least the wanted delay. Each tier is one TTL queue (the Debian
 // RabbitMQ has no delayed-message plugin).
+// The tiers from 30 min up serve the slow retry tier (docs/design.md,
+// "Retries"): a wait longer than the longest tier comes back after it.
 var delayTiers = []time.Duration{
 	1 * time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second,
 	1 * time.Minute, 2 * time.Minute, 5 * time.Minute, 15 * time.Minute,
+	30 * time.Minute, time.Hour,
 }
 
 // DelayTiers returns the delay tiers, shortest first.
@@ -64,6 +67,8 @@ func DelayQueue(tier time.Duration) string { return "dte.delay." + tierName(tier
 
 func tierName(d time.Duration) string {
 	switch {
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
 	case d%time.Minute == 0:
 		return strconv.Itoa(int(d/time.Minute)) + "m"
 	default:
@@ -116,7 +121,7 @@ type Topology struct {
 var workQueues = map[string][]string{
 	QueueSign:   {events.TypeRequested},
 	QueueSubmit: {events.TypeSigned, events.TypeCheck},
-	QueueNotify: {events.TypeRequested, events.TypeSigned, events.TypeSubmitted, events.TypeSettled, events.TypeFailed},
+	QueueNotify: {events.TypeRequested, events.TypeSigned, events.TypeSubmitted, events.TypeSettled, events.TypeFailed, events.TypeRetrying},
 }
 
 // WorkQueues returns the function queues and the event types each receives.

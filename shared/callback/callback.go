@@ -26,6 +26,9 @@ const (
 	StatusObjected = "objected"
 	StatusRejected = "rejected"
 	StatusError    = "error"
+	// StatusRetrying: a stage failed transiently and retries by itself
+	// later (NextAttemptAt); not final, and nothing for the user to do.
+	StatusRetrying = "retrying"
 )
 
 // HeaderDatabase picks the Odoo database for the public callback route.
@@ -41,6 +44,9 @@ type Payload struct {
 	SIIState   string `json:"sii_state"`
 	Message    string `json:"message"`
 	OccurredAt string `json:"occurred_at"` // RFC 3339, UTC
+	// NextAttemptAt is, for retrying, about when the next attempt comes
+	// (RFC 3339, UTC); "" for every other status.
+	NextAttemptAt string `json:"next_attempt_at"`
 }
 
 // Client posts callbacks to one Odoo.

@@ -24,6 +24,7 @@ const (
 	KindCheck     = "check"
 	KindSettled   = "settled"
 	KindFailed    = "failed"
+	KindRetrying  = "retrying"
 	KindDead      = "dead"
 	KindArchive   = "archive" // a history entry read from the archive's state (rebuild)
 )
@@ -35,6 +36,7 @@ var kindOfType = map[string]string{
 	events.TypeCheck:     KindCheck,
 	events.TypeSettled:   KindSettled,
 	events.TypeFailed:    KindFailed,
+	events.TypeRetrying:  KindRetrying,
 }
 
 // Fact is one thing the projection learns about a document: an event, a
@@ -193,6 +195,8 @@ func (env envelope) fact(received time.Time) (Fact, error) {
 		}
 	case KindFailed:
 		f.Status, f.Stage, f.Detail = archive.StatusError, d.Stage, d.Reason
+	case KindRetrying:
+		f.Status, f.Stage, f.Detail = StatusRetrying, d.Stage, d.Reason
 	}
 	return f, nil
 }

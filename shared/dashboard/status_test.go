@@ -27,6 +27,16 @@ func TestDecide(t *testing.T) {
 		{"after error, newer event moves on", "error", 3, "sent", 4, "sent", true},
 		{"after error, older event stale", "error", 3, "signed", 2, "error", false},
 		{"after error, a verdict", "error", 3, "accepted", 9, "accepted", true},
+		{"retrying first", "", 0, "retrying", 1, "retrying", true},
+		{"retrying over in-flight", "signed", 2, "retrying", 3, "retrying", true},
+		{"older retrying ignored", "sent", 3, "retrying", 2, "sent", false},
+		{"after retrying, newer status moves on", "retrying", 3, "sent", 4, "sent", true},
+		{"after retrying, older event stale", "retrying", 3, "signed", 2, "retrying", false},
+		{"after retrying, a verdict even if older", "retrying", 3, "accepted", 2, "accepted", true},
+		{"error over retrying", "retrying", 3, "error", 4, "error", true},
+		{"retrying never over final", "accepted", 3, "retrying", 4, "accepted", false},
+		{"retrying after a newer error", "error", 5, "retrying", 4, "error", false},
+		{"retrying after an older error moves on", "error", 3, "retrying", 4, "retrying", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -82,41 +83,63 @@ var ErrRefused = errors.New("the broker refused the copy")
 
 // Replay sends the original message back to the queue it died in (through
 // bus.ExchangeDirect under the queue's own name), with a fresh attempt
-// count, and removes it from the parking queue once the broker confirmed
-// the copy. ch must be in confirm mode (ch.Confirm).
+// count and a new retry budget (the event's retry history is dropped: it
+// died once its budget was spent), and removes it from the parking queue
+// once the broker confirmed the copy. ch must be in confirm mode
+// (ch.Confirm).
 func Replay(ctx context.Context, ch *amqp.Channel, l Letter) error {
 	if !l.Replayable() {
 		return fmt.Errorf("replay %s: not a pipeline event or its queue is unknown", l.Delivery.MessageId)
 	}
+	body := l.Delivery.Body
+	if e, err := events.Unmarshal(body); err == nil && events.HasRetry(e) {
+		if body, err = events.Marshal(events.WithoutRetry(e)); err != nil {
+			return fmt.Errorf("replay %s: re-encode without its retry history: %w", l.Delivery.MessageId, err)
+		}
+	}
+	if err := Requeue(ctx, ch, l.Delivery, l.Queue, body,
+		bus.HeaderAttempts, dispatch.HeaderDeadQueue, dispatch.HeaderDeadReason, dispatch.HeaderDeadAt, dispatch.HeaderDeadAttempts); err != nil {
+		return fmt.Errorf("replay %s: %w", l.Delivery.MessageId, err)
+	}
+	return nil
+}
+
+// Requeue publishes a browsed message again to dte.direct under key, with
+// body and without the headers named in drop (nor RabbitMQ's dead-letter
+// bookkeeping), and takes the original from its queue once the broker
+// confirmed the copy: `dte dead replay` and `dte retry now`. The channel
+// must be in confirm mode.
+func Requeue(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, key string, body []byte, drop ...string) error {
 	h := amqp.Table{}
-	for k, v := range l.Delivery.Headers {
+	for k, v := range d.Headers {
+		if slices.Contains(drop, k) {
+			continue
+		}
 		switch k {
-		case bus.HeaderAttempts, dispatch.HeaderDeadQueue, dispatch.HeaderDeadReason, dispatch.HeaderDeadAt, dispatch.HeaderDeadAttempts,
-			"x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason", "x-delivery-count":
+		case "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason", "x-delivery-count":
 			continue
 		}
 		h[k] = v
 	}
-	d := l.Delivery
 	msg := amqp.Publishing{
 		ContentType: d.ContentType, MessageId: d.MessageId, Timestamp: d.Timestamp, Type: d.Type,
-		Headers: h, Body: d.Body, DeliveryMode: amqp.Persistent,
+		Headers: h, Body: body, DeliveryMode: amqp.Persistent,
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	dc, err := ch.PublishWithDeferredConfirmWithContext(pctx, bus.ExchangeDirect, l.Queue, true, false, msg)
+	dc, err := ch.PublishWithDeferredConfirmWithContext(pctx, bus.ExchangeDirect, key, true, false, msg)
 	if err != nil {
-		return fmt.Errorf("replay %s: %w", d.MessageId, err)
+		return err
 	}
 	ok, err := dc.WaitContext(pctx)
 	if err != nil {
-		return fmt.Errorf("replay %s: %w", d.MessageId, err)
+		return err
 	}
 	if !ok {
-		return fmt.Errorf("replay %s: %w", d.MessageId, ErrRefused)
+		return ErrRefused
 	}
 	if err := d.Ack(false); err != nil {
-		return fmt.Errorf("replay %s: the copy is queued but the parked one could not be removed: %w", d.MessageId, err)
+		return fmt.Errorf("the copy is queued but the original could not be removed: %w", err)
 	}
 	return nil
 }

@@ -132,7 +132,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	t.Parallel()
 	shots := newScreenshots(t)
 	const token = "e2e-operator-token"
-	s := newStack(t, stackOptions{dashboardToken: token})
+	// A short retry budget: the document the SII keeps refusing is given
+	// up (dead-lettered) within seconds instead of 24 h.
+	retry := []string{"SLOW_RETRY_DELAYS=2s", "RETRY_BUDGET=8s"}
+	s := newStack(t, stackOptions{dashboardToken: token, functionEnv: map[string][]string{"submit": retry}})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	tab := browser(t, ctx)
@@ -212,7 +215,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	shots.takeViewport(xmlTab, "dashboard-signed-xml")
 	closeXML()
 
-	// A dead letter: the SII refuses every upload of the next document.
+	// A dead letter: the SII refuses every upload of the next document
+	// (the page shows it retrying, then dead once its budget is spent).
 	if err := s.SII.SetFaults(siisim.Faults{Fail5xx: 1000, Ops: []string{siisim.OpUpload}}); err != nil {
 		t.Fatal(err)
 	}
@@ -224,8 +228,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(reason, "503") {
-		t.Errorf("the dead letter's reason on the page is %q; want the SII's 503", reason)
+	if !strings.Contains(reason, "retry budget exhausted") || !strings.Contains(reason, "upload") {
+		t.Errorf("the dead letter's reason on the page is %q; want the spent retry budget of the upload", reason)
 	}
 	waitFor(t, settleTimeout, "the dead letter parked", func() (bool, string) {
 		n := queueDepth(t, s.amqpURL, bus.QueueDeadParked)

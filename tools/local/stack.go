@@ -7,6 +7,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,8 +78,10 @@ type Config struct {
 	// SIIStep is how long the simulator keeps an upload in each state
 	// (0 settles at once).
 	SIIStep time.Duration
-	// Parallelism of the dispatcher per function queue (default 4; notify 2).
-	Parallelism int
+	// Parallelism of the dispatcher per function queue (default 4; notify
+	// half of it, or NotifyParallelism when set).
+	Parallelism       int
+	NotifyParallelism int
 	// FunctionEnv adds environment variables per function (fault tests).
 	FunctionEnv map[string][]string
 	// OdooURL is a real Odoo's callback route (…/api/dte/callback). Empty:
@@ -92,6 +96,10 @@ type Config struct {
 	// vhost the stack owns, where they hold only what an interrupted earlier
 	// run left. Never set it for a vhost shared with anything else.
 	PurgeQueues bool
+	// DispatcherProcess runs the dispatcher as its own process (`dte
+	// dispatch`, from BinDir), which Kill and Restart can then crash and
+	// bring back as "dispatcher"; by default it runs inside this process.
+	DispatcherProcess bool
 	// OnCallback is told each status change the fake Odoo applies.
 	OnCallback func(odoofake.Callback)
 	// Logger receives the dispatcher's and simulator's lines.
@@ -175,6 +183,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	if err := s.startFunctions(ctx, files); err != nil {
 		return nil, err
+	}
+	if cfg.DispatcherProcess {
+		if err := s.startDispatcherProcess(ctx); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	s.startDispatcher(runCtx)
 	return s, nil
@@ -340,13 +354,19 @@ func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error
 	}
 	cert := []string{"CERT_FILE=" + files.SignerP12, "CERT_PASSWORD=" + files.Password}
 	ports := map[string]*int{"enqueue": &s.cfg.Ports.Enqueue, "sign": &s.cfg.Ports.Sign, "submit": &s.cfg.Ports.Submit, "notify": &s.cfg.Ports.Notify}
+	// The slow retry tier in seconds, not minutes (the fast tier keeps its
+	// 1 s and 5 s), so that an outage on one machine heals in a demo's or a
+	// test's time; EVENT_TIMEOUT is shortened so that LOST_UPLOAD_GRACE,
+	// which must exceed it, stays short too.
+	retry := []string{"SLOW_RETRY_DELAYS=5s,10s,15s", "RETRY_BUDGET=10m"}
 	env := map[string][]string{
-		"enqueue": {"ENQUEUE_SECRET=" + s.cfg.EnqueueSecret},
-		"sign":    append(append([]string{"SII_CAF_KEYS=" + files.SIIKeysDir}, s3env...), cert...),
-		"submit": append(append([]string{
+		"enqueue": append([]string{"ENQUEUE_SECRET=" + s.cfg.EnqueueSecret}, s3env...),
+		"sign":    append(append(append([]string{"SII_CAF_KEYS=" + files.SIIKeysDir}, retry...), s3env...), cert...),
+		"submit": append(append(append([]string{
 			"SII_ENV=" + s.SIIURL,
-			"CHECK_DELAYS=1s,1s,2s,5s", "NOTE_WAIT=1s", "LOST_UPLOAD_GRACE=2s",
-		}, s3env...), cert...),
+			"CHECK_DELAYS=1s,1s,2s,5s", "NOTE_WAIT=1s", "NOTE_REFERENCE_GRACE=1m",
+			"EVENT_TIMEOUT=20s", "LOST_UPLOAD_GRACE=25s",
+		}, retry...), s3env...), cert...),
 		"notify": {"ODOO_CALLBACK_URL=" + s.CallbackURL, "CALLBACK_SECRET=" + s.cfg.CallbackSecret},
 	}
 	for _, name := range Functions {
@@ -378,23 +398,52 @@ func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error
 	return nil
 }
 
-func (s *Stack) startDispatcher(ctx context.Context) {
+// routes are the dispatcher's: each function queue to its function.
+func (s *Stack) routes() []dispatch.Route {
 	par := s.cfg.Parallelism
-	d, _ := dispatch.New(dispatch.Config{
-		URL: s.cfg.AMQPURL,
-		Routes: []dispatch.Route{
-			{Queue: bus.QueueSign, URL: s.procs["sign"].url + "/", Parallelism: par},
-			{Queue: bus.QueueSubmit, URL: s.procs["submit"].url + "/", Parallelism: par},
-			{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: max(par/2, 1)},
-			{Queue: bus.QueueDead, URL: s.procs["notify"].url + "/dead", Parallelism: 1},
-		},
-		Logger: s.cfg.Logger,
-	})
+	return []dispatch.Route{
+		{Queue: bus.QueueSign, URL: s.procs["sign"].url + "/", Parallelism: par},
+		{Queue: bus.QueueSubmit, URL: s.procs["submit"].url + "/", Parallelism: par},
+		{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: cmp.Or(s.cfg.NotifyParallelism, max(par/2, 1))},
+		{Queue: bus.QueueDead, URL: s.procs["notify"].url + "/dead", Parallelism: 1},
+	}
+}
+
+func (s *Stack) startDispatcher(ctx context.Context) {
+	d, _ := dispatch.New(dispatch.Config{URL: s.cfg.AMQPURL, Routes: s.routes(), Logger: s.cfg.Logger})
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); _ = d.Run(ctx) }()
 }
 
-// Kill crashes a function (SIGKILL), as a node failure would.
+// startDispatcherProcess runs `dte dispatch` with the stack's routes, the
+// way the OpenFaaS connector runs (openfaas/connector.yaml).
+func (s *Stack) startDispatcherProcess(ctx context.Context) error {
+	bin, err := binPath(s.cfg.BinDir, "dte")
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("attempts: 3\nbackoff: [1s, 5s]\nroutes:\n")
+	for _, r := range s.routes() {
+		fmt.Fprintf(&b, "  - queue: %s\n    url: %s\n    parallelism: %d\n", r.Queue, r.URL, r.Parallelism)
+	}
+	file := filepath.Join(s.cfg.WorkDir, "dispatch.yaml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	p := &process{
+		name: "dispatcher", bin: bin, args: []string{"dispatch", "--config", file, "--amqp-url", s.cfg.AMQPURL},
+		log: filepath.Join(s.cfg.WorkDir, "logs", "dispatcher.log"),
+	}
+	p.ready = func(ctx context.Context, done <-chan struct{}) error {
+		return p.waitLogLine(ctx, done, `"msg":"dispatcher consuming"`)
+	}
+	s.procs["dispatcher"] = p
+	return p.start(ctx)
+}
+
+// Kill crashes a function (SIGKILL), as a node failure would; "dispatcher"
+// is the dispatcher when it runs as a process (DispatcherProcess).
 func (s *Stack) Kill(name string) error { return s.proc(name).stop(true) }
 
 // Restart starts a stopped or killed function again.
@@ -416,6 +465,9 @@ func (s *Stack) LogFile(name string) string { return s.proc(name).log }
 func (s *Stack) Stop() {
 	s.cancel()
 	var errs []error
+	if p, ok := s.procs["dispatcher"]; ok {
+		errs = append(errs, p.stop(false))
+	}
 	for i := len(Functions) - 1; i >= 0; i-- {
 		if p, ok := s.procs[Functions[i]]; ok {
 			errs = append(errs, p.stop(false))

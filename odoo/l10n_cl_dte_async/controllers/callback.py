@@ -109,6 +109,8 @@ class OdooCallbackStore:
             raise
         if decision.applied:
             self.env['account.move'].browse(move.move_id)._dte_async_apply_event(event, decision)
+        elif event.status == transitions.ERROR and move.status in transitions.FINAL:
+            self.env['account.move'].browse(move.move_id)._dte_async_warn_final_error(event)
         return True
 
 

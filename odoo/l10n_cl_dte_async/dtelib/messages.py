@@ -16,6 +16,7 @@ STATUS_LABELS = {
     t.OBJECTED: "Aceptado con reparos",
     t.REJECTED: "Rechazado",
     t.ERROR: "Error",
+    t.RETRYING: "Reintentando",
 }
 
 
@@ -38,6 +39,9 @@ def chatter_text(status, track_id="", sii_state="", message=""):
         return f"Rechazado: {message or sii_state or 'el SII no informó el motivo'}\n{REJECTED_NEXT_STEP}"
     if status == t.ERROR:
         return f"Error: {message or 'el pipeline no informó el motivo'}"
+    if status == t.RETRYING:
+        return ("Reintentando automáticamente; no se requiere ninguna acción. "
+                f"{message or 'El pipeline no informó el motivo.'}")
     raise ValueError(f"no chatter text for status {status!r}")
 
 
@@ -105,6 +109,19 @@ def reference_reason(code, origin_name=""):
     raise ValueError(f"unknown reference code {code!r}")
 
 
+def final_error_warning(status, message=""):
+    """Chatter warning for a failure reported for a document already final.
+
+    Its status does not change (the SII decided), but the sender must learn
+    that the request behind the failure, e.g. a changed invoice under a folio
+    already used, was not issued.
+    """
+    label = STATUS_LABELS.get(status, status)
+    detail = (message or "").strip() or "el pipeline no informó el motivo"
+    return (f"Aviso: el pipeline informó un error para este documento, que ya está «{label}»; "
+            f"su estado no cambia y la solicitud que falló no se emitió. {detail}")
+
+
 def queued_text(dtekey):
     """Chatter text when Odoo got the 202 from enqueue."""
     return f"Enviado a la cola de emisión (clave {dtekey})."
@@ -128,6 +145,11 @@ def enqueue_error(result, url=""):
         return "El documento es demasiado grande para el servicio de envío (más de 1 MiB, HTTP 413)."
     if kind == "unsupported":
         return "El servicio de envío no aceptó el formato de la solicitud (HTTP 415). " + unchanged
+    if kind == "conflict":
+        doc = result.problem or {}
+        label = STATUS_LABELS.get(str(doc.get("document_status") or ""), doc.get("document_status") or "desconocido")
+        return (f"El folio ya fue firmado con otros datos (documento {doc.get('dtekey') or result.dtekey}, "
+                f"estado «{label}»; HTTP 409). No se emitió nada: emita este documento con un folio nuevo.")
     if kind == "unavailable":
         wait = f" Reintente en {result.retry_after} segundos." if result.retry_after else " Reintente en unos minutos."
         return ("El servicio de envío no está disponible en este momento (HTTP 503: la cola de mensajes no respondió)."

@@ -6,6 +6,7 @@ Statuses (the Odoo field ``dte_async_status``; the pipeline reports all but
     not_sent < queued < signed < sent < final
     final = accepted | objected (accepted with objections) | rejected
     error: the pipeline gave up (dead letter or permanent failure)
+    retrying: a stage failed transiently and retries by itself later
 
 Rules (docs/design.md, "Odoo callback"):
 
@@ -16,6 +17,12 @@ Rules (docs/design.md, "Odoo callback"):
 - from ``error``, a later event (by ``occurred_at``) of any other status moves
   the status on: a replayed dead letter completes the document; an event older
   than the error is stale and ignored;
+- ``retrying`` is applied over any status that is not final when it happened
+  no earlier than the current one (a stale retry of an earlier stage does not
+  hide progress); from ``retrying``, a final status, or any event that
+  happened no earlier, moves the status on (the retry succeeded; times have a
+  resolution of one second, and a retry forced by an operator can succeed
+  within the second it was reported);
 - otherwise an event is applied only when it moves the status forward:
   ``sent`` after ``accepted`` is ignored, ``signed`` after ``sent`` is ignored,
   ``queued`` twice is ignored.
@@ -34,11 +41,12 @@ ACCEPTED = "accepted"
 OBJECTED = "objected"
 REJECTED = "rejected"
 ERROR = "error"
+RETRYING = "retrying"
 
-STATUSES = (NOT_SENT, QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR)
-EVENT_STATUSES = (QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR)
+STATUSES = (NOT_SENT, QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR, RETRYING)
+EVENT_STATUSES = (QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR, RETRYING)
 FINAL = frozenset({ACCEPTED, OBJECTED, REJECTED})
-IN_FLIGHT = frozenset({QUEUED, SIGNED, SENT})
+IN_FLIGHT = frozenset({QUEUED, SIGNED, SENT, RETRYING})
 SENDABLE = frozenset({NOT_SENT, ERROR})
 # A rejected document may be cancelled in Odoo and issued again as a new
 # document (a new folio): the SII never accepted it.
@@ -79,6 +87,14 @@ def decide(current, current_at, incoming, incoming_at):
         if current_at is None or incoming_at > current_at:
             return Decision(True, incoming, "after-error")
         return Decision(False, current, "older-than-error")
+    if incoming == RETRYING:
+        if current == NOT_SENT or current_at is None or incoming_at >= current_at:
+            return Decision(True, RETRYING, "retrying")
+        return Decision(False, current, "older-retry")
+    if current == RETRYING:
+        if incoming in FINAL or current_at is None or incoming_at >= current_at:
+            return Decision(True, incoming, "after-retrying")
+        return Decision(False, current, "older-than-retrying")
     if RANK[incoming] > RANK[current]:
         return Decision(True, incoming, "forward")
     return Decision(False, current, "not-forward")

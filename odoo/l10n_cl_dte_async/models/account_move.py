@@ -577,3 +577,16 @@ class AccountMove(models.Model):
         self.message_post(body=_html(text), author_id=bot.id,
                           message_type='comment', subtype_xmlid='mail.mt_note')
         self._dte_async_notify_bus()
+
+    def _dte_async_warn_final_error(self, event):
+        """Post a failure reported for a document already final, as a warning.
+
+        Its status stays (the SII decided); the sender learns that what failed,
+        e.g. a changed request under a folio already used, was not issued.
+        """
+        self.ensure_one()
+        bot = self._dte_async_bot()
+        text = messages.final_error_warning(self.dte_async_status, event.message)
+        self.message_post(body=_html(text), author_id=bot.id,
+                          message_type='comment', subtype_xmlid='mail.mt_note')
+        self._dte_async_notify_bus()

@@ -141,6 +141,25 @@ class TestDteAsyncCallback(DteAsyncCommon, HttpCase):
         self.assertAnswer(self._post(payload), 200, 'applied')
         self.assertEqual(third.dte_async_status, 'sent')
 
+    def test_retrying_then_done_and_a_late_error_on_a_final_document(self):
+        next_at = (self.t0 + datetime.timedelta(minutes=2)).strftime('%Y-%m-%dT%H:%M:%SZ')
+        text = 'Falló la firma (intento 3): S3 no responde. Próximo intento automático: 2026-03-02 10:01 UTC'
+        self.assertAnswer(self._post(self._payload('retrying', 'ev-retry', 1, message=text, next_attempt_at=next_at)),
+                          200, 'applied')
+        self.assertEqual(self.invoice.dte_async_status, 'retrying')
+        self.assertChatter(self.invoice, 'Reintentando automáticamente')
+        self.assertChatter(self.invoice, 'Próximo intento automático')
+        self.assertFalse(self.invoice.dte_async_can_send)  # the pipeline is on it
+        self.assertAnswer(self._post(self._payload('signed', 'ev-signed', 3)), 200, 'applied')
+        self.assertAnswer(self._post(self._payload('accepted', 'ev-acc', 4)), 200, 'applied')
+        self._mark(self.invoice)
+        # A changed request under the same folio failed: the document stays
+        # accepted, and the chatter says that nothing was issued for it.
+        self.assertAnswer(self._post(self._payload('error', 'ev-used', 5, message='Falló la firma: folio already used')),
+                          200, 'ignored')
+        self.assertEqual(self.invoice.dte_async_status, 'accepted')
+        self.assertChatter(self.invoice, 'Aviso: el pipeline informó un error para este documento')
+
     def test_duplicates_and_out_of_order(self):
         self.assertAnswer(self._post(self._payload('sent', 'ev-sent', 2, track_id='42')), 200, 'applied')
         count = len(self._new_messages())

@@ -340,6 +340,8 @@ func statusText(c odoofake.Callback) string {
 		return "Aceptado con reparos: " + c.Message
 	case "rejected":
 		return "Rechazado: " + c.SIIState + " " + c.Message
+	case "retrying":
+		return "Reintentando: " + c.Message
 	default:
 		return "Error: " + c.Message
 	}

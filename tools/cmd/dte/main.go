@@ -41,6 +41,7 @@ func commands() map[string]command {
 		"status":    {"status DTEKEY: a document's state and history from the archive", runStatus},
 		"archive":   {"archive url DTEKEY: a presigned link to a document's signed XML (--envio, --state)", runArchive},
 		"dead":      {"dead list | dead replay [DTEKEY|--all]: the dead-letter queue", runDead},
+		"retry":     {"retry now DTEKEY...|--all: documents waiting for their next retry are tried at once", runRetry},
 		"local":     {"run the whole pipeline locally and send the sample invoices", runLocal},
 		"dispatch":  {"dispatch --config FILE: feed queues to functions over HTTP (the OpenFaaS connector)", runDispatch},
 		"dashboard": {"the live operations dashboard: a web page of every document, queue, dead letter and CAF", runDashboard},
