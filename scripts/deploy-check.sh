@@ -13,7 +13,8 @@
 #     it is static is in step 4);
 #  4. go test ./tools/deploycheck: kn/, stack.yml and openfaas/ against the
 #     code (topology, queues, event types, environment, secrets, topics),
-#     and each function built from the context faas-cli would assemble, with
+#     the operations files of deploy/observability against the metrics the
+#     code exports, and each function built from the context faas-cli would assemble, with
 #     its Dockerfile's commands, into a static binary.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -11,7 +11,9 @@
 #                                    KO_DOCKER_REPO set: also pushed, as
 #                                    $KO_DOCKER_REPO/<name>:${TAG:-latest}.
 #                                    Either way each image must stay under
-#                                    MAX_IMAGE_BYTES (25 MB).
+#                                    MAX_IMAGE_BYTES (25 MB). CRYPTO=boringcrypto
+#                                    builds sign and submit on BoringCrypto
+#                                    (scripts/gobuild.sh says what that is).
 #   eval "$(scripts/images.sh env)"  the variables to run ko by hand, e.g.
 #                                    ko resolve -f kn/base -f kn/source
 #   scripts/images.sh resolve DIR... ko resolve of manifests to stdout
@@ -30,11 +32,37 @@ cd "$ROOT"
 source scripts/deploy-tools.sh
 
 MAX_IMAGE_BYTES=${MAX_IMAGE_BYTES:-25000000}
+CRYPTO=${CRYPTO:-std}
+case "$CRYPTO" in
+std | boringcrypto) ;;
+*) echo "images: CRYPTO=$CRYPTO: want std or boringcrypto" >&2; exit 2 ;;
+esac
 export KOCACHE=${KOCACHE:-$ROOT/out/kocache}
 export KO_CONFIG_PATH="$ROOT/.ko.yaml"
 # The placeholder repository of offline builds: images are named after it,
 # never pushed there.
 OFFLINE_REPO=example.invalid/dte
+
+# boring_config writes out/ko-boringcrypto/.ko.yaml: .ko.yaml with the builds
+# of sign and submit (the functions that sign) on BoringCrypto, cgo linked
+# statically so that the base image needs no C library (the flags of
+# scripts/gobuild.sh), and points KO_CONFIG_PATH at it. .ko.yaml stays the
+# one source: this only rewrites those two builds' env, flags and ldflags.
+boring_config() {
+  local dir=out/ko-boringcrypto
+  mkdir -p "$dir"
+  awk '
+    /^  - id: / { id = $3 }
+    id == "sign" || id == "submit" {
+      if ($1 == "env:") { print "    env: [CGO_ENABLED=1, GOEXPERIMENT=boringcrypto]"; n++; next }
+      if ($1 == "flags:") { print "    flags: [-trimpath, '\''-tags=netgo,osusergo'\'']"; next }
+      if ($1 == "ldflags:") { print "    ldflags: [-s, -w, -linkmode=external, -extldflags=-static]"; next }
+    }
+    { print }
+    END { if (n != 2) { print "images: .ko.yaml: want the env of sign and submit, rewrote " n + 0 > "/dev/stderr"; exit 1 } }
+  ' .ko.yaml >"$dir/.ko.yaml"
+  export KO_CONFIG_PATH="$ROOT/$dir"
+}
 
 # images lists name=import-path-dir of every image.
 images() {
@@ -55,6 +83,9 @@ prepare() {
   go build -o out/bin/kobase ./tools/cmd/kobase
   KO_DEFAULTBASEIMAGE=$(out/bin/kobase base -cache "$KOCACHE")
   export KO_DEFAULTBASEIMAGE
+  if [[ $CRYPTO == boringcrypto ]]; then
+    boring_config
+  fi
 }
 
 # offline runs a command with every way of reaching the network closed.

@@ -9,8 +9,9 @@
 #           (make starts it when it is not running), xmllint (the SII
 #           simulator validates every upload)
 #   test    all of that, and what the tests use besides: xmlsec1, git,
-#           /usr/bin/python3 with jsonschema, yaml and zxing-cpp, poppler's
-#           pdftoppm
+#           chromium (headless, for the dashboard's browser test),
+#           /usr/bin/python3 with jsonschema, yaml, zxing-cpp, lxml, xmlsec
+#           and cryptography, poppler's pdftoppm
 #
 # What is missing is installed with apt-get on Debian and Ubuntu when this
 # runs as root, or through sudo when sudo works without a password (or can
@@ -79,11 +80,14 @@ need "xmllint"                    libxml2-utils    libxml2    'command -v xmllin
 if [[ $target == test ]]; then
   need "xmlsec1"                  xmlsec1          libxmlsec1 'command -v xmlsec1'
   need "git"                      git              git        'command -v git'
+  need "chromium (the dashboard's browser test)" chromium - 'command -v chromium || command -v chromium-browser'
   need "$PY"                      python3          -          '[[ -x "$PY" ]]'
   need "Python jsonschema for $PY" python3-jsonschema - '"$PY" -c "import jsonschema"'
   need "Python yaml for $PY"      python3-yaml     -          '"$PY" -c "import yaml"'
   need "pdftoppm (poppler)"       poppler-utils    poppler    'command -v pdftoppm'
   need "Python zxing-cpp for $PY (PDF417 decoder)" python3-zxing-cpp - '"$PY" -c "import zxingcpp"'
+  need "Python lxml and xmlsec for $PY (the signing benchmark's peer)" python3-xmlsec - '"$PY" -c "import lxml, xmlsec"'
+  need "Python cryptography for $PY (the signing benchmark's peer)" python3-cryptography - '"$PY" -c "import cryptography"'
 fi
 
 # Go is not installed here: Debian's is too old for go.work's go line, and
@@ -121,7 +125,7 @@ install_command() {
       ((${#missing_brews[@]})) && cmd="brew install $(uniq_words "${missing_brews[@]}")"
       if printf '%s\n' "${missing_debs[@]}" | grep -q '^python3'; then
         [[ -n $cmd ]] && cmd+=" && "
-        cmd+="$PY -m pip install --user jsonschema pyyaml zxing-cpp"
+        cmd+="$PY -m pip install --user jsonschema pyyaml zxing-cpp lxml xmlsec cryptography"
       fi
       echo "$cmd" ;;
     *)

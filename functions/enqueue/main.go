@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/bus"
 	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/request"
@@ -19,8 +20,11 @@ import (
 
 func main() { serve.Main("enqueue", func(ctx context.Context) error { return run(ctx, config.OS()) }) }
 
-// bus.Publisher is what enqueue publishes with.
-var _ enqueue.Publisher = (*bus.Publisher)(nil)
+// What enqueue needs, from the packages that provide it.
+var (
+	_ enqueue.Publisher = (*bus.Publisher)(nil)
+	_ enqueue.Archive   = (*archive.Archive)(nil)
+)
 
 func run(ctx context.Context, src config.Source) error {
 	var cfg config.Enqueue
@@ -40,8 +44,14 @@ func run(ctx context.Context, src config.Source) error {
 		OnConnect: bus.DeclareOnConnect(cfg.DeclareTopology), Observer: tel.Publishes(),
 	})
 	defer pub.Close()
+	store, err := archive.NewS3(archive.ConfigFrom(cfg.S3))
+	if err != nil {
+		return err
+	}
+	// Reads only (a document's state): no probe of conditional writes.
+	arch := archive.New(tel.Store(store), archive.WithLogger(logger))
 	// cl.dte.requested carries enqueue's span (the child of Odoo's).
-	h, err := newHandler(cfg, telemetry.EventsFromSpan(pub), logger)
+	h, err := newHandler(cfg, telemetry.EventsFromSpan(pub), arch, logger)
 	if err != nil {
 		return err
 	}
@@ -53,8 +63,9 @@ func run(ctx context.Context, src config.Source) error {
 // readyTTL is how long an answer of the readiness probes is reused.
 const readyTTL = 5 * time.Second
 
-// newHandler is enqueue's handler with its configuration.
-func newHandler(cfg config.Enqueue, pub enqueue.Publisher, logger *slog.Logger) (*enqueue.Handler, error) {
+// newHandler is enqueue's handler with its configuration; arch is read to
+// refuse at once a different request for a folio already signed.
+func newHandler(cfg config.Enqueue, pub enqueue.Publisher, arch enqueue.Archive, logger *slog.Logger) (*enqueue.Handler, error) {
 	validator, err := request.NewValidator()
 	if err != nil {
 		return nil, err
@@ -62,6 +73,6 @@ func newHandler(cfg config.Enqueue, pub enqueue.Publisher, logger *slog.Logger) 
 	return &enqueue.Handler{
 		Validator: validator, Publisher: pub, Secret: []byte(cfg.Secret),
 		Window: cfg.Window, PublishTimeout: cfg.PublishTimeout, MaxBody: cfg.MaxBody,
-		Now: time.Now, Logger: logger,
+		Now: time.Now, Logger: logger, Archive: arch, ArchiveTimeout: cfg.ArchiveTimeout,
 	}, nil
 }

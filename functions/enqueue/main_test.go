@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/archive/archivetest"
 	"github.com/dtecl/pipeline/shared/config"
+	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/serve"
 	"github.com/dtecl/pipeline/shared/serve/servetest"
@@ -67,7 +70,8 @@ func TestHandlerWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := &recorder{}
-	h, err := newHandler(cfg, pub, slog.New(slog.DiscardHandler))
+	arch := archive.New(archivetest.NewMem())
+	h, err := newHandler(cfg, pub, arch, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,5 +103,18 @@ func TestHandlerWiring(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("GET %s: %d, want %d", path, rec.Code, want)
 		}
+	}
+	// The archive reaches the handler: a folio signed from another request
+	// is refused at once.
+	k, _ := dtekey.Parse("76086428-5-33-1042")
+	if _, err := arch.UpdateState(t.Context(), k, func(s *archive.State) error {
+		s.DTEKey, s.RequestDigest = k.String(), "another-request"
+		s.Record(time.Now(), archive.StatusAccepted, "", "")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := post("s3cret", body); got != http.StatusConflict || len(pub.got) != 1 {
+		t.Errorf("a request for a folio signed from another request: %d, %d published; want 409 and nothing more", got, len(pub.got))
 	}
 }

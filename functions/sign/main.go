@@ -60,7 +60,7 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
-	arch, err := archive.Open(ctx, s3Config(cfg.S3), cfg.S3.Probe, logger, tel.Store)
+	arch, err := archive.Open(ctx, archive.ConfigFrom(cfg.S3), cfg.Probe.Probe, logger, tel.Store)
 	if err != nil {
 		return err
 	}
@@ -85,15 +85,12 @@ func run(ctx context.Context, src config.Source) error {
 const readyTTL = 5 * time.Second
 
 // newHandler serves the stage on /: cl.dte.requested in, cl.dte.signed
-// published (or replied) with confirms.
+// published (or replied) with confirms; a transient failure comes back to
+// dte.sign later (the two retry tiers).
 func newHandler(cfg config.Sign, h stage.Handler, pub delivery.Publisher, obs delivery.Observer, logger *slog.Logger) (http.Handler, error) {
 	return delivery.New(h, delivery.Config{
 		Stage: "sign", Types: sign.Types, Queue: bus.QueueSign, Mode: cfg.ReplyMode,
 		Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger, Observer: obs,
+		Retry: delivery.Retry{Fast: cfg.RetryDelays, Slow: cfg.SlowRetryDelays, Budget: cfg.RetryBudget, Tier: bus.TierFor},
 	})
-}
-
-// s3Config is the archive's connection from the configuration.
-func s3Config(c config.S3) archive.S3Config {
-	return archive.S3Config{Endpoint: c.Endpoint, Region: c.Region, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/delivery"
 	"github.com/dtecl/pipeline/shared/dte"
+	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/serve"
 	"github.com/dtecl/pipeline/shared/sii"
 	"github.com/dtecl/pipeline/shared/stage"
@@ -65,15 +66,12 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
-	arch, err := archive.Open(ctx, s3Config(cfg.S3), cfg.S3.Probe, logger, tel.Store)
+	arch, err := archive.Open(ctx, archive.ConfigFrom(cfg.S3), cfg.Probe.Probe, logger, tel.Store)
 	if err != nil {
 		return err
 	}
 	watched := telemetry.StatesArchive{Archive: arch, Observe: tel.SentAges(time.Now)}
-	f, err := submit.New(tel.SII(client), cred, envelopes{signer}, watched, submit.Config{
-		CheckDelays: cfg.CheckDelays, CheckDeadline: cfg.CheckDeadline,
-		NoteWait: cfg.NoteWait, NoteDeadline: cfg.NoteDeadline, LostUploadGrace: cfg.LostUploadGrace,
-	}, time.Now)
+	f, err := submit.New(tel.SII(client), cred, envelopes{signer}, watched, stageConfig(cfg), time.Now)
 	if err != nil {
 		return err
 	}
@@ -95,11 +93,29 @@ const readyTTL = 5 * time.Second
 // newHandler serves the stage on /. Its events (cl.dte.submitted, delayed
 // status checks, itself again later) are published with confirms; the ones
 // it sends back to itself go to dte.submit.
+//
+// Transient failures are retried in two tiers through dte.submit; a status
+// check keeps being retried until CHECK_DEADLINE, and is reported as the
+// stage "check".
 func newHandler(cfg config.Submit, h stage.Handler, pub delivery.Publisher, obs delivery.Observer, logger *slog.Logger) (http.Handler, error) {
+	retry := delivery.Retry{Fast: cfg.RetryDelays, Slow: cfg.SlowRetryDelays, Budget: cfg.RetryBudget, Tier: bus.TierFor}
+	if cfg.CheckDeadline > 0 {
+		retry.Budgets = map[string]time.Duration{events.TypeCheck: cfg.CheckDeadline}
+	}
 	return delivery.New(h, delivery.Config{
 		Stage: "submit", Types: submit.Types, Queue: bus.QueueSubmit, Mode: cfg.ReplyMode,
 		Publisher: pub, Timeout: cfg.EventTimeout, Logger: logger, Observer: obs,
+		Stages: map[string]string{events.TypeCheck: "check"}, Retry: retry,
 	})
+}
+
+// stageConfig is the stage's timing from the configuration.
+func stageConfig(cfg config.Submit) submit.Config {
+	return submit.Config{
+		CheckDelays: cfg.CheckDelays, CheckDeadline: cfg.CheckDeadline,
+		NoteWait: cfg.NoteWait, NoteDeadline: cfg.NoteDeadline, NoteRefGrace: cfg.NoteRefGrace,
+		LostUploadGrace: cfg.LostUploadGrace, EventTimeout: cfg.EventTimeout,
+	}
 }
 
 // siiEnvironment maps SII_ENV to a host: the SII's names or a base URL.
@@ -111,11 +127,6 @@ func siiEnvironment(s string) sii.Environment {
 		return sii.Palena
 	}
 	return sii.Environment(s)
-}
-
-// s3Config is the archive's connection from the configuration.
-func s3Config(c config.S3) archive.S3Config {
-	return archive.S3Config{Endpoint: c.Endpoint, Region: c.Region, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
 }
 
 // envelopes adapts dte.Signer to the stage's Enveloper.

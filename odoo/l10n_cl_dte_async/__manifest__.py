@@ -14,7 +14,7 @@ en /api/dte/callback y el estado y el chatter de la factura se actualizan solos.
 """,
     'author': 'dtecl pipeline',
     'license': 'LGPL-3',
-    'depends': ['account', 'l10n_cl', 'mail'],
+    'depends': ['account', 'account_debit_note', 'l10n_cl', 'mail', 'bus'],
     'data': [
         'security/ir.model.access.csv',
         'security/dte_async_security.xml',
@@ -24,6 +24,14 @@ en /api/dte/callback y el estado y el chatter de la factura se actualizan solos.
         'views/res_config_settings_views.xml',
         'data/ir_actions_server.xml',
     ],
+    'assets': {
+        'web.assets_backend': [
+            'l10n_cl_dte_async/static/src/**/*',
+        ],
+        'web.assets_tests': [
+            'l10n_cl_dte_async/static/tests/tours/**/*',
+        ],
+    },
     'installable': True,
     'application': False,
 }

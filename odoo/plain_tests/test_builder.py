@@ -185,7 +185,7 @@ class TestRefusals(SchemaMixin, unittest.TestCase):
         inv["origin"]["reason"] = ""
         wire, _ = build(inv)
         self.assertAccepted(wire)
-        self.assertEqual(wire["references"][0]["reason"], "Anula documento de referencia")
+        self.assertEqual(wire["references"][0]["reason"], "Anula documento")
 
     def test_ruts(self):
         inv = _support.load_fixture(33)

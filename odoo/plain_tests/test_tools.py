@@ -72,3 +72,44 @@ class TestBuildRequestTool(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestWalkthroughRunner(unittest.TestCase):
+    """odoo/tools/run_walkthrough.py runs odoo/README.md's «Try it» blocks as written."""
+
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, os.path.join(_support.ODOO_DIR, "tools"))
+        import run_walkthrough
+        cls.rw = run_walkthrough
+        cls.blocks = run_walkthrough.blocks(open(run_walkthrough.README, encoding="utf-8").read())
+
+    def test_the_readme_has_the_walkthrough(self):
+        self.assertGreaterEqual(len(self.blocks), 6)
+        servers = [b for b in self.blocks if self.rw.TERMINAL.match(b.strip())]
+        self.assertEqual(len(servers), 2, "Odoo and the pipeline keep running in their own terminals")
+        text = "\n".join(self.blocks)
+        for command in ("-i l10n_cl_dte_async", "odoo/tools/demo_setup.py", "--http-port=18069",
+                        "make run ODOO_URL=http://127.0.0.1:18069/api/dte/callback", "ODOO_DB=dte_demo",
+                        "ISSUERS=76086428-5", "odoo/tools/demo_invoice.py", "out/dte status"):
+            self.assertIn(command, text)
+
+    def test_script_adapts_only_the_database_and_the_port(self):
+        script = self.rw.script_for(self.blocks, "dte_walk_x", 45678, "/tmp/logs")
+        self.assertNotIn("dte_demo", script)
+        self.assertNotIn("18069", script)
+        self.assertIn("make run ODOO_URL=http://127.0.0.1:45678/api/dte/callback ODOO_DB=dte_walk_x", script)
+        # servers start in the background, each waited for, all stopped at the end
+        self.assertEqual(script.count("servers+=($!)"), 2)
+        self.assertIn('wait_for "Odoo', script)
+        self.assertIn('wait_for "the pipeline', script)
+        self.assertIn("trap stop_servers EXIT", script)
+        for block in self.blocks:
+            if not self.rw.TERMINAL.match(block.strip()):
+                self.assertIn(block.replace("dte_demo", "dte_walk_x").replace("18069", "45678"), script)
+
+    def test_a_section_without_markers_is_refused(self):
+        with self.assertRaises(SystemExit):
+            self.rw.blocks("# README\n```sh\necho hi\n```\n")
+        with self.assertRaises(SystemExit):
+            self.rw.blocks(f"{self.rw.START}\nno blocks\n{self.rw.END}")

@@ -29,14 +29,16 @@ class TestMatrix(unittest.TestCase):
 
     EXPECTED = {
         # current: statuses that are applied when they arrive (newer than current)
-        t.NOT_SENT: {t.QUEUED, t.SIGNED, t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR},
-        t.QUEUED: {t.SIGNED, t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR},
-        t.SIGNED: {t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR},
-        t.SENT: {t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR},
+        t.NOT_SENT: {t.QUEUED, t.SIGNED, t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR, t.RETRYING},
+        t.QUEUED: {t.SIGNED, t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR, t.RETRYING},
+        t.SIGNED: {t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR, t.RETRYING},
+        t.SENT: {t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR, t.RETRYING},
         t.ACCEPTED: set(),
         t.OBJECTED: set(),
         t.REJECTED: set(),
-        t.ERROR: {t.QUEUED, t.SIGNED, t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR},
+        t.ERROR: {t.QUEUED, t.SIGNED, t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR, t.RETRYING},
+        # a retry that succeeded moves on, whatever the stage
+        t.RETRYING: {t.QUEUED, t.SIGNED, t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED, t.ERROR, t.RETRYING},
     }
 
     def test_every_pair(self):
@@ -48,7 +50,7 @@ class TestMatrix(unittest.TestCase):
                 self.assertEqual(d.status, incoming if applied else current)
 
     def test_every_pair_with_an_older_event(self):
-        """Older events: only forward moves (by rank) and errors on non-final apply."""
+        """Older events: only forward moves (by rank), errors on non-final, finals after retrying apply."""
         for current, incoming in itertools.product(t.STATUSES, t.EVENT_STATUSES):
             with self.subTest(current=current, incoming=incoming):
                 d = t.decide(current, at(10), incoming, at(1))
@@ -58,6 +60,10 @@ class TestMatrix(unittest.TestCase):
                     expected = False  # older than the error: stale
                 elif incoming == t.ERROR:
                     expected = True   # error applies whenever not final
+                elif incoming == t.RETRYING:
+                    expected = current == t.NOT_SENT  # a stale retry does not hide progress
+                elif current == t.RETRYING:
+                    expected = incoming in t.FINAL    # the SII decided: the retry is over
                 else:
                     expected = t.RANK[incoming] > t.RANK[current]
                 self.assertEqual(d.applied, expected)
@@ -77,11 +83,23 @@ class TestMatrix(unittest.TestCase):
         self.assertTrue(t.decide(False, None, t.QUEUED, at(0)).applied)
         self.assertTrue(t.decide(None, None, t.SIGNED, at(0)).applied)
 
+    def test_frozen_and_folio_bound(self):
+        # every status the pipeline reports freezes the document, except a
+        # rejection (cancel it, issue a new document); only not_sent is free
+        self.assertEqual(t.FROZEN, {t.QUEUED, t.SIGNED, t.SENT, t.RETRYING, t.ACCEPTED, t.OBJECTED, t.ERROR})
+        for status in t.STATUSES:
+            self.assertEqual(t.is_frozen(status), status not in (t.NOT_SENT, t.REJECTED), status)
+            self.assertEqual(t.folio_bound(status), status != t.NOT_SENT, status)
+        self.assertFalse(t.is_frozen(None))
+        self.assertFalse(t.folio_bound(False))
+        # a sendable document in error is still frozen: it is re-sent unchanged
+        self.assertTrue(t.can_send(t.ERROR) and t.is_frozen(t.ERROR))
+
     def test_can_send(self):
         self.assertTrue(t.can_send(t.NOT_SENT))
         self.assertTrue(t.can_send(t.ERROR))
         self.assertTrue(t.can_send(False))
-        for status in (t.QUEUED, t.SIGNED, t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED):
+        for status in (t.QUEUED, t.SIGNED, t.SENT, t.ACCEPTED, t.OBJECTED, t.REJECTED, t.RETRYING):
             self.assertFalse(t.can_send(status))
 
 
@@ -128,6 +146,31 @@ class TestSequences(unittest.TestCase):
 
     def test_error_without_timestamp_accepts_any_later_event(self):
         self.assertTrue(t.decide(t.ERROR, None, t.QUEUED, at(0)).applied)
+
+    def test_retry_that_succeeds_moves_on(self):
+        # sign failed during an S3 outage, retried, then everything went on
+        self.assertEqual(run([(t.QUEUED, 0), (t.RETRYING, 1), (t.RETRYING, 6), (t.SIGNED, 21), (t.SENT, 22),
+                              (t.ACCEPTED, 23)]), t.ACCEPTED)
+
+    def test_stale_events_do_not_hide_a_retry(self):
+        # a late 'queued' (sent again by Odoo) arriving after the retry began
+        self.assertEqual(run([(t.SIGNED, 1), (t.RETRYING, 5), (t.QUEUED, 0)]), t.RETRYING)
+
+    def test_stale_retry_does_not_hide_progress(self):
+        self.assertEqual(run([(t.QUEUED, 0), (t.SENT, 5), (t.RETRYING, 3)]), t.SENT)
+
+    def test_checks_retried_then_final(self):
+        self.assertEqual(run([(t.SENT, 0), (t.RETRYING, 1), (t.ACCEPTED, 30)]), t.ACCEPTED)
+
+    def test_error_after_retrying_and_replay(self):
+        self.assertEqual(run([(t.SIGNED, 0), (t.RETRYING, 1), (t.ERROR, 60), (t.RETRYING, 61), (t.SENT, 62),
+                              (t.ACCEPTED, 63)]), t.ACCEPTED)
+
+    def test_retry_at_the_same_second_as_its_status(self):
+        # occurred_at has a resolution of one second
+        self.assertTrue(t.decide(t.SENT, at(1), t.RETRYING, at(1)).applied)
+        # a retry forced at once (dte retry now) succeeds within the second
+        self.assertTrue(t.decide(t.RETRYING, at(1), t.SENT, at(1)).applied)
 
 
 if __name__ == "__main__":

@@ -99,16 +99,56 @@ class TestMessages(unittest.TestCase):
         self.assertEqual(messages.chatter_text(t.ACCEPTED), "Aceptado por el SII")
         self.assertEqual(messages.chatter_text(t.OBJECTED, message="Reparo en giro"),
                          "Aceptado con reparos por el SII: Reparo en giro")
-        self.assertEqual(messages.chatter_text(t.REJECTED, sii_state="RCH", message="DTE Rechazado: firma"),
-                         "Rechazado: DTE Rechazado: firma")
-        self.assertEqual(messages.chatter_text(t.REJECTED, sii_state="RCH"), "Rechazado: RCH")
+        rejected = messages.chatter_text(t.REJECTED, sii_state="RCH", message="DTE Rechazado: firma")
+        first, _, next_step = rejected.partition("\n")
+        self.assertEqual(first, "Rechazado: DTE Rechazado: firma")
+        # a rejection says what to do next: a new document, the detail by the SII's e-mail
+        self.assertEqual(next_step, messages.REJECTED_NEXT_STEP)
+        for fragment in ("emita un documento nuevo", "otro folio", "correo del SII"):
+            self.assertIn(fragment, next_step)
+        self.assertEqual(messages.chatter_text(t.REJECTED, sii_state="RCH").split("\n")[0], "Rechazado: RCH")
         self.assertEqual(messages.chatter_text(t.ERROR, message="sign: folio fuera de CAF"),
                          "Error: sign: folio fuera de CAF")
+        retrying = messages.chatter_text(t.RETRYING, message="Falló el envío al SII (intento 3): SII 503. Próximo intento automático: 2026-03-02 10:01 UTC")
+        self.assertIn("Reintentando automáticamente", retrying)
+        self.assertIn("Próximo intento automático: 2026-03-02 10:01 UTC", retrying)
+        self.assertEqual(messages.STATUS_LABELS[t.RETRYING], "Reintentando")
+        warning = messages.final_error_warning(t.ACCEPTED, "Falló la firma: folio already used")
+        self.assertIn("«Aceptado»", warning)
+        self.assertIn("no se emitió", warning)
+        self.assertIn("folio already used", warning)
         for status in t.EVENT_STATUSES:
             self.assertTrue(messages.chatter_text(status))
         with self.assertRaises(ValueError):
             messages.chatter_text(t.NOT_SENT)
         self.assertEqual(set(messages.STATUS_LABELS), set(t.STATUSES))
+
+    def test_frozen_texts_name_the_status_and_the_way_out(self):
+        text = messages.frozen_text(t.ACCEPTED, "FAC 000001", "draft")
+        self.assertTrue(text.startswith("No se puede volver a borrador FAC 000001: su DTE está «Aceptado»"), text)
+        self.assertIn("nota de crédito", text)
+        text = messages.frozen_text(t.QUEUED, "FAC 000002", "delete")
+        self.assertTrue(text.startswith("No se puede eliminar FAC 000002: su DTE está «En cola»"), text)
+        self.assertIn("espere la respuesta del SII", text)
+        text = messages.frozen_text(t.SENT, "FAC 000003", fields=["Cliente", "Fecha de factura"])
+        self.assertTrue(text.startswith("No se puede modificar «Cliente», «Fecha de factura» de FAC 000003: "
+                                        "su DTE está «Enviado al SII»"), text)
+        text = messages.frozen_text(t.REJECTED, "FAC 000004", "post")
+        self.assertTrue(text.startswith("No se puede validar de nuevo FAC 000004: su DTE está «Rechazado»"), text)
+        self.assertIn("emita un documento nuevo", text)
+        self.assertIn("Enviar DTE (async)", messages.frozen_text(t.ERROR, "FAC 5", "cancel"))
+        for status in t.STATUSES:
+            for action in messages.FROZEN_ACTIONS:
+                self.assertIn(messages.STATUS_LABELS[status], messages.frozen_text(status, "X", action))
+            if status != t.NOT_SENT:
+                self.assertTrue(messages.frozen_next_step(status), status)
+
+    def test_reference_reasons_in_spanish_by_code(self):
+        self.assertEqual(messages.reference_reason(1, "FAC 000001"), "Anula documento FAC 000001")
+        self.assertEqual(messages.reference_reason(2, "FAC 000001"), "Corrige texto")
+        self.assertEqual(messages.reference_reason(3, "FAC 000001"), "Corrige montos")
+        with self.assertRaises(ValueError):
+            messages.reference_reason(4)
 
     def test_problem_labels(self):
         self.assertEqual(problems.field_label("lines[2].unit_price"), "Línea 3 · precio unitario")
@@ -124,10 +164,20 @@ class TestMessages(unittest.TestCase):
         self.assertEqual(lines, ["Documento · folio: no es válido"])
 
     def test_every_error_kind_has_a_message(self):
-        for kind in ("invalid", "unauthorized", "too_large", "unsupported", "unavailable", "server_error",
+        for kind in ("invalid", "unauthorized", "conflict", "too_large", "unsupported", "unavailable", "server_error",
                      "timeout", "connection", "config", "unexpected"):
             text = messages.enqueue_error(enqueue_client.EnqueueResult(kind, status=599))
             self.assertTrue(text)
+
+    def test_conflict_names_the_document(self):
+        result = enqueue_client.classify(409, json.dumps({
+            "type": "https://github.com/dtecl/pipeline/problems/folio-used", "title": "Folio already used", "status": 409,
+            "detail": "…", "dtekey": "76086428-5-33-1042", "document_status": "accepted"}).encode())
+        self.assertEqual(result.kind, "conflict")
+        text = messages.enqueue_error(result)
+        self.assertIn("76086428-5-33-1042", text)
+        self.assertIn("«Aceptado»", text)
+        self.assertIn("folio nuevo", text)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ exporter names them (model fields, selections, views, actions, menus, and
 
 import argparse
 import ast
+import json
 import os
+import re
 import sys
 import xml.etree.ElementTree as ET
 
@@ -47,15 +49,16 @@ class Catalog:
     def __init__(self):
         self.terms = {}  # msgid -> {"refs": [...], "python": bool}
 
-    def add(self, msgid, ref, python_format=False, code=False):
-        msgid = (msgid or "").strip() if not code else msgid
+    def add(self, msgid, ref, python_format=False, code=False, javascript=False):
+        msgid = (msgid or "").strip() if not (code or javascript) else msgid
         if not msgid:
             return
-        entry = self.terms.setdefault(msgid, {"refs": [], "python": False, "code": False})
+        entry = self.terms.setdefault(msgid, {"refs": [], "python": False, "code": False, "javascript": False})
         if ref not in entry["refs"]:
             entry["refs"].append(ref)
         entry["python"] = entry["python"] or python_format
         entry["code"] = entry["code"] or code
+        entry["javascript"] = entry["javascript"] or javascript
 
 
 def _xml_model(model):
@@ -169,8 +172,23 @@ def scan_xml(path, catalog):
             catalog.add(menu.get("name"), f"model:ir.ui.menu,name:{full}")
 
 
+# _t("...") in the web client's code (double-quoted literals, as the addon writes them).
+JS_TERM = re.compile(r'\b_t\(\s*"((?:[^"\\]|\\.)*)"')
+
+
+def scan_js(path, rel, catalog):
+    for match in JS_TERM.finditer(open(path, encoding="utf-8").read()):
+        catalog.add(json.loads(f'"{match.group(1)}"'), f"code:addons/{MODULE}/{rel}:0", javascript=True)
+
+
 def collect():
     catalog = Catalog()
+    static = os.path.join(ADDON_DIR, "static", "src")
+    for folder, _dirs, names in sorted(os.walk(static)):
+        for name in sorted(names):
+            if name.endswith(".js"):
+                path = os.path.join(folder, name)
+                scan_js(path, os.path.relpath(path, ADDON_DIR), catalog)
     for folder in ("models", "controllers", "wizard"):
         base = os.path.join(ADDON_DIR, folder)
         if not os.path.isdir(base):
@@ -202,6 +220,8 @@ def render(catalog, language=None):
         lines = [f"#. module: {MODULE}"]
         if entry["code"]:
             lines.append("#. odoo-python")
+        if entry["javascript"]:
+            lines.append("#. odoo-javascript")
         for ref in sorted(entry["refs"]):
             lines.append(f"#: {ref}")
         if entry["python"]:

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/dtecl/pipeline/shared/config"
 )
 
 // Defaults of S3Config.
@@ -104,3 +106,10 @@ func checkBucketName(b string) error {
 }
 
 func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+// ConfigFrom is the archive's connection as a function's configuration
+// declares it (shared/config.S3; the function reads it, never this
+// package).
+func ConfigFrom(c config.S3) S3Config {
+	return S3Config{Endpoint: c.Endpoint, Region: c.Region, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
+}

@@ -51,8 +51,12 @@ type State struct {
 	SIIState        string     `json:"sii_state,omitempty"`   // e.g. EPR, RCH, DOK
 	SIIMessage      string     `json:"sii_message,omitempty"` // the SII's glosa and detail
 	Checks          int        `json:"checks"`                // last status-check attempt processed
-	History         []Entry    `json:"history"`
-	UpdatedAt       time.Time  `json:"updated_at"` // set by UpdateState
+	// CheckCopy tells which copy of that check was processed (its event
+	// time): the same copy delivered again sends the next check again,
+	// another copy is a duplicate and is dropped.
+	CheckCopy string    `json:"check_copy,omitempty"`
+	History   []Entry   `json:"history"`
+	UpdatedAt time.Time `json:"updated_at"` // set by UpdateState
 }
 
 // Entry is one step in a document's history.

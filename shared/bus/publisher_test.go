@@ -159,14 +159,16 @@ func TestTierFor(t *testing.T) {
 		0:                       time.Second,
 		time.Second:             time.Second,
 		1500 * time.Millisecond: 5 * time.Second,
-		time.Hour:               15 * time.Minute,
+		20 * time.Minute:        30 * time.Minute,
+		time.Hour:               time.Hour,
+		3 * time.Hour:           time.Hour, // the longest tier: the slow retry tier's "hourly"
 	}
 	for in, want := range tests {
 		if got := TierFor(in); got != want {
 			t.Errorf("TierFor(%s) = %s, want %s", in, got, want)
 		}
 	}
-	if DelayQueue(90*time.Second) != "dte.delay.90s" || DelayQueue(2*time.Minute) != "dte.delay.2m" {
-		t.Errorf("delay queue names: %s %s", DelayQueue(90*time.Second), DelayQueue(2*time.Minute))
+	if DelayQueue(90*time.Second) != "dte.delay.90s" || DelayQueue(2*time.Minute) != "dte.delay.2m" || DelayQueue(time.Hour) != "dte.delay.1h" {
+		t.Errorf("delay queue names: %s %s %s", DelayQueue(90*time.Second), DelayQueue(2*time.Minute), DelayQueue(time.Hour))
 	}
 }

@@ -28,6 +28,15 @@ const (
 	QueueNotify     = events.QueueNotify
 	QueueDead       = events.QueueDead
 	QueueDeadParked = events.QueueDeadParked
+	// QueueDashboard feeds the operations dashboard (shared/dashboard): a
+	// copy of every event on ExchangeDirect and of every dead letter. It
+	// has no dead-letter exchange (a dashboard problem must never look like
+	// a document's failure) and drops its oldest messages beyond
+	// DashboardMaxLength instead of refusing new ones, so that a dashboard
+	// that is down never blocks the pipeline's publishers.
+	QueueDashboard = "dte.dashboard"
+	// DashboardMaxLength bounds QueueDashboard: about a day at 10 events/s.
+	DashboardMaxLength = 1_000_000
 
 	// HeaderDelay names the delay tier of a message published to ExchangeDelay.
 	HeaderDelay = "delay"
@@ -42,9 +51,12 @@ const (
 // ExchangeDirect. Retry backoff and status re-polls pick the smallest tier
 // that is at least the wanted delay. Each tier is one TTL queue (the Debian
 // RabbitMQ has no delayed-message plugin).
+// The tiers from 30 min up serve the slow retry tier (docs/design.md,
+// "Retries"): a wait longer than the longest tier comes back after it.
 var delayTiers = []time.Duration{
 	1 * time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second,
 	1 * time.Minute, 2 * time.Minute, 5 * time.Minute, 15 * time.Minute,
+	30 * time.Minute, time.Hour,
 }
 
 // DelayTiers returns the delay tiers, shortest first.
@@ -55,6 +67,8 @@ func DelayQueue(tier time.Duration) string { return "dte.delay." + tierName(tier
 
 func tierName(d time.Duration) string {
 	switch {
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
 	case d%time.Minute == 0:
 		return strconv.Itoa(int(d/time.Minute)) + "m"
 	default:
@@ -107,7 +121,7 @@ type Topology struct {
 var workQueues = map[string][]string{
 	QueueSign:   {events.TypeRequested},
 	QueueSubmit: {events.TypeSigned, events.TypeCheck},
-	QueueNotify: {events.TypeRequested, events.TypeSigned, events.TypeSubmitted, events.TypeSettled, events.TypeFailed},
+	QueueNotify: {events.TypeRequested, events.TypeSigned, events.TypeSubmitted, events.TypeSettled, events.TypeFailed, events.TypeRetrying},
 }
 
 // WorkQueues returns the function queues and the event types each receives.
@@ -154,6 +168,15 @@ func Declaration() Topology {
 	}
 	// Retries of a dead letter's delivery to notify come back by name.
 	t.Bindings = append(t.Bindings, Binding{Exchange: ExchangeDirect, Queue: QueueDead, Key: QueueDead})
+	t.Queues = append(t.Queues, Queue{Name: QueueDashboard, Args: amqp.Table{
+		amqp.QueueTypeArg:     amqp.QueueTypeQuorum,
+		amqp.QueueMaxLenArg:   int32(DashboardMaxLength),
+		amqp.QueueOverflowArg: amqp.QueueOverflowDropHead,
+	}})
+	for _, typ := range events.Types {
+		t.Bindings = append(t.Bindings, Binding{Exchange: ExchangeDirect, Queue: QueueDashboard, Key: typ})
+	}
+	t.Bindings = append(t.Bindings, Binding{Exchange: ExchangeDLX, Queue: QueueDashboard})
 	for _, tier := range delayTiers {
 		q := DelayQueue(tier)
 		t.Queues = append(t.Queues, Queue{Name: q, Args: amqp.Table{

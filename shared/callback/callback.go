@@ -26,6 +26,9 @@ const (
 	StatusObjected = "objected"
 	StatusRejected = "rejected"
 	StatusError    = "error"
+	// StatusRetrying: a stage failed transiently and retries by itself
+	// later (NextAttemptAt); not final, and nothing for the user to do.
+	StatusRetrying = "retrying"
 )
 
 // HeaderDatabase picks the Odoo database for the public callback route.
@@ -45,6 +48,9 @@ type Payload struct {
 	// event's traceparent; "" when it has none. Odoo shows it, so that a
 	// user's question leads to the trace of the document.
 	TraceID string `json:"trace_id"`
+	// NextAttemptAt is, for retrying, about when the next attempt comes
+	// (RFC 3339, UTC); "" for every other status.
+	NextAttemptAt string `json:"next_attempt_at"`
 }
 
 // Client posts callbacks to one Odoo.

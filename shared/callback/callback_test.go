@@ -81,6 +81,7 @@ func TestFromEvent(t *testing.T) {
 		status  string
 		track   string
 		message string
+		next    string
 		skip    bool
 	}{
 		{e: mk(events.TypeRequested, request.Request{Odoo: odoo}), status: StatusQueued},
@@ -89,10 +90,15 @@ func TestFromEvent(t *testing.T) {
 		{e: mk(events.TypeSettled, events.Settled{TrackID: "123", Result: events.ResultRejected, SIIState: "RCH", SIIMessage: "DTE Rechazado", Odoo: odoo}), status: StatusRejected, track: "123", message: "DTE Rechazado"},
 		{e: mk(events.TypeSettled, events.Settled{Result: events.ResultObjected, Odoo: odoo}), status: StatusObjected},
 		{e: mk(events.TypeFailed, events.Failed{Stage: "sign", Reason: "folio 23 outside every CAF", Odoo: odoo}), status: StatusError, message: "Falló la firma: folio 23 outside every CAF"},
+		{e: mk(events.TypeFailed, events.Failed{Stage: "submit", Reason: "SII 503", Odoo: odoo}), status: StatusError, message: "Falló el envío al SII: SII 503"},
+		{e: mk(events.TypeRetrying, events.Retrying{Stage: "submit", Reason: "SII 503", Attempts: 3, Odoo: odoo,
+			NextAttemptAt: time.Date(2026, 3, 2, 10, 1, 0, 0, time.UTC), GiveUpAt: time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)}),
+			status: StatusRetrying, next: "2026-03-02T10:01:00Z",
+			message: "Falló el envío al SII (intento 3): SII 503. Próximo intento automático: 2026-03-02 10:01 UTC (los reintentos terminan el 2026-03-03 10:00 UTC)"},
 		{e: mk(events.TypeCheck, events.Check{Odoo: odoo}), skip: true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.e.Type(), func(t *testing.T) {
+		t.Run(tt.e.Type()+" "+tt.status, func(t *testing.T) {
 			p, o, ok, err := FromEvent(tt.e)
 			if err != nil {
 				t.Fatal(err)
@@ -103,7 +109,7 @@ func TestFromEvent(t *testing.T) {
 			if tt.skip {
 				return
 			}
-			if p.Status != tt.status || p.TrackID != tt.track || p.Message != tt.message || p.MoveID != 505 || o.Database != "odoo" || p.DTEKey != k.String() || p.EventID != tt.e.ID() || p.OccurredAt == "" {
+			if p.Status != tt.status || p.TrackID != tt.track || p.Message != tt.message || p.MoveID != 505 || o.Database != "odoo" || p.DTEKey != k.String() || p.EventID != tt.e.ID() || p.OccurredAt == "" || p.NextAttemptAt != tt.next {
 				t.Fatalf("payload %+v odoo %+v", p, o)
 			}
 		})

@@ -10,19 +10,20 @@ import (
 	"github.com/dtecl/pipeline/shared/request"
 )
 
-// stageNames are the stages as Odoo users read them.
-var stageNames = map[string]string{
-	"enqueue": "recepción",
-	"sign":    "firma",
-	"submit":  "envío al SII",
-	"check":   "consulta de estado al SII",
-	"notify":  "notificación",
+// stageNames are the stages as Odoo users read them, with their article
+// (Spanish nouns have a gender: "la firma", "el envío").
+var stageNames = map[string][2]string{
+	"enqueue": {"la", "recepción"},
+	"sign":    {"la", "firma"},
+	"submit":  {"el", "envío al SII"},
+	"check":   {"la", "consulta de estado al SII"},
+	"notify":  {"la", "notificación"},
 }
 
 // StageName is a stage's Spanish name for messages shown in Odoo.
 func StageName(stage string) string {
 	if n, ok := stageNames[stage]; ok {
-		return n
+		return n[1]
 	}
 	return stage
 }
@@ -40,6 +41,15 @@ func TraceID(e events.Event) string {
 		return ""
 	}
 	return m[1]
+}
+
+// stageWithArticle is the stage's Spanish name with its definite article:
+// "la firma", "el envío al SII"; "la etapa X" for a stage it does not know.
+func stageWithArticle(stage string) string {
+	if n, ok := stageNames[stage]; ok {
+		return n[0] + " " + n[1]
+	}
+	return "la etapa " + stage
 }
 
 // FromEvent maps a pipeline event to the callback Odoo gets and the
@@ -90,7 +100,16 @@ func FromEvent(e events.Event) (p Payload, odoo request.Odoo, ok bool, err error
 			return p, odoo, false, err
 		}
 		p.Status, odoo = StatusError, d.Odoo
-		p.Message = fmt.Sprintf("Falló la %s: %s", StageName(d.Stage), d.Reason)
+		p.Message = fmt.Sprintf("Falló %s: %s", stageWithArticle(d.Stage), d.Reason)
+	case events.TypeRetrying:
+		d, err := events.Decode[events.Retrying](e)
+		if err != nil {
+			return p, odoo, false, err
+		}
+		p.Status, odoo = StatusRetrying, d.Odoo
+		p.NextAttemptAt = d.NextAttemptAt.UTC().Format(time.RFC3339)
+		p.Message = fmt.Sprintf("Falló %s (intento %d): %s. Próximo intento automático: %s (los reintentos terminan el %s)",
+			stageWithArticle(d.Stage), d.Attempts, d.Reason, d.NextAttemptAt.UTC().Format("2006-01-02 15:04 UTC"), d.GiveUpAt.UTC().Format("2006-01-02 15:04 UTC"))
 	default:
 		return p, odoo, false, nil
 	}

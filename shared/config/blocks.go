@@ -34,7 +34,20 @@ type S3 struct {
 	Bucket    string `env:"S3_BUCKET" default:"dte-archive" help:"the bucket that holds the whole archive"`
 	AccessKey string `env:"S3_ACCESS_KEY,secret" default:"dtelocal" show:"the local server's" help:"static credentials"`
 	SecretKey string `env:"S3_SECRET_KEY,secret" default:"dtelocal-secret-key" show:"the local server's" help:"static credentials"`
-	Probe     bool   `env:"S3_PROBE" default:"true" help:"probe at start what the server's conditional writes and ETags do (logged); when S3 is unreachable then, probe again before the first write and write nothing until a probe succeeds. false: trust If-Match and If-None-Match without a probe"`
+}
+
+// S3Probe is the start-up check of the functions that write to the
+// archive (enqueue only reads it).
+type S3Probe struct {
+	Probe bool `env:"S3_PROBE" default:"true" help:"probe at start what the server's conditional writes and ETags do (logged); when S3 is unreachable then, probe again before the first write and write nothing until a probe succeeds. false: trust If-Match and If-None-Match without a probe"`
+}
+
+// Retry is the two-tier retry of a stage's transient failures
+// (docs/design.md, "Retries"; delivery.Retry).
+type Retry struct {
+	RetryDelays     []time.Duration `env:"RETRY_DELAYS" default:"1s,5s" help:"fast tier: waits before the 2nd, 3rd, … attempt of an event that failed transiently (the default: 3 attempts); Odoo is not told"`
+	SlowRetryDelays []time.Duration `env:"SLOW_RETRY_DELAYS" default:"1m,5m,15m,30m,1h" help:"slow tier, after the fast one: waits between attempts (the last repeats; rounded up to the delay queues, at most 1h); Odoo shows retrying with the reason and the next attempt's time"`
+	RetryBudget     time.Duration   `env:"RETRY_BUDGET" default:"24h" help:"a transient failure that lasts this long is given up: dead letter, Odoo shows error (status checks: until CHECK_DEADLINE)"`
 }
 
 // Cert is the company's signing certificate.

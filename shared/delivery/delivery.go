@@ -9,11 +9,17 @@
 //     response and the delayed ones were confirmed (REPLY_MODE reply). A
 //     permanent failure is also 2xx: it becomes cl.dte.failed, which tells
 //     Odoo at once.
+//     A transient failure is also 2xx when the function retries it itself
+//     (Config.Retry, docs/design.md "Retries"): the event was published
+//     again, later, to the function's own queue, with its retry history.
 //   - 503: transient; the platform retries with backoff, then dead-letters.
+//     (With Config.Retry: only when the retry itself could not be
+//     published.)
 //   - 400 (not a CloudEvent) and 422 (an event this function does not
-//     take, or a permanent failure with no document to report it on): no
-//     retry can help, and no platform retries them (the Knative broker
-//     retries only 404, 408, 409, 429 and 5xx); they are dead-lettered.
+//     take, a permanent failure with no document to report it on, or a
+//     transient one whose retry budget ran out): no retry can help, and no
+//     platform retries them (the Knative broker retries only 404, 408, 409,
+//     429 and 5xx); they are dead-lettered.
 //   - 500 (a bug: the handler panicked, or emitted what this mode cannot
 //     carry): the Knative source and our dispatcher dead-letter it at once;
 //     the Knative broker retries it like a 503 first.
@@ -83,7 +89,10 @@ type Config struct {
 	// redelivered ones). A function that never emits (notify) may leave it
 	// nil.
 	Publisher Publisher
-	// Timeout bounds one event's handling (default 60 s).
+	// Timeout bounds one event's handling (default 60 s). The work runs
+	// under its own context, detached from the caller's connection: a
+	// platform that hangs up does not cancel an upload half-way, and the
+	// next delivery finds the work done.
 	Timeout time.Duration
 	// PublishTimeout bounds the wait for each of the broker's confirms
 	// (default 10 s).
@@ -94,6 +103,14 @@ type Config struct {
 	// turning them into cl.dte.failed. notify sets it: a failed event would
 	// come back to notify itself.
 	DeadLetterPermanent bool
+	// Retry retries transient failures in two tiers through the delay
+	// queues (zero: 503, the platform retries).
+	Retry Retry
+	// Stages names the stage in reports for some event types, when it is
+	// not Stage (submit's status checks: "check").
+	Stages map[string]string
+	// Now is the clock of the retry budget (default time.Now).
+	Now func() time.Time
 	// Observer watches each request (metrics, traces). Optional.
 	Observer Observer
 }
@@ -108,8 +125,10 @@ type Observer interface {
 
 // Outcome is what became of one request, for an Observer.
 type Outcome struct {
-	Status int    // the HTTP status answered
-	Result string // ok, permanent, transient, poison, bug
+	Status int // the HTTP status answered
+	// Result is ok, permanent, retry (fast tier), retrying (slow tier),
+	// exhausted (retry budget spent), transient, poison or bug.
+	Result string
 	Err    error
 	// Emits are the events published or replied (2xx only).
 	Emits []stage.Emit
@@ -132,6 +151,15 @@ func New(h stage.Handler, cfg Config) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := cfg.Retry.Validate(); err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
+	}
+	if cfg.Retry.Enabled() && (cfg.Queue == "" || cfg.Publisher == nil) {
+		return nil, fmt.Errorf("delivery: %s retries through its own queue: it needs Queue and Publisher", cfg.Stage)
+	}
 	return &server{h: h, cfg: cfg}, nil
 }
 
@@ -143,7 +171,7 @@ type server struct {
 // outcome is what the log line says about one event.
 type outcome struct {
 	status int
-	result string // ok, permanent, transient, poison, bug
+	result string // ok, permanent, retry, retrying, exhausted, transient, poison, bug
 	next   string
 	err    error
 	emits  []stage.Emit
@@ -184,12 +212,20 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Even
 		http.Error(w, fmt.Sprintf("%s does not take events of type %q", s.cfg.Stage, e.Type()), http.StatusUnprocessableEntity)
 		return outcome{status: 422, result: "poison", err: fmt.Errorf("unexpected type %q", e.Type())}
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	// The work runs under its own context: the caller hanging up (a
+	// dispatcher killed, a source that timed out) must not cancel an upload
+	// the SII may already have received before its TrackID is recorded.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
 	defer cancel()
+	if failures, _ := events.RetryOf(e); failures+1 > attempt {
+		attempt = failures + 1
+	}
+	stageName := s.stageName(e)
 	emits, err := s.call(ctx, e)
 	switch {
 	case err == nil:
 		o = outcome{result: "ok"}
+		forgetRetries(emits)
 	case errors.Is(err, errPanic):
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return outcome{status: 500, result: "bug", err: err}
@@ -197,16 +233,17 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Even
 		http.Error(w, "permanent failure: "+err.Error(), http.StatusUnprocessableEntity)
 		return outcome{status: 422, result: "permanent", err: err}
 	case errs.IsPermanent(err):
-		failed, ferr := FailedEvent(e, s.cfg.Stage, err, attempt)
+		failed, ferr := FailedEvent(e, stageName, err, attempt)
 		if ferr != nil {
 			http.Error(w, "permanent failure and no document to report it on: "+err.Error(), http.StatusUnprocessableEntity)
 			return outcome{status: 422, result: "poison", err: err}
 		}
 		emits, o = []stage.Emit{stage.Now(failed)}, outcome{result: "permanent", err: err}
 	default:
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "transient failure: "+err.Error(), http.StatusServiceUnavailable)
-		return outcome{status: 503, result: "transient", err: err}
+		var answered bool
+		if emits, o, answered = s.transient(w, e, stageName, err); answered {
+			return o
+		}
 	}
 	propagateTrace(ctx, e, emits)
 	o.next, o.emits = describe(emits), emits
@@ -231,6 +268,25 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Even
 		o.err = errors.Join(o.err, fmt.Errorf("write reply: %w", err))
 	}
 	return o
+}
+
+// stageName names the stage that handles e, in reports.
+func (s *server) stageName(e events.Event) string {
+	if n, ok := s.cfg.Stages[e.Type()]; ok {
+		return n
+	}
+	return s.cfg.Stage
+}
+
+// forgetRetries drops the retry history from what a stage emitted after it
+// succeeded (its own event again, waiting for something, included): the
+// failures it counted are over.
+func forgetRetries(emits []stage.Emit) {
+	for i := range emits {
+		if events.HasRetry(emits[i].Event) {
+			emits[i].Event = events.WithoutRetry(emits[i].Event)
+		}
+	}
 }
 
 // split decides what goes in the reply and what is published: in
@@ -276,8 +332,12 @@ func (s *server) publish(ctx context.Context, em stage.Emit) error {
 // context it was made in, so that one trace follows the document from Odoo
 // to the callback (delayed status checks included): the span handling the
 // event when ctx has one (an Observer's), each hop then a child of the
-// last; otherwise the incoming event's own, copied.
+// last; otherwise the incoming event's own, copied. An emitted event that
+// carries the incoming event's own context was copied from it (a retry, a
+// stage waiting with stage.Again): it too becomes a child of this hop, so
+// that every attempt is one hop of the chain.
 func propagateTrace(ctx context.Context, in events.Event, emits []stage.Emit) {
+	inTP, _ := in.Extensions()[events.ExtTraceparent].(string)
 	carrier := propagation.MapCarrier{}
 	propagation.TraceContext{}.Inject(ctx, carrier)
 	if carrier[events.ExtTraceparent] == "" {
@@ -292,10 +352,13 @@ func propagateTrace(ctx context.Context, in events.Event, emits []stage.Emit) {
 		return
 	}
 	for i := range emits {
-		if _, has := emits[i].Event.Extensions()[events.ExtTraceparent]; has {
+		if have, has := emits[i].Event.Extensions()[events.ExtTraceparent]; has && (inTP == "" || have != inTP) {
 			continue
+		} else if has {
+			emits[i].Event = emits[i].Event.Clone() // it may share its extensions with in
 		}
 		emits[i].Event.SetExtension(events.ExtTraceparent, tp)
+		emits[i].Event.SetExtension(events.ExtTracestate, nil)
 		if ts != "" {
 			emits[i].Event.SetExtension(events.ExtTracestate, ts)
 		}
@@ -357,7 +420,7 @@ func (s *server) log(ctx context.Context, e *events.Event, o outcome, start time
 	if o.err != nil {
 		attrs = append(attrs, slog.String("error", o.err.Error()))
 		level = slog.LevelWarn
-		if o.result == "bug" || o.result == "poison" {
+		if o.result == "bug" || o.result == "poison" || o.result == "exhausted" {
 			level = slog.LevelError
 		}
 	}

@@ -36,7 +36,8 @@ func benchSetup(b *testing.B) (*dte.Signer, *request.Request, []*caf.CAF) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, _ := pki.MustCAF(b, dtetest.CAFSpec{Issuer: dtetest.IssuerRUT, Name: "Comercial Ñandú y Compañía Limitada", Type: 33, From: 1, To: 1 << 30})
+	c, _ := pki.MustCAF(b, dtetest.CAFSpec{Issuer: dtetest.IssuerRUT, Name: "Comercial Ñandú y Compañía Limitada", Type: 33, From: 1, To: 1 << 30,
+		Authorized: time.Now().AddDate(0, -1, 0)})
 	s, err := dte.NewSigner(pki.Signer, dte.WithSIIKeys(pki.Keys()))
 	if err != nil {
 		b.Fatal(err)
@@ -117,6 +118,53 @@ func BenchmarkRSA(b *testing.B) {
 	for b.Loop() {
 		if _, err := rsa.SignPKCS1v15(nil, pki.Signer.Key, crypto.SHA1, h[:]); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyRealDTE verifies the SII portal's real DTE (signature,
+// certificate, TED, CAF with the SII's key) per operation, without the
+// schema (which needs cgo: tools/xsd BenchmarkVerifyStrict adds it).
+func BenchmarkVerifyRealDTE(b *testing.B) {
+	doc, err := os.ReadFile("../../testdata/sii/real-dte/DTE--76354771-K--33--170--cleaned.xml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := caf.BuiltinKeys()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if r := dte.Verify(doc, dte.VerifyOptions{Keys: keys}); len(r.Documents) != 1 || !r.Documents[0].Signature.OK() {
+			b.Fatal("does not verify")
+		}
+	}
+}
+
+// BenchmarkVerifyEnvelope50 verifies an EnvioDTE of 50 DTEs per operation.
+func BenchmarkVerifyEnvelope50(b *testing.B) {
+	s, req, cafs := benchSetup(b)
+	ctx := context.Background()
+	xs := make([][]byte, 50)
+	for i := range xs {
+		r := *req
+		r.Document.Folio = int64(i + 1)
+		sd, err := s.Sign(ctx, &r, cafs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		xs[i] = sd.XML
+	}
+	env, err := s.Envelope(ctx, dte.Header{Resolution: request.Resolution{Date: "2024-08-22"}}, xs...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := dtetest.MustShared(b).Keys()
+	b.SetBytes(int64(len(env.XML)))
+	for b.Loop() {
+		if r := dte.Verify(env.XML, dte.VerifyOptions{Keys: keys}); len(r.Documents) != 50 || !r.Envelope.Signature.OK() {
+			b.Fatal("does not verify")
 		}
 	}
 }

@@ -5,7 +5,12 @@
 // signed EnvioDTE, and inspects and verifies DTEs and envelopes the way
 // the SII does (each DTE's signature with the DTE taken out of the
 // envelope, the SetDTE signature in place, every TED against its CAF, every
-// CAF against the SII's key).
+// CAF against the SII's key). Verification reads only what is signed (the
+// element a signature references is the one reported), refuses hostile
+// input before parsing it (xmlsig.Limits), takes the SII's schema as an
+// injected SchemaValidator (this package stays free of cgo) and fails
+// closed: a check that could not be made is a failure, unless a named
+// downgrade lets it through and the report says so.
 //
 // Documents are written once, directly in canonical form (Canonical XML
 // 1.0: no self-closing tags, canonical escaping, sorted attributes), so

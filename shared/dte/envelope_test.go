@@ -84,7 +84,7 @@ func checkEnvelope(t *testing.T, f *fixture, env *dte.Envelope, xs [][]byte) {
 			}
 		}
 	})
-	r := dte.Verify(env.XML, dte.VerifyOptions{Keys: f.pki.Keys()})
+	r := dte.Verify(env.XML, strict(t, f.pki.Keys()))
 	if !r.Valid() {
 		t.Errorf("Verify: %+v", r.Failures())
 	}
@@ -133,7 +133,7 @@ func TestEnvelopeOfForeignDTEs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := dte.Verify(env.XML, dte.VerifyOptions{Keys: keys})
+	r := dte.Verify(env.XML, strict(t, keys))
 	if !r.Valid() {
 		t.Errorf("Verify: %+v", r.Failures())
 	}
@@ -146,7 +146,7 @@ func TestEnvelopeOfForeignDTEs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2 := dte.Verify(env2.XML, dte.VerifyOptions{Keys: f.pki.Keys()})
+	r2 := dte.Verify(env2.XML, strict(t, f.pki.Keys()))
 	if !r2.Valid() {
 		t.Errorf("Verify: %+v", r2.Failures())
 	}
@@ -213,7 +213,7 @@ func TestEnvelopeLimits(t *testing.T) {
 	if env.SetID != "SetDoc" || len(env.SubTotals) != 1 || env.SubTotals[0] != (dte.SubTotal{Type: 33, Count: 120}) {
 		t.Fatalf("%s %+v", env.SetID, env.SubTotals)
 	}
-	r := dte.Verify(env.XML, dte.VerifyOptions{Keys: f.pki.Keys()})
+	r := dte.Verify(env.XML, strict(t, f.pki.Keys()))
 	if !r.Valid() || len(r.Documents) != 120 {
 		t.Fatalf("Verify: %d documents, %+v", len(r.Documents), r.Failures())
 	}

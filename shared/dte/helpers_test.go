@@ -66,12 +66,29 @@ func getFixture(t testing.TB) *fixture {
 	return f
 }
 
-// sample reads one of samples/requests/*.json.
+// sample reads one of samples/requests/*.json, dated today
+// (dtetest.DatedToday): what it becomes must verify.
 func sample(t testing.TB, name string) *request.Request {
+	t.Helper()
+	return readSample(t, name, true)
+}
+
+// sampleAsIs reads a sample request with the dates it has.
+func sampleAsIs(t testing.TB, name string) *request.Request {
+	t.Helper()
+	return readSample(t, name, false)
+}
+
+func readSample(t testing.TB, name string, today bool) *request.Request {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(requests, name))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if today {
+		if b, err = dtetest.DatedToday(b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	req, err := getFixture(t).v.Parse(b)
 	if err != nil {

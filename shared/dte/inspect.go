@@ -10,16 +10,17 @@ import (
 
 // Kinds of documents Inspect and Verify read.
 const (
-	KindDTE      = "DTE"      // a standalone DTE
-	KindEnvioDTE = "EnvioDTE" // an envelope
+	KindDTE         = "DTE"         // a standalone DTE
+	KindEnvioDTE    = "EnvioDTE"    // an envelope
+	KindEnvioBOLETA = "EnvioBOLETA" // an envelope of boletas
 )
 
 // Inspection is what a DTE or EnvioDTE says about itself.
 type Inspection struct {
-	Kind      string     `json:"kind"`     // KindDTE or KindEnvioDTE
+	Kind      string     `json:"kind"`     // KindDTE, KindEnvioDTE or KindEnvioBOLETA
 	Encoding  string     `json:"encoding"` // as declared (or detected)
 	SetID     string     `json:"set_id,omitempty"`
-	Caratula  *Caratula  `json:"caratula,omitempty"` // EnvioDTE only
+	Caratula  *Caratula  `json:"caratula,omitempty"` // envelopes only
 	Documents []Document `json:"documents"`
 }
 
@@ -69,39 +70,43 @@ type loaded struct {
 	doc      *etree.Document
 	kind     string
 	encoding string
-	set      *etree.Element   // SetDTE (EnvioDTE)
+	set      *etree.Element   // SetDTE (envelopes)
 	dtes     []*etree.Element // DTE elements
 }
 
-func load(b []byte) (*loaded, error) {
+func load(b []byte) (*loaded, error) { return loadLimits(b, xmlsig.Limits{}) }
+
+// loadLimits parses within l (xmlsig.ParseDocumentLimits: nothing is
+// parsed that is over the limits) and finds the DTEs.
+func loadLimits(b []byte, l xmlsig.Limits) (*loaded, error) {
+	doc, err := xmlsig.ParseDocumentLimits(b, l)
+	if err != nil {
+		return nil, err
+	}
 	_, enc, err := xmlsig.DecodeXML(b)
 	if err != nil {
 		return nil, err
 	}
-	doc, err := xmlsig.ParseDocument(b)
-	if err != nil {
-		return nil, err
-	}
-	l := &loaded{doc: doc, encoding: enc}
+	ld := &loaded{doc: doc, encoding: enc}
 	root := doc.Root()
 	switch root.Tag {
 	case "DTE":
-		l.kind = KindDTE
-		l.dtes = []*etree.Element{root}
-	case "EnvioDTE":
-		l.kind = KindEnvioDTE
-		if l.set = child(root, "SetDTE"); l.set == nil {
-			return nil, fmt.Errorf("%w: EnvioDTE without SetDTE", ErrNotDTE)
+		ld.kind = KindDTE
+		ld.dtes = []*etree.Element{root}
+	case "EnvioDTE", "EnvioBOLETA":
+		ld.kind = root.Tag
+		if ld.set = child(root, "SetDTE"); ld.set == nil {
+			return nil, fmt.Errorf("%w: %s without SetDTE", ErrNotDTE, root.Tag)
 		}
-		for _, c := range l.set.ChildElements() {
+		for _, c := range ld.set.ChildElements() {
 			if c.Tag == "DTE" {
-				l.dtes = append(l.dtes, c)
+				ld.dtes = append(ld.dtes, c)
 			}
 		}
 	default:
-		return nil, fmt.Errorf("%w: the root element is <%s>, not DTE or EnvioDTE", ErrNotDTE, root.Tag)
+		return nil, fmt.Errorf("%w: the root element is <%s>, not DTE, EnvioDTE or EnvioBOLETA", ErrNotDTE, root.Tag)
 	}
-	return l, nil
+	return ld, nil
 }
 
 // Inspect reads a DTE or an EnvioDTE and lists what it holds: the
@@ -152,6 +157,11 @@ func readDocument(dteEl *etree.Element) Document {
 	if d == nil {
 		return Document{}
 	}
+	return readDocumentEl(d)
+}
+
+// readDocumentEl reads a Documento (Exportaciones, Liquidacion) element.
+func readDocumentEl(d *etree.Element) Document {
 	num := func(path string) int64 {
 		n, _ := strconv.ParseInt(textOf(d, path), 10, 64)
 		return n

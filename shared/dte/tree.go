@@ -38,11 +38,18 @@ func decodeB64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
 }
 
+// documentNames are the elements a DTE's signature signs.
+var documentNames = []string{"Documento", "Exportaciones", "Liquidacion"}
+
+// isDocumentElement reports whether el is a Documento, Exportaciones or
+// Liquidacion.
+func isDocumentElement(el *etree.Element) bool { return contains(documentNames, el.Tag) }
+
 // documentElement is the signed part of a DTE: Documento, or Exportaciones
 // (110-112) and Liquidacion (43), which this package does not build but
 // can inspect and verify.
 func documentElement(dteEl *etree.Element) *etree.Element {
-	for _, name := range []string{"Documento", "Exportaciones", "Liquidacion"} {
+	for _, name := range documentNames {
 		if el := child(dteEl, name); el != nil {
 			return el
 		}

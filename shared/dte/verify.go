@@ -1,52 +1,29 @@
 package dte
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/beevik/etree"
 	"github.com/dtecl/pipeline/shared/caf"
-	"github.com/dtecl/pipeline/shared/certs"
 	"github.com/dtecl/pipeline/shared/xmlsig"
 )
 
 // Status of one check.
 type Status string
 
-// Statuses.
+// Statuses. Only StatusOK and StatusAllowed count as passed: a check that
+// could not be made is never a pass.
 const (
 	StatusOK      Status = "ok"
 	StatusFailed  Status = "failed"
-	StatusSkipped Status = "skipped" // could not be checked (no key for it, nothing to check)
-)
-
-// Codes say why a check failed or was skipped. They are stable: the SII
-// simulator maps them to the SII's answers. Signature checks also use the
-// xmlsig codes (digest-mismatch, signature-invalid, key-mismatch,
-// no-certificate, signature-malformed, unsupported-algorithm,
-// reference-not-found).
-const (
-	CodeNotXML          = "not-xml"               // unreadable document
-	CodeNotDTE          = "not-dte"               // readable, but not a DTE or EnvioDTE
-	CodeNoSignature     = "no-signature"          // the Signature is missing
-	CodeCertNotValid    = "certificate-not-valid" // the signer's certificate was not valid when it signed
-	CodeCaratulaCount   = "caratula-count"        // SubTotDTE does not match the DTEs
-	CodeCaratulaIssuer  = "caratula-issuer"       // RutEmisor is not every DTE's issuer
-	CodeCaratulaSender  = "caratula-sender"       // RutEnvia is not the signer's RUT
-	CodeCaratulaMissing = "caratula-missing"      // no Carátula or missing fields
-	CodeTEDMissing      = "ted-missing"           // no TED
-	CodeTEDMalformed    = "ted-malformed"         // TED without DD, FRMT or a readable CAF
-	CodeTEDSignature    = "ted-signature"         // FRMT does not verify with the CAF key
-	CodeTEDMismatch     = "ted-mismatch"          // DD says something else than the document
-	CodeCAFSignature    = "caf-signature"         // FRMA does not verify with the SII key
-	CodeCAFNoKeys       = "caf-no-keys"           // no SII keys were given (skipped)
-	CodeCAFUnknownIDK   = "caf-unknown-idk"       // no SII key for the CAF's IDK (skipped)
-	CodeCAFMismatch     = "caf-mismatch"          // the CAF is for another issuer or type
-	CodeCAFFolio        = "caf-folio"             // the folio is outside the CAF's range
-	CodeCAFExpired      = "caf-expired"           // the CAF had expired on the issue date
+	StatusAllowed Status = "allowed" // not verified, let through by a named downgrade (Report.Downgrades)
+	// StatusSkipped is not produced any more (a check that cannot be made
+	// fails with its code); a report carrying it is not valid.
+	StatusSkipped Status = "skipped"
 )
 
 // Contexts in which a signature verified (see docs/sii-protocol.md §6.3).
@@ -63,8 +40,12 @@ type Check struct {
 	Message string `json:"message,omitempty"`
 }
 
-// OK reports whether the check passed.
+// OK reports whether the check passed (StatusOK).
 func (c Check) OK() bool { return c.Status == StatusOK }
+
+// Passed reports whether the check counts as passed: ok, or allowed by a
+// downgrade.
+func (c Check) Passed() bool { return c.Status == StatusOK || c.Status == StatusAllowed }
 
 func ok(msg string) Check { return Check{Status: StatusOK, Message: msg} }
 
@@ -72,8 +53,32 @@ func failed(code, format string, args ...any) Check {
 	return Check{Status: StatusFailed, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-func skipped(code, format string, args ...any) Check {
-	return Check{Status: StatusSkipped, Code: code, Message: fmt.Sprintf(format, args...)}
+// findings collects what a check found wrong: the check carries the first
+// finding's code and every finding's text.
+type findings struct {
+	code string
+	list []string
+}
+
+func (f *findings) add(code, format string, args ...any) {
+	if f.code == "" {
+		f.code = code
+	}
+	if len(f.list) < 10 {
+		f.list = append(f.list, fmt.Sprintf(format, args...))
+	}
+}
+
+// check is the result: failed with the findings, or ok with msg.
+func (f *findings) check(msg string) Check {
+	if f.code != "" {
+		return failed(f.code, "%s", strings.Join(f.list, "; "))
+	}
+	return ok(msg)
+}
+
+func notChecked(format string, args ...any) Check {
+	return failed(CodeNotChecked, format, args...)
 }
 
 // SignatureCheck is the outcome of verifying one XML signature.
@@ -83,14 +88,18 @@ type SignatureCheck struct {
 	Signer      string `json:"signer,omitempty"`  // the certificate holder's name
 	SignerRUT   string `json:"signer_rut,omitempty"`
 	Certificate Check  `json:"certificate"` // validity at the signing time
+	// Cert is the signer's certificate, when KeyInfo holds a readable one.
+	Cert *x509.Certificate `json:"-"`
 }
 
-// DocumentReport is the verification of one DTE.
+// DocumentReport is the verification of one DTE. Document is read from the
+// element the DTE's signature signs, never from another copy.
 type DocumentReport struct {
 	Document  Document       `json:"document"`
 	Signature SignatureCheck `json:"signature"`
 	TED       Check          `json:"ted"`
 	CAF       Check          `json:"caf"`
+	Dates     Check          `json:"dates"` // FchEmis and TmstFirma against now and the CAF
 }
 
 // EnvelopeReport is the verification of an EnvioDTE's own parts.
@@ -98,34 +107,48 @@ type EnvelopeReport struct {
 	SetID     string         `json:"set_id"`
 	Caratula  *Caratula      `json:"caratula,omitempty"`
 	Signature SignatureCheck `json:"signature"`      // SetDTE, in place
-	Cover     Check          `json:"caratula_check"` // the Carátula against the DTEs and the signer
+	Cover     Check          `json:"caratula_check"` // the Carátula against the DTEs, the signer and the clock
 }
 
 // Report is the result of Verify: per check, ok or why not.
 type Report struct {
-	Kind      string           `json:"kind,omitempty"`
-	Encoding  string           `json:"encoding,omitempty"`
-	Read      Check            `json:"read"` // the document could be read as a DTE or EnvioDTE
-	Envelope  *EnvelopeReport  `json:"envelope,omitempty"`
-	Documents []DocumentReport `json:"documents,omitempty"`
+	Kind     string `json:"kind,omitempty"`
+	Encoding string `json:"encoding,omitempty"`
+	// Downgrades are the named checks this report lets pass unverified
+	// (DowngradeUnknownCAFKey); empty in a strict report.
+	Downgrades []string `json:"downgrades,omitempty"`
+	Read       Check    `json:"read"`   // the document could be read as a DTE or envelope, within the limits
+	Schema     Check    `json:"schema"` // against the SII's XSD for its root element
+	// SchemaProblems are the schema's complaints one by one (Schema's
+	// message joins them).
+	SchemaProblems []string         `json:"schema_problems,omitempty"`
+	Structure      Check            `json:"structure"` // one element per ID, one Documento per DTE, one SetDTE, nothing out of place
+	Envelope       *EnvelopeReport  `json:"envelope,omitempty"`
+	Documents      []DocumentReport `json:"documents,omitempty"`
 }
 
-// Failure is one failed check, located.
+// Failure is one check that did not pass, located.
 type Failure struct {
 	Where string `json:"where"` // "document", "SetDTE", "DTE F60T33"
-	What  string `json:"what"`  // "read", "signature", "certificate", "caratula", "ted", "caf"
+	What  string `json:"what"`  // "read", "schema", "structure", "signature", "certificate", "caratula", "ted", "caf", "dates"
 	Check
 }
 
-// Failures lists every failed check (skipped ones are not failures).
+// Failures lists every check that did not pass (failed, or in any state
+// other than ok and allowed).
 func (r *Report) Failures() []Failure {
 	var out []Failure
 	add := func(where, what string, c Check) {
-		if c.Status == StatusFailed {
+		if !c.Passed() {
 			out = append(out, Failure{Where: where, What: what, Check: c})
 		}
 	}
 	add("document", "read", r.Read)
+	if !r.Read.Passed() {
+		return out
+	}
+	add("document", "schema", r.Schema)
+	add("document", "structure", r.Structure)
 	if e := r.Envelope; e != nil {
 		add("SetDTE", "signature", e.Signature.Check)
 		add("SetDTE", "certificate", e.Signature.Certificate)
@@ -137,298 +160,236 @@ func (r *Report) Failures() []Failure {
 		add(where, "certificate", d.Signature.Certificate)
 		add(where, "ted", d.TED)
 		add(where, "caf", d.CAF)
+		add(where, "dates", d.Dates)
 	}
 	return out
 }
 
-// Valid reports whether nothing failed.
-func (r *Report) Valid() bool { return len(r.Failures()) == 0 }
-
-// VerifyOptions configure Verify.
-type VerifyOptions struct {
-	// Keys are the SII keys by IDK that CAF signatures are checked with;
-	// without them the CAF checks are skipped.
-	Keys *caf.Keys
+// Codes lists the codes of the failures, in order, without repeats.
+func (r *Report) Codes() []string {
+	var out []string
+	for _, f := range r.Failures() {
+		if !contains(out, f.Code) {
+			out = append(out, f.Code)
+		}
+	}
+	return out
 }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Valid reports whether every check passed. A report with no documents
+// is not valid.
+func (r *Report) Valid() bool { return len(r.Failures()) == 0 && len(r.Documents) > 0 }
+
+// SchemaValidator validates a document against the SII's schema for its
+// kind (KindDTE: DTE_v10.xsd, KindEnvioDTE: EnvioDTE_v10.xsd,
+// KindEnvioBOLETA: EnvioBOLETA_v11.xsd). The validator is injected so that
+// this package stays free of cgo; the tools give it libxml2 (tools/xsd).
+type SchemaValidator interface {
+	// ValidateSchema returns nil when doc (its bytes as received) is
+	// valid, a *SchemaError when it is not, and any other error when it
+	// could not be validated (which Verify reports as a failure too).
+	ValidateSchema(kind string, doc []byte) error
+}
+
+// SchemaError is a document that does not validate: the schema's
+// complaints, in document order.
+type SchemaError struct {
+	Schema   string   // the entry point, e.g. "EnvioDTE_v10.xsd"
+	Problems []string // "line 12: Element 'Folio': '-1' is not a valid value …"
+}
+
+// Error lists the problems.
+func (e *SchemaError) Error() string {
+	return fmt.Sprintf("not valid against %s: %s", e.Schema, strings.Join(e.Problems, "; "))
+}
+
+// VerifyOptions configure Verify. The zero value is strict and, lacking
+// SII keys and a schema validator, fails those checks.
+type VerifyOptions struct {
+	// Keys are the SII keys by IDK that CAF signatures are checked with
+	// (caf.BuiltinKeys, caf.SIIKeys); without them every CAF check fails
+	// (caf-no-keys).
+	Keys *caf.Keys
+	// Schema validates against the SII's XSD; without it the schema check
+	// fails (schema-unavailable).
+	Schema SchemaValidator
+	// Limits bound the input (xmlsig.Limits; zero fields: the defaults).
+	Limits xmlsig.Limits
+	// Now is the clock dates are checked against (default time.Now).
+	Now func() time.Time
+	// Skew is how far in the future FchEmis, TmstFirma and TmstFirmaEnv
+	// may be (clocks differ); default DefaultSkew.
+	Skew time.Duration
+	// AllowUnknownCAFKey downgrades the CAF signature check for a CAF
+	// whose IDK has no SII key: "allowed" instead of failed
+	// (DowngradeUnknownCAFKey). For certification work only.
+	AllowUnknownCAFKey bool
+}
+
+// DefaultSkew is the clock difference Verify tolerates for dates in the
+// future.
+const DefaultSkew = 5 * time.Minute
 
 var siiDteOnly = []xmlsig.NS{{Prefix: "", URI: NamespaceSiiDte}}
 
-// Verify checks a DTE or an EnvioDTE the way the SII does: the SetDTE
-// signature in place; each DTE's signature on the DTE taken out with only
-// the SiiDte namespace (falling back to no namespace, the form of the
-// SII's own old example); each TED against the CAF it carries and against
-// the document; each CAF against the SII's key for its IDK, the issuer,
-// type, folio and date; the Carátula against the DTEs and the signer. It
-// never fails: everything it finds is in the report.
+// Verify checks a DTE, an EnvioDTE or an EnvioBOLETA the way the SII does,
+// reading only what is signed:
+//
+//   - the input within limits (size, depth, element count, no DTD), before
+//     anything is parsed;
+//   - the SII's XSD for its root element (opts.Schema);
+//   - the structure the signatures rely on: exactly one element per ID,
+//     one Documento per DTE, one SetDTE and Carátula, every element in the
+//     SiiDte namespace where the SII puts one, the Signature where it
+//     belongs;
+//   - the SetDTE signature in place; each DTE's signature on the DTE taken
+//     out with only the SiiDte namespace (falling back to no namespace,
+//     the form of the SII's own old example, only when the digest does not
+//     match otherwise); the signed element must be the one read;
+//   - each TED against the CAF it carries and against the signed
+//     Documento; each CAF against the SII's key for its IDK, the issuer,
+//     type, folio and dates; the Carátula against the DTEs and the signer.
+//
+// It never fails: everything it finds is in the report, and a check that
+// could not be made is a failure (fail closed).
 func Verify(b []byte, opts VerifyOptions) *Report {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Skew <= 0 {
+		opts.Skew = DefaultSkew
+	}
 	r := &Report{}
-	l, err := load(b)
-	if err != nil {
-		code := CodeNotXML
-		if errors.Is(err, ErrNotDTE) {
-			code = CodeNotDTE
+	if opts.AllowUnknownCAFKey {
+		r.Downgrades = append(r.Downgrades, DowngradeUnknownCAFKey)
+	}
+	if err := xmlsig.CheckLimits(b, opts.Limits); err != nil {
+		r.Read = failed(readCode(err), "%v", err)
+		return r
+	}
+	schemaDone := false
+	if opts.Schema != nil && len(b) > treeGate {
+		// A large document is streamed through the schema before a tree
+		// is built: one that fails costs no more than its bytes.
+		kind := rootKind(b)
+		if kind == "" {
+			r.Read = failed(CodeNotDTE, "%v: the root element is not DTE, EnvioDTE or EnvioBOLETA", ErrNotDTE)
+			return r
 		}
-		r.Read = failed(code, "%v", err)
+		r.Kind = kind
+		if r.Schema, r.SchemaProblems = checkSchema(opts.Schema, kind, b); !r.Schema.OK() {
+			r.Read = ok(fmt.Sprintf("%s of %d bytes, read no further: over %d bytes and not valid against %s", kind, len(b), treeGate, schemaFiles[kind]))
+			r.Structure = notChecked("not read: the schema failed")
+			return r
+		}
+		schemaDone = true
+	}
+	l, err := loadLimits(b, opts.Limits)
+	if err != nil {
+		r.Read = failed(readCode(err), "%v", err)
 		return r
 	}
 	r.Kind, r.Encoding = l.kind, l.encoding
 	r.Read = ok(fmt.Sprintf("%s with %d DTE(s), %s", l.kind, len(l.dtes), l.encoding))
-	in := l.inspect()
-	for i, el := range l.dtes {
-		r.Documents = append(r.Documents, verifyDTE(el, in.Documents[i], opts))
+	if !schemaDone {
+		r.Schema, r.SchemaProblems = checkSchema(opts.Schema, l.kind, b)
 	}
-	if l.kind == KindEnvioDTE {
-		r.Envelope = verifyEnvelope(l, in, r.Documents)
+	var set *signedSet
+	if l.set != nil {
+		// The envelope's DTEs are read from the SetDTE its signature signs.
+		set = verifySetSignature(l)
+	}
+	r.Structure = checkStructure(l)
+	now := opts.Now()
+	for _, el := range l.dtes {
+		r.Documents = append(r.Documents, verifyDTE(el, opts, now))
+	}
+	if set != nil {
+		r.Envelope = verifyEnvelope(l, set, r.Documents, opts, now)
 	}
 	return r
 }
 
-func verifyEnvelope(l *loaded, in *Inspection, docs []DocumentReport) *EnvelopeReport {
-	e := &EnvelopeReport{SetID: in.SetID, Caratula: in.Caratula}
-	var sig *etree.Element
-	for _, c := range l.doc.Root().ChildElements() {
-		if c.Tag == "Signature" && c.NamespaceURI() == xmlsig.Namespace {
-			sig = c
+// treeGate is the size above which a document is validated against the
+// schema before it is read into a tree, and not read further when invalid.
+const treeGate = 1 << 20
+
+// rootKind is the local name of the root element when it is a kind Verify
+// reads, found without parsing ("" otherwise).
+func rootKind(b []byte) string {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '<')
+		if j < 0 || i+j+1 >= len(b) {
+			return ""
 		}
+		i += j + 1
+		switch b[i] {
+		case '?', '!':
+			continue // declaration, comment, PI (a DTD was refused before)
+		}
+		end := i
+		for end < len(b) && !strings.ContainsRune(" \t\r\n/>", rune(b[end])) {
+			end++
+		}
+		name := string(b[i:end])
+		if k := strings.LastIndexByte(name, ':'); k >= 0 {
+			name = name[k+1:]
+		}
+		if _, ok := schemaFiles[name]; ok {
+			return name
+		}
+		return ""
 	}
-	signedAt := ""
-	if in.Caratula != nil {
-		signedAt = in.Caratula.SignedAt
-	}
-	e.Signature = verifySignature(sig, "SetDTE", xmlsig.VerifyOptions{}, ContextInPlace, signedAt, nil)
-	e.Cover = checkCaratula(in, docs, e.Signature)
-	return e
+	return ""
 }
 
-// checkCaratula compares the Carátula with the DTEs and the signer.
-func checkCaratula(in *Inspection, docs []DocumentReport, sig SignatureCheck) Check {
-	c := in.Caratula
-	if c == nil {
-		return failed(CodeCaratulaMissing, "SetDTE has no Caratula")
-	}
-	if c.Issuer == "" || c.Sender == "" || c.Receiver == "" || c.ResolutionDate == "" || c.ResolutionNumber == "" || c.SignedAt == "" {
-		return failed(CodeCaratulaMissing, "the Caratula lacks RutEmisor, RutEnvia, RutReceptor, FchResol, NroResol or TmstFirmaEnv")
-	}
-	var problems []string
-	code := ""
-	note := func(c, format string, args ...any) {
-		if code == "" {
-			code = c
-		}
-		problems = append(problems, fmt.Sprintf(format, args...))
-	}
-	counts := map[int]int{}
-	for _, d := range docs {
-		counts[d.Document.Type]++
-		if d.Document.Issuer != c.Issuer {
-			note(CodeCaratulaIssuer, "DTE %s is issued by %s, RutEmisor says %s", d.Document.ID, d.Document.Issuer, c.Issuer)
+// readCode is the code of a refusal to read.
+func readCode(err error) string {
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{xmlsig.ErrTooLarge, CodeTooLarge}, {xmlsig.ErrTooDeep, CodeTooDeep},
+		{xmlsig.ErrTooManyElements, CodeTooManyElements}, {xmlsig.ErrDTD, CodeDTD},
+		{xmlsig.ErrEncoding, CodeEncoding}, {ErrNotDTE, CodeNotDTE},
+	} {
+		if errors.Is(err, c.err) {
+			return c.code
 		}
 	}
-	declared := map[int]int{}
-	for _, st := range c.SubTotals {
-		declared[st.Type] += st.Count
-	}
-	for t, n := range counts {
-		if declared[t] != n {
-			note(CodeCaratulaCount, "SubTotDTE says %d DTE(s) of type %d, the envelope holds %d", declared[t], t, n)
-		}
-	}
-	for t, n := range declared {
-		if _, has := counts[t]; !has {
-			note(CodeCaratulaCount, "SubTotDTE says %d DTE(s) of type %d, the envelope holds none", n, t)
-		}
-	}
-	if sig.SignerRUT != "" && sig.SignerRUT != c.Sender {
-		note(CodeCaratulaSender, "RutEnvia is %s but the envelope is signed by %s", c.Sender, sig.SignerRUT)
-	}
-	if code != "" {
-		return failed(code, "%s", strings.Join(problems, "; "))
-	}
-	return ok(fmt.Sprintf("RutEmisor %s, RutEnvia %s, %d DTE(s) as declared", c.Issuer, c.Sender, len(docs)))
+	return CodeNotXML
 }
 
-func verifyDTE(dteEl *etree.Element, d Document, opts VerifyOptions) DocumentReport {
-	r := DocumentReport{Document: d}
-	docEl := documentElement(dteEl)
-	if docEl == nil {
-		r.Signature.Check = failed(CodeNotDTE, "no Documento element")
-		r.TED = failed(CodeTEDMissing, "no Documento element")
-		r.CAF = skipped(CodeTEDMissing, "no TED")
-		return r
-	}
-	var sig *etree.Element
-	for _, c := range dteEl.ChildElements() {
-		if c.Tag == "Signature" && c.NamespaceURI() == xmlsig.Namespace {
-			sig = c
-		}
-	}
-	r.Signature = verifySignature(sig, "Documento", xmlsig.VerifyOptions{Boundary: dteEl, Base: siiDteOnly}, ContextStandalone, d.SignedAt,
-		&xmlsig.VerifyOptions{Boundary: dteEl})
-	r.TED, r.CAF = verifyTED(docEl, d, opts)
-	return r
+// schemaFiles names the SII schema each kind is validated against.
+var schemaFiles = map[string]string{
+	KindDTE: "DTE_v10.xsd", KindEnvioDTE: "EnvioDTE_v10.xsd", KindEnvioBOLETA: "EnvioBOLETA_v11.xsd",
 }
 
-// verifySignature verifies sig, falling back to a second context when
-// given, and checks the certificate's validity at signedAt.
-func verifySignature(sig *etree.Element, what string, o xmlsig.VerifyOptions, context, signedAt string, fallback *xmlsig.VerifyOptions) SignatureCheck {
-	var sc SignatureCheck
-	if sig == nil {
-		sc.Check = failed(CodeNoSignature, "%s is not signed: no Signature element", what)
-		sc.Certificate = skipped(CodeNoSignature, "no signature")
-		return sc
+// SchemaFor is the SII schema file a kind of document is validated
+// against.
+func SchemaFor(kind string) string { return schemaFiles[kind] }
+
+func checkSchema(v SchemaValidator, kind string, b []byte) (Check, []string) {
+	if v == nil {
+		return failed(CodeSchemaUnavailable, "not validated against %s: no schema validator", schemaFiles[kind]), nil
 	}
-	sc.Context = context
-	res, err := xmlsig.Verify(sig, o)
-	if err != nil && fallback != nil && (errors.Is(err, xmlsig.ErrDigest) || errors.Is(err, xmlsig.ErrSignature)) {
-		if res2, err2 := xmlsig.Verify(sig, *fallback); err2 == nil || !errors.Is(err2, xmlsig.ErrDigest) {
-			// Without any namespace the digest matches: report that form.
-			sc.Context, res, err = ContextNoNamespace, res2, err2
-		}
-	}
-	var xe *xmlsig.Error
+	err := v.ValidateSchema(kind, b)
+	var se *SchemaError
 	switch {
 	case err == nil:
-		msg := fmt.Sprintf("%s signature verifies (%s)", what, sc.Context)
-		if sc.Context == ContextNoNamespace {
-			msg += "; only without the SiiDte namespace, like the SII's 2003 example: sign DTEs standalone with xmlns=\"" + NamespaceSiiDte + "\""
-		}
-		sc.Check = ok(msg)
-	case errors.As(err, &xe):
-		sc.Check = failed(string(xe.Code), "%s signature: %s", what, xe.Msg)
-		if sc.Context == ContextNoNamespace {
-			sc.Check.Message += " (its digest matches only without the SiiDte namespace, like the SII's 2003 example)"
-		}
+		return ok("valid against " + schemaFiles[kind]), nil
+	case errors.As(err, &se):
+		return failed(CodeSchemaInvalid, "%v", se), se.Problems
 	default:
-		sc.Check = failed(string(xmlsig.CodeMalformed), "%s signature: %v", what, err)
+		return failed(CodeSchemaUnavailable, "not validated against %s: %v", schemaFiles[kind], err), nil
 	}
-	cert := certOf(res, sig)
-	if cert == nil {
-		sc.Certificate = skipped(string(xmlsig.CodeNoCertificate), "no readable certificate")
-		return sc
-	}
-	sc.Signer = cert.Subject.CommonName
-	if r, err := certs.RUTOf(cert); err == nil {
-		sc.SignerRUT = r.String()
-	}
-	at, err := ParseTimestamp(signedAt)
-	if err != nil {
-		sc.Certificate = skipped(CodeCertNotValid, "no signing time to check the certificate at")
-		return sc
-	}
-	if err := certs.CheckValidity(cert, at); err != nil {
-		sc.Certificate = failed(CodeCertNotValid, "%v", err)
-	} else {
-		sc.Certificate = ok(fmt.Sprintf("valid at %s (until %s)", signedAt, cert.NotAfter.Format(time.DateOnly)))
-	}
-	return sc
-}
-
-// certOf is the certificate of a verified signature or, when it did not
-// verify, whatever certificate its KeyInfo carries.
-func certOf(res *xmlsig.Result, sig *etree.Element) *x509.Certificate {
-	if res != nil {
-		return res.Certificate
-	}
-	xc := sig.FindElement("KeyInfo/X509Data/X509Certificate")
-	if xc == nil {
-		return nil
-	}
-	der, err := decodeB64(xc.Text())
-	if err != nil {
-		return nil
-	}
-	c, _ := x509.ParseCertificate(der)
-	return c
-}
-
-// verifyTED checks the TED against its CAF and the document, and the CAF
-// against the SII key and the document.
-func verifyTED(docEl *etree.Element, d Document, opts VerifyOptions) (Check, Check) {
-	ted := child(docEl, "TED")
-	if ted == nil {
-		return failed(CodeTEDMissing, "Documento has no TED"), skipped(CodeTEDMissing, "no TED, no CAF")
-	}
-	dd, frmtEl := child(ted, "DD"), child(ted, "FRMT")
-	if dd == nil || frmtEl == nil {
-		return failed(CodeTEDMalformed, "TED without DD or FRMT"), skipped(CodeTEDMalformed, "no CAF")
-	}
-	cafEl := child(dd, "CAF")
-	if cafEl == nil {
-		return failed(CodeTEDMalformed, "DD has no CAF"), failed(CodeTEDMalformed, "DD has no CAF")
-	}
-	c, err := caf.FromElement(cafEl)
-	if err != nil {
-		return failed(CodeTEDMalformed, "the CAF in the TED cannot be read: %v", err), failed(CodeTEDMalformed, "%v", err)
-	}
-	cafCheck := checkCAF(c, d, opts)
-
-	frmt, err := decodeB64(frmtEl.Text())
-	if err != nil {
-		return failed(CodeTEDMalformed, "FRMT is not base64"), cafCheck
-	}
-	flat, err := caf.Flatten(dd)
-	if err != nil {
-		return failed(CodeTEDMalformed, "DD: %v", err), cafCheck
-	}
-	if err := c.VerifyTED(flat, frmt); err != nil {
-		return failed(CodeTEDSignature, "FRMT does not verify with the CAF key over the flattened DD (ISO-8859-1): the DD was changed or stamped with another CAF"), cafCheck
-	}
-	hard, soft := compareDD(dd, docEl)
-	if len(hard) > 0 {
-		return failed(CodeTEDMismatch, "the TED says %s", strings.Join(hard, "; ")), cafCheck
-	}
-	msg := "FRMT verifies with the CAF key and DD matches the document"
-	if len(soft) > 0 {
-		msg += "; note: " + strings.Join(soft, "; ")
-	}
-	return ok(msg), cafCheck
-}
-
-// compareDD lists what the DD says differently from the document: hard
-// differences in the identity and amount fields, soft ones in the names
-// (RSR and IT1 are the first 40 characters of names that issuers' systems
-// do not all cut and trim alike).
-func compareDD(dd, docEl *etree.Element) (hard, soft []string) {
-	same := func(field, ddVal, docPath string) {
-		if docVal := textOf(docEl, docPath); ddVal != docVal {
-			hard = append(hard, fmt.Sprintf("%s %q, the document %q", field, ddVal, docVal))
-		}
-	}
-	same("RE", textOf(dd, "RE"), "Encabezado/Emisor/RUTEmisor")
-	same("TD", textOf(dd, "TD"), "Encabezado/IdDoc/TipoDTE")
-	same("F", textOf(dd, "F"), "Encabezado/IdDoc/Folio")
-	same("FE", textOf(dd, "FE"), "Encabezado/IdDoc/FchEmis")
-	same("RR", textOf(dd, "RR"), "Encabezado/Receptor/RUTRecep")
-	same("MNT", textOf(dd, "MNT"), "Encabezado/Totales/MntTotal")
-	prefix := func(field, ddVal, docPath string) {
-		if docVal := textOf(docEl, docPath); !strings.HasPrefix(docVal, strings.TrimSpace(ddVal)) {
-			soft = append(soft, fmt.Sprintf("%s %q is not the start of %q", field, ddVal, docVal))
-		}
-	}
-	prefix("RSR", textOf(dd, "RSR"), "Encabezado/Receptor/RznSocRecep")
-	prefix("IT1", textOf(dd, "IT1"), "Detalle/NmbItem")
-	return hard, soft
-}
-
-func checkCAF(c *caf.CAF, d Document, opts VerifyOptions) Check {
-	if c.Issuer.String() != d.Issuer || c.Type != d.Type {
-		return failed(CodeCAFMismatch, "%s is for issuer %s type %d; the document is issuer %s type %d", c, c.Issuer, c.Type, d.Issuer, d.Type)
-	}
-	if !c.Contains(d.Folio) {
-		return failed(CodeCAFFolio, "folio %d is outside %s", d.Folio, c)
-	}
-	if issued, err := time.ParseInLocation(time.DateOnly, d.IssueDate, Chile); err == nil && c.Expired(issued) {
-		exp, _ := c.ExpiresAt()
-		return failed(CodeCAFExpired, "%s expired on %s, before the issue date %s", c, exp.Format(time.DateOnly), d.IssueDate)
-	}
-	if opts.Keys == nil {
-		return skipped(CodeCAFNoKeys, "%s: its SII signature was not checked (no SII keys given)", c)
-	}
-	if err := c.VerifySII(opts.Keys); err != nil {
-		if errors.Is(err, caf.ErrUnknownIDK) {
-			return skipped(CodeCAFUnknownIDK, "%v", err)
-		}
-		return failed(CodeCAFSignature, "%v", err)
-	}
-	return ok(fmt.Sprintf("%s signed by the SII", c))
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,13 @@ import (
 	"github.com/dtecl/pipeline/shared/dte/dtetest"
 	"github.com/dtecl/pipeline/shared/xmlsig"
 )
+
+// strict are the options of a full verification: the keys, the schema
+// (xmllint here: this package has no cgo) and the default limits.
+func strict(t testing.TB, keys *caf.Keys) dte.VerifyOptions {
+	t.Helper()
+	return dte.VerifyOptions{Keys: keys, Schema: dtetest.XMLLintSchema(t)}
+}
 
 func siiKeys(t testing.TB) *caf.Keys {
 	t.Helper()
@@ -37,7 +45,7 @@ func readFile(t testing.TB, name string) []byte {
 func TestVerifySamples(t *testing.T) {
 	keys := siiKeys(t)
 	t.Run("real DTE", func(t *testing.T) {
-		r := dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned.xml"), dte.VerifyOptions{Keys: keys})
+		r := dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned.xml"), strict(t, keys))
 		if !r.Valid() || r.Kind != dte.KindDTE || len(r.Documents) != 1 {
 			t.Fatalf("%+v", r.Failures())
 		}
@@ -52,14 +60,14 @@ func TestVerifySamples(t *testing.T) {
 		}
 	})
 	t.Run("real DTE changed after signing", func(t *testing.T) {
-		r := dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"), dte.VerifyOptions{Keys: keys})
+		r := dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"), strict(t, keys))
 		d := r.Documents[0]
 		if r.Valid() || d.Signature.Code != string(xmlsig.CodeDigest) || d.TED.Code != dte.CodeTEDSignature || !d.CAF.OK() {
 			t.Fatalf("signature %+v TED %+v CAF %+v", d.Signature.Check, d.TED, d.CAF)
 		}
 	})
 	t.Run("the SII's official example", func(t *testing.T) {
-		r := dte.Verify(readFile(t, "sii-official/F60T33-ejemplo-oficial-SII.xml"), dte.VerifyOptions{Keys: keys})
+		r := dte.Verify(readFile(t, "sii-official/F60T33-ejemplo-oficial-SII.xml"), strict(t, keys))
 		e := r.Envelope
 		if e == nil || e.SetID != "SetDoc" || !e.Cover.OK() || e.Caratula.Issuer != "97975000-5" {
 			t.Fatalf("envelope %+v", e)
@@ -77,17 +85,25 @@ func TestVerifySamples(t *testing.T) {
 			t.Errorf("TED %+v CAF %+v", d.TED, d.CAF)
 		}
 	})
-	t.Run("without SII keys the CAF is not judged", func(t *testing.T) {
+	t.Run("without SII keys or schema nothing passes", func(t *testing.T) {
 		r := dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned.xml"), dte.VerifyOptions{})
-		if !r.Valid() || r.Documents[0].CAF.Status != dte.StatusSkipped || r.Documents[0].CAF.Code != dte.CodeCAFNoKeys {
-			t.Fatalf("%+v", r.Documents[0].CAF)
+		if r.Valid() || r.Documents[0].CAF.Status != dte.StatusFailed || r.Documents[0].CAF.Code != dte.CodeCAFNoKeys ||
+			r.Schema.Code != dte.CodeSchemaUnavailable {
+			t.Fatalf("CAF %+v schema %+v", r.Documents[0].CAF, r.Schema)
 		}
 	})
 	t.Run("a CAF with an IDK we have no key for", func(t *testing.T) {
 		pki := getFixture(t).pki
-		r := dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned.xml"), dte.VerifyOptions{Keys: pki.Keys()})
-		if r.Documents[0].CAF.Code != dte.CodeCAFUnknownIDK {
+		r := dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned.xml"), strict(t, pki.Keys()))
+		if r.Valid() || r.Documents[0].CAF.Code != dte.CodeCAFUnknownIDK || r.Documents[0].CAF.Status != dte.StatusFailed {
 			t.Fatalf("%+v", r.Documents[0].CAF)
+		}
+		// Only the named downgrade lets it through, and the report says so.
+		o := strict(t, pki.Keys())
+		o.AllowUnknownCAFKey = true
+		r = dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned.xml"), o)
+		if !r.Valid() || r.Documents[0].CAF.Status != dte.StatusAllowed || len(r.Downgrades) != 1 || r.Downgrades[0] != dte.DowngradeUnknownCAFKey {
+			t.Fatalf("%+v %v", r.Documents[0].CAF, r.Downgrades)
 		}
 	})
 	t.Run("not a DTE", func(t *testing.T) {
@@ -123,11 +139,11 @@ func TestVerifyCaratula(t *testing.T) {
 			if bytes.Equal(x, env.XML) {
 				t.Fatal("nothing replaced")
 			}
-			if r := dte.Verify(x, dte.VerifyOptions{Keys: f.pki.Keys()}); r.Envelope.Signature.OK() {
+			if r := dte.Verify(x, strict(t, f.pki.Keys())); r.Envelope.Signature.OK() {
 				t.Fatal("the changed envelope still verifies")
 			}
 			x = resignSetDTE(t, f, x)
-			r := dte.Verify(x, dte.VerifyOptions{Keys: f.pki.Keys()})
+			r := dte.Verify(x, strict(t, f.pki.Keys()))
 			if !r.Envelope.Signature.OK() || r.Envelope.Cover.Code != tt.code {
 				t.Fatalf("signature %+v, cover %+v", r.Envelope.Signature, r.Envelope.Cover)
 			}
@@ -171,9 +187,9 @@ func TestVerifyCertificateTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	y := append([]byte(`<?xml version="1.0" encoding="UTF-8"?>`), xmlsig.Serialize(root)...)
-	r := dte.Verify(y, dte.VerifyOptions{Keys: f.pki.Keys()})
+	r := dte.Verify(y, strict(t, f.pki.Keys()))
 	d := r.Documents[0]
-	if !d.Signature.OK() || d.Signature.Certificate.Code != dte.CodeCertNotValid || r.Valid() {
+	if !d.Signature.OK() || d.Signature.Certificate.Code != dte.CodeCertExpired || r.Valid() {
 		t.Fatalf("%+v", d.Signature)
 	}
 }
@@ -190,7 +206,7 @@ func mustTime(t *testing.T, s string) time.Time {
 // TestReportJSON: the report is what the simulator and `dte verify
 // --json` hand on; codes and statuses must survive the trip.
 func TestReportJSON(t *testing.T) {
-	r := dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"), dte.VerifyOptions{Keys: siiKeys(t)})
+	r := dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"), strict(t, siiKeys(t)))
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +249,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(readTestdata(f, "seed-envelope.xml"))
 	keys := siiKeys(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r := dte.Verify(b, dte.VerifyOptions{Keys: keys})
+		r := dte.Verify(b, strict(t, keys))
 		if r == nil {
 			t.Fatal("nil report")
 		}
@@ -264,8 +280,56 @@ func TestFuzzSeed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := dte.Verify(readTestdata(t, "seed-envelope.xml"), dte.VerifyOptions{})
+	r := dte.Verify(readTestdata(t, "seed-envelope.xml"), strict(t, getFixture(t).pki.Keys()))
 	if r.Kind != dte.KindEnvioDTE || len(r.Documents) != 2 || !r.Envelope.Signature.OK() || !r.Documents[0].TED.OK() {
 		t.Fatalf("%+v", r.Failures())
+	}
+}
+
+// TestSignatureMessageCause: a signature that fails for its value is not
+// blamed on the namespace; the namespace is named only when the digest
+// matches without it.
+func TestSignatureMessageCause(t *testing.T) {
+	f := getFixture(t)
+	x := sign(t, sample(t, "factura-33.json")).XML
+	sv := between(string(x), "<SignatureValue>", "</SignatureValue>")
+	broken := []byte(strings.Replace(string(x), sv, "<SignatureValue>"+strings.Repeat("A", len(sv)-len("<SignatureValue>")-4)+"AAA=", 1))
+	r := dte.Verify(broken, strict(t, f.pki.Keys()))
+	d := r.Documents[0].Signature
+	if d.Code != dte.CodeSignatureInvalid || d.Context != dte.ContextStandalone || strings.Contains(d.Message, "namespace") {
+		t.Errorf("broken value: %+v", d)
+	}
+	// The SII's 2003 example verifies its digest only without the
+	// namespace: there the namespace is named.
+	r = dte.Verify(readFile(t, "sii-official/F60T33-ejemplo-oficial-SII.xml"), strict(t, siiKeys(t)))
+	if d := r.Documents[0].Signature; d.Context != dte.ContextNoNamespace || !strings.Contains(d.Message, "namespace") {
+		t.Errorf("2003 example: %+v", d)
+	}
+	// A changed content is a digest mismatch in the SII's context.
+	r = dte.Verify(readFile(t, "real-dte/DTE--76354771-K--33--170--cleaned-mod-changed-monto.xml"), strict(t, siiKeys(t)))
+	if d := r.Documents[0].Signature; d.Code != dte.CodeDigest || d.Context != dte.ContextStandalone || strings.Contains(d.Message, "namespace") {
+		t.Errorf("changed content: %+v", d)
+	}
+}
+
+// TestVerifyDates: the dates a signer's clock can get wrong.
+func TestVerifyDates(t *testing.T) {
+	f := getFixture(t)
+	x := sign(t, sample(t, "factura-33.json")).XML
+	now := time.Now()
+	for _, tt := range []struct {
+		name string
+		now  time.Time
+		code string
+	}{
+		{"signed in the future", now.Add(-time.Hour), dte.CodeSignedInFuture},
+		{"now", now, ""},
+	} {
+		o := strict(t, f.pki.Keys())
+		o.Now = func() time.Time { return tt.now }
+		r := dte.Verify(x, o)
+		if got := r.Documents[0].Dates; tt.code == "" && !got.OK() || tt.code != "" && got.Code != tt.code {
+			t.Errorf("%s: %+v", tt.name, got)
+		}
 	}
 }

@@ -1,6 +1,10 @@
 package events
 
-import "github.com/dtecl/pipeline/shared/request"
+import (
+	"time"
+
+	"github.com/dtecl/pipeline/shared/request"
+)
 
 // Signed is the data of cl.dte.signed.
 type Signed struct {
@@ -63,4 +67,17 @@ type Failed struct {
 	Attempts  int          `json:"attempts"`  // deliveries made, when the platform said (0: unknown)
 	Retryable bool         `json:"retryable"` // whether trying again later could help
 	Odoo      request.Odoo `json:"odoo"`
+}
+
+// Retrying is the data of cl.dte.retrying: a stage failed transiently and
+// the event waits in the slow retry tier until NextAttemptAt.
+type Retrying struct {
+	DTEKey        string       `json:"dtekey"`
+	Stage         string       `json:"stage"`           // sign, submit, check
+	Reason        string       `json:"reason"`          // the last error
+	Attempts      int          `json:"attempts"`        // failed attempts so far
+	FirstFailure  time.Time    `json:"first_failure"`   // when the retries began
+	NextAttemptAt time.Time    `json:"next_attempt_at"` // about when the next attempt comes
+	GiveUpAt      time.Time    `json:"give_up_at"`      // when the budget ends: then error
+	Odoo          request.Odoo `json:"odoo"`
 }

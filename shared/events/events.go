@@ -25,10 +25,13 @@ const (
 	TypeCheck     = "cl.dte.check"
 	TypeSettled   = "cl.dte.settled"
 	TypeFailed    = "cl.dte.failed"
+	// TypeRetrying tells Odoo that a stage failed transiently and waits in
+	// the slow retry tier (docs/design.md, "Retries").
+	TypeRetrying = "cl.dte.retrying"
 )
 
 // Types lists every event type the pipeline emits.
-var Types = []string{TypeRequested, TypeSigned, TypeSubmitted, TypeCheck, TypeSettled, TypeFailed}
+var Types = []string{TypeRequested, TypeSigned, TypeSubmitted, TypeCheck, TypeSettled, TypeFailed, TypeRetrying}
 
 // Sources name the producers.
 const (

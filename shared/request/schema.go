@@ -55,6 +55,23 @@ func (v *Validator) Parse(body []byte) (*Request, error) {
 		vs.add("(request)", "json-syntax", "the body is not valid JSON: %v", jsonSyntaxDetail(body))
 		return nil, vs.err()
 	}
+	// One clear error for a body that is not an object (null, a list, a
+	// number): checking its fields would only invent missing ones.
+	if _, ok := inst.(map[string]any); !ok {
+		vs.add("(request)", "type", "the request must be a JSON object, got %s", jsonKind(inst))
+		return nil, vs.err()
+	}
+	switch dup, found, err := duplicateKey(body); {
+	case errors.Is(err, errTooDeep):
+		vs.add("(request)", "json-depth", "the request has %v", err)
+		return nil, vs.err()
+	case err != nil:
+		vs.add("(request)", "json-syntax", "the body is not valid JSON: %v", err)
+		return nil, vs.err()
+	case found:
+		vs.add(dup, "duplicate-key", "the key %q appears twice in the same object; send each field once", lastKey(dup))
+		return nil, vs.err()
+	}
 	if err := v.schema.Validate(inst); err != nil {
 		var ve *jsonschema.ValidationError
 		if !errors.As(err, &ve) {
@@ -76,6 +93,32 @@ func (v *Validator) Parse(body []byte) (*Request, error) {
 		return nil, err
 	}
 	return &req, nil
+}
+
+// jsonKind names the JSON type of a decoded value, for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	default:
+		return "a number"
+	}
+}
+
+// lastKey is the last key of a field path: "folio" of "document.folio".
+func lastKey(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
 }
 
 func jsonSyntaxDetail(body []byte) string {

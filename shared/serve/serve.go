@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -132,22 +134,25 @@ func WarnDevValues(log *slog.Logger, names []string) {
 	}
 }
 
-// Mux wraps h with the health paths.
+// Mux wraps h with the health paths, which answer GET and HEAD only (405
+// otherwise). A path that is not in its clean form ("/../x", "//x") is
+// answered 404 here: http.ServeMux would redirect it (307), and no client
+// of a function has a reason to send one.
 func Mux(h http.Handler, ready func(context.Context) error) http.Handler { return mux(h, ready, nil) }
 
-// mux wraps h with the health paths and, when metrics is not nil, /metrics.
+// mux is Mux with, when metrics is not nil, /metrics (GET and HEAD too).
 func mux(h http.Handler, ready func(context.Context) error, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
-		mux.Handle(telemetry.PathMetrics, metrics)
+		mux.Handle(telemetry.PathMetrics, getOnly(metrics.ServeHTTP))
 	}
 	ok := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	}
-	mux.HandleFunc(PathHealthz, ok)
-	mux.HandleFunc(PathHealth, ok)
-	mux.HandleFunc(PathReady, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(PathHealthz, getOnly(ok))
+	mux.HandleFunc(PathHealth, getOnly(ok))
+	mux.HandleFunc(PathReady, getOnly(func(w http.ResponseWriter, r *http.Request) {
 		if ready != nil {
 			ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 			defer cancel()
@@ -157,9 +162,37 @@ func mux(h http.Handler, ready func(context.Context) error, metrics http.Handler
 			}
 		}
 		ok(w, r)
-	})
+	}))
 	mux.Handle("/", h)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "" || p[0] != '/' || cleanPath(p) != p {
+			http.NotFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// getOnly answers 405 to anything but GET and HEAD.
+func getOnly(f http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "health checks take GET or HEAD", http.StatusMethodNotAllowed)
+			return
+		}
+		f(w, r)
+	}
+}
+
+// cleanPath is path.Clean keeping a trailing slash, as http.ServeMux
+// cleans paths before it redirects.
+func cleanPath(p string) string {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 // Main runs a function's run until SIGINT or SIGTERM, then exits: 0 after a

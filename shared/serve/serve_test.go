@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -94,4 +95,64 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("condition not met")
+}
+
+// TestMuxAnswers: the health paths take GET and HEAD only; a path that
+// is not clean is not found (not redirected); everything else is the
+// function's.
+func TestMuxAnswers(t *testing.T) {
+	fn := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	mux := Mux(fn, func(context.Context) error { return nil })
+	tests := []struct {
+		method, path string
+		want         int
+	}{
+		{http.MethodGet, PathHealthz, 200},
+		{http.MethodHead, PathHealth, 200},
+		{http.MethodGet, PathReady, 200},
+		{http.MethodPost, PathHealthz, 405},
+		{http.MethodPost, PathHealth, 405},
+		{http.MethodPut, PathReady, 405},
+		{http.MethodPost, "/", http.StatusTeapot},
+		{http.MethodPost, "/dead", http.StatusTeapot},
+		{http.MethodPost, "/../x", 404},
+		{http.MethodGet, "/a/../healthz", 404},
+		{http.MethodPost, "//x", 404},
+		{http.MethodPost, "/./", 404},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(tt.method, "/", nil)
+		req.URL.Path = tt.path // as sent, uncleaned
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("%s %s: %d, want %d", tt.method, tt.path, rec.Code, tt.want)
+		}
+		if rec.Code == 405 && rec.Header().Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s %s: 405 without Allow", tt.method, tt.path)
+		}
+	}
+}
+
+// TestMuxMetrics: /metrics, when served, takes GET and HEAD like the
+// health paths.
+func TestMuxMetrics(t *testing.T) {
+	fn := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "# metrics\n") })
+	for _, tt := range []struct {
+		mux          http.Handler
+		method, path string
+		want         int
+	}{
+		{mux(fn, nil, metrics), http.MethodGet, "/metrics", 200},
+		{mux(fn, nil, metrics), http.MethodHead, "/metrics", 200},
+		{mux(fn, nil, metrics), http.MethodPost, "/metrics", 405},
+		{Mux(fn, nil), http.MethodGet, "/metrics", http.StatusTeapot}, // no metrics: the function's
+	} {
+		rec := httptest.NewRecorder()
+		tt.mux.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+		if rec.Code != tt.want {
+			t.Errorf("%s %s: %d, want %d", tt.method, tt.path, rec.Code, tt.want)
+		}
+	}
 }

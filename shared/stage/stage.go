@@ -57,3 +57,26 @@ func One(e *events.Event, err error) ([]Emit, error) {
 	}
 	return []Emit{Now(*e)}, nil
 }
+
+// Carry is a transient failure after which the stage knows something its
+// next attempt must not lose, such as the TrackID the SII gave to an
+// upload whose record could not be written (the archive was down). The
+// delivery that retries the event sets ext as extensions of the retried
+// copy, so the next attempt reads them from the event: nothing is held in
+// memory. Where the platform retries instead (a delivery that could not
+// publish its retry), they are lost and the stage must cope without them.
+func Carry(err error, ext map[string]string) error {
+	if err == nil {
+		return nil
+	}
+	return &CarryError{Err: err, Ext: ext}
+}
+
+// CarryError is what Carry returns.
+type CarryError struct {
+	Err error
+	Ext map[string]string
+}
+
+func (c *CarryError) Error() string { return c.Err.Error() }
+func (c *CarryError) Unwrap() error { return c.Err }

@@ -47,6 +47,8 @@ func TestReasonClasses(t *testing.T) {
 		{dead(map[string]any{events.ExtKnativeErrorCode: "502"}, events.TypeSigned), "submit", "http_502"},
 		{dead(map[string]any{events.ExtDeadReason: "folio 7 of dtekey 76086428-5-33-7 is odd"}, events.TypeSettled), "notify", "other"},
 		{dead(nil, events.TypeSubmitted), "notify", "unknown"},
+		{dead(map[string]any{events.ExtDeadQueue: "dte.submit", events.ExtDeadReason: "HTTP 422: retry budget exhausted: 9 attempts since 2026-03-02T10:00:00Z, gave up at 2026-03-03T10:00:00Z: sii upload: network"}, events.TypeSigned), "submit", "retry_exhausted"},
+		{dead(map[string]any{events.ExtKnativeErrorCode: "422", events.ExtKnativeErrorData: "retry budget exhausted: 4 attempts since …: s3: timeout"}, events.TypeRequested), "sign", "retry_exhausted"},
 	} {
 		if s, c := deadStage(tt.e), deadReason(tt.e); s != tt.stage || c != tt.class {
 			t.Errorf("%v: %s %s, want %s %s", tt.e.Extensions(), s, c, tt.stage, tt.class)

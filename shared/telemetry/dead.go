@@ -47,11 +47,17 @@ var httpReason = regexp.MustCompile(`^HTTP ([1-5][0-9][0-9])\b`)
 // brokerReasons are the reasons RabbitMQ gives in x-death.
 var brokerReasons = map[string]bool{"rejected": true, "expired": true, "maxlen": true, "delivery_limit": true}
 
-// deadReason reduces a dead letter's reason to a class: http_NNN (the
-// function's last answer), broker_<reason> (RabbitMQ dead-lettered it),
-// timeout, network, or other.
+// deadReason reduces a dead letter's reason to a class: retry_exhausted
+// (a stage's retry budget ran out: its transient failure lasted too
+// long), http_NNN (the function's last answer), broker_<reason> (RabbitMQ
+// dead-lettered it), timeout, network, or other.
 func deadReason(e events.Event) string {
 	ext := e.Extensions()
+	for _, k := range []string{events.ExtDeadReason, events.ExtKnativeErrorData} {
+		if r, _ := ext[k].(string); strings.Contains(r, delivery.ReasonExhausted) {
+			return "retry_exhausted"
+		}
+	}
 	if c, ok := ext[events.ExtKnativeErrorCode]; ok {
 		if m := httpReason.FindStringSubmatch("HTTP " + fmt.Sprint(c)); m != nil {
 			return "http_" + m[1]

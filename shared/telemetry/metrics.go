@@ -37,7 +37,7 @@ type Metrics struct {
 	SIITokenInvalidation prometheus.Counter
 	SentAge              prometheus.Histogram
 
-	// Archive (sign, submit).
+	// Archive (enqueue, sign, submit, dashboard).
 	S3Requests *prometheus.CounterVec   // operation, outcome
 	S3Duration *prometheus.HistogramVec // operation
 
@@ -85,7 +85,7 @@ const (
 	groupEnqueue  = "enqueue"
 	groupPublish  = "publish" // publishes with confirms: enqueue, sign, submit, dispatcher
 	groupSII      = "sii"     // submit
-	groupS3       = "s3"      // sign, submit
+	groupS3       = "s3"      // enqueue, sign, submit, dashboard
 	groupCallback = "callback"
 	groupCAF      = "caf"
 	groupDispatch = "dispatch"
@@ -94,11 +94,12 @@ const (
 // serviceGroups are the groups each process serves; the others would only
 // show empty series there.
 var serviceGroups = map[string][]string{
-	"enqueue":    {groupEnqueue, groupPublish},
+	"enqueue":    {groupEnqueue, groupPublish, groupS3},
 	"sign":       {groupDelivery, groupPublish, groupS3, groupCAF},
 	"submit":     {groupDelivery, groupPublish, groupS3, groupSII},
 	"notify":     {groupDelivery, groupCallback},
 	"dispatcher": {groupDispatch, groupPublish},
+	"dashboard":  {groupS3},
 }
 
 // NewMetrics creates every metric and registers them all, with the Go
@@ -111,7 +112,7 @@ func newMetrics(reg prometheus.Registerer, service string) (*Metrics, error) {
 	m := &Metrics{}
 	b := builder{m: m}
 	b.group = groupDelivery
-	m.EventsHandled = b.counterVec("events_handled_total", "Events a function handled, by stage, event type and outcome (ok, permanent, transient, poison, bug).", "stage", "type", "outcome")
+	m.EventsHandled = b.counterVec("events_handled_total", "Events a function handled, by stage, event type and outcome (ok; permanent; retry and retrying: a transient failure retried by the stage, in the fast or the slow tier; exhausted: its retry budget spent; transient: left to the platform; poison; bug).", "stage", "type", "outcome")
 	m.EventDuration = b.histogramVec("event_handling_duration_seconds", "Time to handle one event, publishes and their confirms included.", callBuckets, "stage", "type")
 	m.EventsInFlight = b.gaugeVec("events_in_flight", "Events being handled now.", "stage")
 	m.EventsEmitted = b.counterVec("events_emitted_total", "Events a stage emitted and delivery published (or replied), by type.", "stage", "type")
@@ -138,7 +139,7 @@ func newMetrics(reg prometheus.Registerer, service string) (*Metrics, error) {
 	b.group = groupCallback
 	m.CallbackRequests = b.counterVec("callback_requests_total", "Callbacks posted to Odoo, by HTTP status code (error: no answer).", "code")
 	m.CallbackDuration = b.histogram("callback_duration_seconds", "Time of one callback to Odoo.", callBuckets)
-	m.DeadReported = b.counterVec("dead_letters_reported_total", "Dead letters notify took from dte.dead, by the stage they died in and the reason class.", "stage", "reason")
+	m.DeadReported = b.counterVec("dead_letters_reported_total", "Dead letters notify took from dte.dead, by the stage they died in and the reason class (retry_exhausted, http_NNN, broker_*, timeout, network, other).", "stage", "reason")
 
 	b.group = groupCAF
 	m.CAFFoliosRemaining = b.gaugeVec("caf_folios_remaining", "Folios left in the unexpired CAFs of an issuer and document type, above the highest folio this sign instance has signed (folios are used in order).", "issuer", "type")
@@ -148,7 +149,7 @@ func newMetrics(reg prometheus.Registerer, service string) (*Metrics, error) {
 	m.Deliveries = b.counterVec("dispatch_deliveries_total", "Messages the dispatcher delivered to a function, by queue and what became of them (delivered, retried, dead_lettered, dropped, returned).", "queue", "action")
 	m.DeliveryDuration = b.histogramVec("dispatch_delivery_duration_seconds", "Time from taking a message to settling it (the function's answer and any retry or dead letter confirmed).", callBuckets, "queue")
 	m.DeliveriesActive = b.gaugeVec("dispatch_deliveries_in_flight", "Messages the dispatcher is delivering now.", "queue")
-	m.Retries = b.counterVec("retries_total", "Deliveries the dispatcher retried through the delay queues, by stage and reason class.", "stage", "reason")
+	m.Retries = b.counterVec("retries_total", "Deliveries the dispatcher retried through the delay queues, by stage and reason class (the platform's retries; sign and submit retry their transient failures themselves: dte_events_handled_total{outcome=~\"retry|retrying\"}).", "stage", "reason")
 	m.DeadLetters = b.counterVec("dead_letters_total", "Messages the dispatcher dead-lettered, by stage and reason class.", "stage", "reason")
 
 	groups, known := serviceGroups[service]

@@ -132,6 +132,9 @@ func TestEachProcessShowsItsOwnMetrics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A vector shows only the series it has: give two of them one.
+		tel.M.S3Duration.WithLabelValues("get").Observe(0.01)
+		tel.M.EventsHandled.WithLabelValues("sign", "cl.dte.requested", "ok").Inc()
 		families, err := tel.Registry.Gather()
 		if err != nil {
 			t.Fatal(err)
@@ -153,6 +156,10 @@ func TestEachProcessShowsItsOwnMetrics(t *testing.T) {
 		{"notify", "dte_callback_duration_seconds", true},
 		{"dispatcher", "dte_callback_duration_seconds", false},
 		{"sign", "process_resident_memory_bytes", true},
+		{"enqueue", "dte_s3_request_duration_seconds", true}, // it reads a document's state
+		{"dashboard", "dte_s3_request_duration_seconds", true},
+		{"dashboard", "dte_events_handled_total", false},
+		{"dashboard", "go_goroutines", true},
 	} {
 		if got := has(tt.service, tt.name); got != tt.want {
 			t.Errorf("%s shows %s: %v, want %v", tt.service, tt.name, got, tt.want)

@@ -90,24 +90,39 @@ func decodeLatin1(b []byte) []byte {
 	return out
 }
 
-// ParseDocument decodes (DecodeXML) and parses an XML document. The text is
-// already UTF-8 when the parser sees it, whatever the declaration says.
-// Documents with a DTD are refused: entity definitions would change what
-// is signed behind the signer's back.
+// ParseDocument decodes (DecodeXML) and parses an XML document within the
+// default Limits. The text is already UTF-8 when the parser sees it,
+// whatever the declaration says. Documents with a DTD are refused: entity
+// definitions would change what is signed behind the signer's back.
 func ParseDocument(b []byte) (*etree.Document, error) {
+	return ParseDocumentLimits(b, Limits{})
+}
+
+// ParseDocumentLimits is ParseDocument within l: the bytes are checked
+// (CheckLimits) before anything is decoded or parsed, so a refusal costs
+// one pass over them. The errors wrap ErrTooLarge, ErrTooDeep,
+// ErrTooManyElements, ErrDTD, ErrEncoding or ErrNotXML.
+func ParseDocumentLimits(b []byte, l Limits) (*etree.Document, error) {
+	l = l.WithDefaults()
+	if err := CheckLimits(b, l); err != nil {
+		return nil, err
+	}
 	u, _, err := DecodeXML(b)
 	if err != nil {
 		return nil, err
 	}
 	doc := etree.NewDocument()
 	doc.ReadSettings.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
-	doc.ReadSettings.MaxDepth = 64
+	doc.ReadSettings.MaxDepth = l.MaxDepth
 	if err := doc.ReadFromBytes(u); err != nil {
+		if errors.Is(err, etree.ErrMaxDepth) {
+			return nil, fmt.Errorf("%w: more than %d levels", ErrTooDeep, l.MaxDepth)
+		}
 		return nil, fmt.Errorf("%w: %v", ErrNotXML, err)
 	}
 	for _, t := range doc.Child {
 		if _, ok := t.(*etree.Directive); ok {
-			return nil, fmt.Errorf("%w: a DTD (<!DOCTYPE ...>) is not allowed", ErrNotXML)
+			return nil, ErrDTD
 		}
 	}
 	if doc.Root() == nil {

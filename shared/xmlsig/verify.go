@@ -24,7 +24,8 @@ type Code string
 const (
 	CodeMalformed     Code = "signature-malformed"   // missing, repeated or unreadable parts
 	CodeUnsupported   Code = "unsupported-algorithm" // outside what the SII accepts
-	CodeReference     Code = "reference-not-found"   // the URI names no element, or several
+	CodeReference     Code = "reference-not-found"   // the URI names no element
+	CodeDuplicateID   Code = "duplicate-id"          // the URI names several elements (signature wrapping)
 	CodeDigest        Code = "digest-mismatch"       // the signed content changed
 	CodeSignature     Code = "signature-invalid"     // SignatureValue does not verify
 	CodeKeyMismatch   Code = "key-mismatch"          // KeyValue is not the certificate's key
@@ -51,6 +52,7 @@ var (
 	ErrMalformed     = &Error{Code: CodeMalformed}
 	ErrUnsupported   = &Error{Code: CodeUnsupported}
 	ErrReference     = &Error{Code: CodeReference}
+	ErrDuplicateID   = &Error{Code: CodeDuplicateID}
 	ErrDigest        = &Error{Code: CodeDigest}
 	ErrSignature     = &Error{Code: CodeSignature}
 	ErrKeyMismatch   = &Error{Code: CodeKeyMismatch}
@@ -72,7 +74,9 @@ type VerifyOptions struct {
 	Base     []NS
 }
 
-// Result describes a signature that verified.
+// Result describes a signature that verified. When Verify fails after
+// finding the referenced element, it returns a Result too, with
+// Referenced (and Certificate when KeyInfo was read) set and Digest nil.
 type Result struct {
 	URI         string            // the Reference URI: "#F60T33", "" for the whole document
 	Referenced  *etree.Element    // the signed element
@@ -138,9 +142,13 @@ func Verify(sig *etree.Element, opts VerifyOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// From here on a failure still tells what was referenced (and, once
+	// read, the certificate): callers report on the element that was
+	// signed, never on another one.
+	res := &Result{URI: uri, Referenced: target}
 	c := c14nOptions{bounded: opts.Boundary != nil, boundary: opts.Boundary, base: opts.Base}
 	if tr, err := onlyChild(ref, "Transforms", false); err != nil {
-		return nil, err
+		return res, err
 	} else if tr != nil {
 		for _, t := range childrenNS(tr, "Transform") {
 			switch a := t.SelectAttrValue("Algorithm", ""); a {
@@ -153,13 +161,13 @@ func Verify(sig *etree.Element, opts VerifyOptions) (*Result, error) {
 				// bare "#id" or "" (XMLDSig §4.3.3.3): never here.
 				c.comments = false
 			default:
-				return nil, fail(CodeUnsupported, "Transform %q: the SII uses %s", a, AlgC14N10)
+				return res, fail(CodeUnsupported, "Transform %q: the SII uses %s", a, AlgC14N10)
 			}
 		}
 	}
 	dm, err := onlyChild(ref, "DigestMethod", true)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	var dh hash.Hash
 	switch a := dm.SelectAttrValue("Algorithm", ""); a {
@@ -168,53 +176,58 @@ func Verify(sig *etree.Element, opts VerifyOptions) (*Result, error) {
 	case AlgSHA256:
 		dh = sha256.New()
 	default:
-		return nil, fail(CodeUnsupported, "DigestMethod %q: the SII uses %s", a, AlgSHA1)
+		return res, fail(CodeUnsupported, "DigestMethod %q: the SII uses %s", a, AlgSHA1)
 	}
 	dvEl, err := onlyChild(ref, "DigestValue", true)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	declared, err := decode64(dvEl.Text())
 	if err != nil {
-		return nil, fail(CodeMalformed, "DigestValue is not base64: %v", err)
+		return res, fail(CodeMalformed, "DigestValue is not base64: %v", err)
 	}
 	dh.Write(appendCanonical(nil, target, c))
 	digest := dh.Sum(nil)
 	if !bytes.Equal(digest, declared) {
-		return nil, fail(CodeDigest, "the content of %s changed after signing (digest %s, signed %s)",
+		return res, fail(CodeDigest, "the content of %s changed after signing (digest %s, signed %s)",
 			describeRef(uri, target), base64.StdEncoding.EncodeToString(digest), base64.StdEncoding.EncodeToString(declared))
 	}
 
-	// The key: KeyValue when present (that is what verifiers such as xmlsec1
-	// use first), else the certificate's; the two must agree.
+	// The key: the certificate's (the SII requires it). A KeyValue, which
+	// verifiers such as xmlsec1 use first, must be the same key: when it is
+	// not, that is the failure, whichever of the two the value verifies with.
 	kv, cert, err := keyOf(ki)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	pub := kv
+	res.Certificate = cert
+	pub, _ := cert.PublicKey.(*rsa.PublicKey)
 	if pub == nil {
-		if pub, _ = cert.PublicKey.(*rsa.PublicKey); pub == nil {
-			return nil, fail(CodeUnsupported, "the certificate's key is %T; the SII's profile is RSA", cert.PublicKey)
-		}
+		return res, fail(CodeUnsupported, "the certificate's key is %T; the SII's profile is RSA", cert.PublicKey)
 	}
 	value, err := decode64(sv.Text())
 	if err != nil {
-		return nil, fail(CodeMalformed, "SignatureValue is not base64: %v", err)
+		return res, fail(CodeMalformed, "SignatureValue is not base64: %v", err)
 	}
 	canon := appendCanonical(nil, si, c14nOptions{bounded: c.bounded, boundary: c.boundary, base: c.base, comments: siComments})
 	h := sigHash.New()
 	h.Write(canon)
-	if err := rsa.VerifyPKCS1v15(pub, sigHash, h.Sum(nil), value); err != nil {
-		which := "the certificate's key"
-		if kv != nil {
-			which = "the KeyValue key"
+	sum := h.Sum(nil)
+	if kv != nil && !kv.Equal(pub) {
+		with := "with neither key"
+		switch {
+		case rsa.VerifyPKCS1v15(kv, sigHash, sum, value) == nil:
+			with = "with the KeyValue key only"
+		case rsa.VerifyPKCS1v15(pub, sigHash, sum, value) == nil:
+			with = "with the certificate's key only"
 		}
-		return nil, fail(CodeSignature, "SignatureValue does not verify with %s: %v", which, err)
+		return res, fail(CodeKeyMismatch, "KeyValue is not the key of X509Certificate %q (SignatureValue verifies %s)", cert.Subject.CommonName, with)
 	}
-	if kv != nil && !kv.Equal(cert.PublicKey) {
-		return nil, fail(CodeKeyMismatch, "the signature verifies with KeyValue, but X509Certificate %q holds another key", cert.Subject.CommonName)
+	if err := rsa.VerifyPKCS1v15(pub, sigHash, sum, value); err != nil {
+		return res, fail(CodeSignature, "SignatureValue does not verify with the key of X509Certificate %q: %v", cert.Subject.CommonName, err)
 	}
-	return &Result{URI: uri, Referenced: target, Certificate: cert, Digest: digest}, nil
+	res.Digest = digest
+	return res, nil
 }
 
 func describeRef(uri string, el *etree.Element) string {
@@ -261,7 +274,7 @@ func dereference(sig *etree.Element, uri string, opts VerifyOptions) (*etree.Ele
 		return found[0], nil
 	default:
 		// Two elements with one ID is how signature wrapping attacks work.
-		return nil, fail(CodeReference, "%d elements have ID %q", len(found), id)
+		return nil, fail(CodeDuplicateID, "%d elements have ID %q", len(found), id)
 	}
 }
 

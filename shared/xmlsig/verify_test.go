@@ -108,7 +108,7 @@ func TestVerifyRejects(t *testing.T) {
 		}, xmlsig.ErrDigest},
 		{"duplicate ID", func(t *testing.T, d *etree.Document) {
 			d.FindElement("//Documento").CreateAttr("ID", "SetDoc")
-		}, xmlsig.ErrReference},
+		}, xmlsig.ErrDuplicateID},
 		{"reference to nothing", func(t *testing.T, d *etree.Document) {
 			d.FindElement("//SetDTE").CreateAttr("ID", "Other")
 		}, xmlsig.ErrReference},
@@ -139,7 +139,7 @@ func TestVerifyRejects(t *testing.T) {
 			nd := etree.NewDocument()
 			nd.ReadFromString(`<Signature xmlns="` + xmlsig.Namespace + `">` + string(b) + `</Signature>`)
 			d.FindElement("//Modulus").SetText(nd.FindElement("//Modulus").Text())
-		}, xmlsig.ErrSignature},
+		}, xmlsig.ErrKeyMismatch},
 		{"no certificate", func(t *testing.T, d *etree.Document) {
 			ki := d.FindElement("//KeyInfo")
 			ki.RemoveChild(ki.SelectElement("X509Data"))
@@ -204,8 +204,8 @@ func TestDecodeXML(t *testing.T) {
 			}
 		})
 	}
-	if _, err := xmlsig.ParseDocument([]byte(`<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>`)); !errors.Is(err, xmlsig.ErrNotXML) {
-		t.Errorf("DTD: got %v, want ErrNotXML", err)
+	if _, err := xmlsig.ParseDocument([]byte(`<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>`)); !errors.Is(err, xmlsig.ErrDTD) {
+		t.Errorf("DTD: got %v, want ErrDTD", err)
 	}
 }
 

@@ -25,13 +25,21 @@ import (
 	"time"
 )
 
-// Build compiles a function as the images do (CGO off, -trimpath,
-// stripped) from the workspace at root into dir, and returns the binary.
+// Build compiles a function as the images do (static, -trimpath,
+// stripped; scripts/gobuild.sh, which honours CRYPTO=boringcrypto for the
+// functions that sign) from the workspace at root into dir, and returns
+// the binary.
 func Build(ctx context.Context, root, fn, dir string) (string, error) {
-	bin := filepath.Join(dir, fn)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./functions/"+fn)
+	bin, err := filepath.Abs(filepath.Join(dir, fn))
+	if err != nil {
+		return "", err
+	}
+	if root, err = filepath.Abs(root); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "gobuild.sh"), fn, bin)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = os.Environ()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build %s: %w\n%s", fn, err, out)
 	}

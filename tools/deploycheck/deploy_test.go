@@ -22,27 +22,37 @@ const root = "../.."
 // in its kn/ Service and its stack.yml entry (TestDefaulted keeps this list
 // honest: each entry is read, and none is required).
 var defaulted = map[string]string{
-	"PORT":              "the platform's: Knative injects it and forbids setting it; OpenFaaS expects 8080, the default",
-	"SHUTDOWN_TIMEOUT":  "25 s fits Kubernetes' default grace period of 30 s",
-	"LOCK_FILE":         "/tmp/.lock, OpenFaaS's convention; each pod has its own /tmp",
-	"DTE_DEV_MODE":      "off: a deployment has its own secrets, never the published development ones",
-	"SIGNATURE_WINDOW":  "5 min, the replay window the Odoo addon signs for",
-	"PUBLISH_TIMEOUT":   "5 s to wait for the broker's confirm, within enqueue's 30 s request timeout",
-	"MAX_BODY_BYTES":    "the request schema's own limit",
-	"PUBLISH_CHANNELS":  "16 confirm channels is plenty for one instance at target concurrency 50",
-	"CALLBACK_TIMEOUT":  "10 s for the one POST to Odoo of each delivery, within notify's 60 s request timeout",
-	"CERT_KEY_FILE":     "only for a PEM certificate; deployments mount a PKCS#12 as CERT_FILE",
-	"SII_CAF_KEYS":      "the SII's CAF-signing keys (IDK 100 and 300) are built in",
-	"CAF_CACHE_TTL":     "1 min reuse of CAFs read from the archive",
-	"EVENT_TIMEOUT":     "60 s (sign) and 90 s (submit), within the Services' timeoutSeconds of 90 and 120",
-	"S3_PROBE":          "true: check the S3 server's conditional writes at start (one round trip per cold start)",
-	"SII_TIMEOUT":       "30 s per SII call",
-	"SII_TOKEN_TTL":     "30 min, under the SII token's own lifetime",
-	"CHECK_DELAYS":      "the status re-poll schedule of docs/design.md",
-	"CHECK_DEADLINE":    "48 h to wait for the SII's verdict",
-	"NOTE_WAIT":         "30 s between checks of a note's referenced document",
-	"NOTE_DEADLINE":     "48 h for that document to appear",
-	"LOST_UPLOAD_GRACE": "2 min before re-uploading after a lost answer",
+	"PORT":                 "the platform's: Knative injects it and forbids setting it; OpenFaaS expects 8080, the default",
+	"SHUTDOWN_TIMEOUT":     "25 s fits Kubernetes' default grace period of 30 s",
+	"LOCK_FILE":            "/tmp/.lock, OpenFaaS's convention; each pod has its own /tmp",
+	"DTE_DEV_MODE":         "off: a deployment has its own secrets, never the published development ones",
+	"SIGNATURE_WINDOW":     "5 min, the replay window the Odoo addon signs for",
+	"PUBLISH_TIMEOUT":      "5 s to wait for the broker's confirm, within enqueue's 30 s request timeout",
+	"MAX_BODY_BYTES":       "the request schema's own limit",
+	"PUBLISH_CHANNELS":     "16 confirm channels is plenty for one instance at target concurrency 50",
+	"CALLBACK_TIMEOUT":     "10 s for the one POST to Odoo of each delivery, within notify's 60 s request timeout",
+	"CERT_KEY_FILE":        "only for a PEM certificate; deployments mount a PKCS#12 as CERT_FILE",
+	"SII_CAF_KEYS":         "the SII's CAF-signing keys (IDK 100 and 300) are built in",
+	"CAF_CACHE_TTL":        "1 min reuse of CAFs read from the archive",
+	"EVENT_TIMEOUT":        "60 s (sign) and 90 s (submit), within the Services' timeoutSeconds of 90 and 120",
+	"S3_PROBE":             "true: check the S3 server's conditional writes at start (one round trip per cold start)",
+	"SII_TIMEOUT":          "30 s per SII call",
+	"SII_TOKEN_TTL":        "30 min, under the SII token's own lifetime",
+	"CHECK_DELAYS":         "the status re-poll schedule of docs/design.md",
+	"CHECK_DEADLINE":       "48 h to wait for the SII's verdict",
+	"NOTE_WAIT":            "30 s between checks of a note's referenced document",
+	"NOTE_DEADLINE":        "48 h for that document to appear",
+	"LOST_UPLOAD_GRACE":    "2 min before re-uploading after a lost answer",
+	"FOLIO_WARNING":        "the dashboard warns below 100 folios left in a CAF",
+	"CAF_EXPIRY_WARNING":   "the dashboard warns 30 days before a CAF expires, as dte caf list does",
+	"STUCK_AFTER":          "the dashboard flags documents in sent for more than 1 h",
+	"GOMAXPROCS":           "the dashboard's default of 1 (measured cheaper than more)",
+	"GOGC":                 "the dashboard's default of 400",
+	"NOTE_REFERENCE_GRACE": "15 min for a late referenced document (its signing retried) before a note goes anyway",
+	"RETRY_DELAYS":         "the fast retry tier of docs/design.md: 3 attempts, 1 s and 5 s apart",
+	"SLOW_RETRY_DELAYS":    "the slow retry tier of docs/design.md: 1, 5, 15, 30 min, then hourly",
+	"RETRY_BUDGET":         "24 h of automatic retries before a document goes to error",
+	"ARCHIVE_TIMEOUT":      "2 s for enqueue's read of a document's state, within its 30 s request timeout",
 	// Traces are exported only where a collector is configured (kn/README.md,
 	// "Monitoring"): until then trace ids still reach logs and Odoo.
 	"OTEL_TRACES_EXPORTER":               "unset: otlp once an endpoint is set, else none",
@@ -55,6 +65,17 @@ var defaulted = map[string]string{
 	"OTEL_TRACES_SAMPLER_ARG":            "only for the ratio samplers",
 	"OTEL_RESOURCE_ATTRIBUTES":           "unset: service.name and service.namespace say enough",
 }
+
+// alwaysOn are the services that must not scale to zero, and why: they
+// consume a queue on their own (not through a source or the connector)
+// and keep state that one instance owns.
+var alwaysOn = map[string]string{
+	"dashboard": "consumes dte.dashboard continuously into its SQLite projection (one writer)",
+}
+
+// observer is the dashboard under the broker variant: Triggers POST it a
+// copy of every event on /events, with its own dead-letter sink.
+var observer = Observer{Service: "dashboard", Path: "/events", DeadLetterPath: "/events/undelivered"}
 
 // Knative layout: kn/base with each variant's folder, the Secrets apart.
 const (
@@ -111,12 +132,13 @@ func loadFixture(t *testing.T) *fixture {
 		WorkQueues: bus.WorkQueues(), DeadQueue: bus.QueueDead, DeadFunction: deadFunction, DeadPath: deadPath,
 		Parallelism: f.connector.Parallelism(),
 		Delivery:    Delivery{Attempts: f.connector.Attempts, Backoff: "exponential"},
+		Observer:    observer,
 	}
 	secrets, err := LoadDirs(root, knSecrets)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []*Variant{{Name: "source", ReplyMode: "publish"}, {Name: "broker", ReplyMode: "reply"}} {
+	for _, v := range []*Variant{{Name: "source", ReplyMode: "publish", AlwaysOn: alwaysOn}, {Name: "broker", ReplyMode: "reply", AlwaysOn: alwaysOn}} {
 		if v.Objects, err = LoadDirs(root, knBase, "kn/"+v.Name); err != nil {
 			t.Fatal(err)
 		}
@@ -130,6 +152,7 @@ func loadFixture(t *testing.T) *fixture {
 	if f.stack, err = LoadStack(filepath.Join(root, "stack.yml")); err != nil {
 		t.Fatal(err)
 	}
+	f.stack.AlwaysOn = alwaysOn
 	for _, file := range testenv.Glob(t, filepath.Join(root, "openfaas", "*.yaml")) {
 		if filepath.Base(file) == "connector.yaml" {
 			continue
@@ -219,6 +242,7 @@ func TestKnativeSources(t *testing.T) {
 func TestKnativeBroker(t *testing.T) {
 	f := loadFixture(t)
 	report(t, f.broker.CheckBroker(brokerRef, f.wiring, events.Types))
+	report(t, f.broker.CheckObserver(brokerRef, f.wiring, events.Types))
 	if n := len(ofKind(f.source.Objects, "eventing.knative.dev/", "Trigger")) + len(ofKind(f.source.Objects, "eventing.knative.dev/", "Broker")); n > 0 {
 		t.Errorf("source variant: %d Broker or Trigger objects", n)
 	}

@@ -18,6 +18,9 @@
 //     environment;
 //   - the README's configuration table, generated from the same
 //     declarations (ConfigTable);
+//   - the operations files (deploy/observability: Grafana dashboards and
+//     Prometheus rules) as Grafana and Prometheus read them, every query
+//     parsed and checked against the metrics shared/telemetry registers;
 //   - the image builds: the root Dockerfile's build stage replayed on the
 //     context faas-cli would assemble and on the repository, each giving a
 //     static binary without a go.work; each module tidy on its own; no test

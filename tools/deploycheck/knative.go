@@ -206,6 +206,9 @@ type Wiring struct {
 	Parallelism map[string]int
 	// Delivery is the retry contract.
 	Delivery Delivery
+	// Observer gets a copy of every event from the Broker (the dashboard);
+	// its Triggers are checked by CheckObserver, not as work queues.
+	Observer Observer
 }
 
 // FunctionOf names the function a work queue feeds: dte.sign → sign.
@@ -218,6 +221,9 @@ type Variant struct {
 	ReplyMode string // what REPLY_MODE the event functions run with
 	Objects   []Object
 	Secrets   []Object
+	// AlwaysOn names the functions that must run as exactly one instance
+	// that never scales to zero, and why.
+	AlwaysOn map[string]string
 }
 
 // CheckServices checks the Knative Service of every function: its image,
@@ -258,7 +264,11 @@ func (v Variant) checkService(fn string, o Object, policy EnvPolicy) []string {
 	add := func(format string, args ...any) { problems = append(problems, where+": "+fmt.Sprintf(format, args...)) }
 	tmpl := s.Spec.Template
 	ann := tmpl.Metadata.Annotations
-	if ann["autoscaling.knative.dev/min-scale"] != "0" {
+	if why, ok := v.AlwaysOn[fn]; ok {
+		if ann["autoscaling.knative.dev/min-scale"] != "1" || ann["autoscaling.knative.dev/max-scale"] != "1" {
+			add("autoscaling.knative.dev/min-scale and max-scale must be \"1\": it %s", why)
+		}
+	} else if ann["autoscaling.knative.dev/min-scale"] != "0" {
 		add("autoscaling.knative.dev/min-scale must be \"0\" (scale to zero)")
 	}
 	for _, k := range []string{"autoscaling.knative.dev/max-scale", "autoscaling.knative.dev/target"} {
@@ -561,6 +571,9 @@ func (v Variant) CheckBroker(brokerName string, w Wiring, eventTypes []string) [
 			problems = append(problems, fmt.Sprintf("%s: broker %q, want %s", o.ID(), t.Spec.Broker, brokerName))
 		}
 		sub := sinkOf(t.Spec.Subscriber)
+		if w.Observer.Service != "" && sub.Kind == "Service" && sub.Name == w.Observer.Service {
+			continue // CheckObserver's
+		}
 		key := typ + " → " + sub.Name
 		q, ok := want[key]
 		switch {

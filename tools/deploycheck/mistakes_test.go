@@ -233,6 +233,40 @@ func TestChecksCatchMistakes(t *testing.T) {
 			want: "no delivery.deadLetterSink",
 		},
 		{
+			name: "the dashboard scaled to zero",
+			check: func(t *testing.T, f *fixture) []string {
+				edit(t, f.source.Objects, "Service", "dashboard", "spec.template.metadata.annotations", map[string]any{
+					"autoscaling.knative.dev/min-scale": "0", "autoscaling.knative.dev/max-scale": "1", "autoscaling.knative.dev/target": "100",
+				})
+				return f.source.CheckServices(f.functions, f.policy)
+			},
+			want: `min-scale and max-scale must be "1"`,
+		},
+		{
+			name: "a dashboard trigger dead-lettering into notify",
+			check: func(t *testing.T, f *fixture) []string {
+				edit(t, f.broker.Objects, "Trigger", "dashboard-settled", "spec.delivery.deadLetterSink.ref.name", "notify")
+				return f.broker.CheckObserver(brokerRef, f.wiring, events.Types)
+			},
+			want: "delivery.deadLetterSink is Service notify /events/undelivered, want Service dashboard /events/undelivered",
+		},
+		{
+			name: "a missing dashboard trigger",
+			check: func(t *testing.T, f *fixture) []string {
+				f.broker.Objects = drop(f.broker.Objects, "Trigger", "dashboard-failed")
+				return f.broker.CheckObserver(brokerRef, f.wiring, events.Types)
+			},
+			want: "no Trigger gives cl.dte.failed to dashboard",
+		},
+		{
+			name: "the dashboard scaled to zero on OpenFaaS",
+			check: func(t *testing.T, f *fixture) []string {
+				f.stack.Functions["dashboard"].Labels["com.openfaas.scale.zero"] = "true"
+				return CheckStack(root, f.stack, f.functions, f.policy, f.targets, f.openfaas)
+			},
+			want: `labels com.openfaas.scale.zero "false"`,
+		},
+		{
 			name: "a stack topic the connector does not feed",
 			check: func(t *testing.T, f *fixture) []string {
 				fn := f.stack.Functions["submit"]

@@ -32,6 +32,9 @@ type Stack struct {
 		Copy      []string            `json:"copy"`
 	} `json:"configuration"`
 	Functions map[string]StackFunction `json:"functions"`
+	// AlwaysOn names the functions that must run as exactly one instance
+	// that never scales to zero, and why (not part of the file).
+	AlwaysOn map[string]string `json:"-"`
 }
 
 // StackFunction is one function of a stack.
@@ -208,7 +211,7 @@ func CheckStack(root string, st Stack, functions []string, policy EnvPolicy, tar
 			add("no function %s", fn)
 			continue
 		}
-		problems = append(problems, checkStackFunction(root, fn, f, policy, topics[fn], declaredSecrets)...)
+		problems = append(problems, checkStackFunction(root, fn, f, policy, topics[fn], declaredSecrets, st.AlwaysOn[fn])...)
 	}
 	for fn := range st.Functions {
 		if !want[fn] {
@@ -224,7 +227,7 @@ func CheckStack(root string, st Stack, functions []string, policy EnvPolicy, tar
 	return problems
 }
 
-func checkStackFunction(root, fn string, f StackFunction, policy EnvPolicy, queues []string, declaredSecrets []Object) []string {
+func checkStackFunction(root, fn string, f StackFunction, policy EnvPolicy, queues []string, declaredSecrets []Object, alwaysOn string) []string {
 	where := "stack.yml function " + fn
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, where+": "+fmt.Sprintf(format, args...)) }
@@ -248,7 +251,12 @@ func checkStackFunction(root, fn string, f StackFunction, policy EnvPolicy, queu
 	if !f.ReadOnlyRootFilesystem {
 		add("readonly_root_filesystem must be true")
 	}
-	if f.Labels["com.openfaas.scale.zero"] != "true" {
+	switch {
+	case alwaysOn != "":
+		if f.Labels["com.openfaas.scale.zero"] != "false" || f.Labels["com.openfaas.scale.min"] != "1" || f.Labels["com.openfaas.scale.max"] != "1" {
+			add("labels com.openfaas.scale.zero \"false\", scale.min and scale.max \"1\": it %s", alwaysOn)
+		}
+	case f.Labels["com.openfaas.scale.zero"] != "true":
 		add("label com.openfaas.scale.zero must be \"true\"")
 	}
 	for _, l := range []string{"com.openfaas.scale.min", "com.openfaas.scale.max"} {

@@ -32,13 +32,16 @@ func runDTE(t *testing.T, args ...string) (string, error) {
 }
 
 // TestSIIDownDeadLetterReplay keeps the SII failing longer than the retry
-// budget: the upload is tried 3 times, dead-lettered (dte.dead, drained by
-// notify, and dte.dead.parked, kept), and Odoo is told `error` naming the
-// stage. Once the SII is back, `dte dead replay` completes the document:
-// accepted, with one accepted upload.
+// budget (12 s here, RETRY_BUDGET; 24 h by default): the upload is tried
+// in the fast tier, then in the slow one (Odoo shows retrying), then given
+// up: dead-lettered (dte.dead, drained by notify, and dte.dead.parked,
+// kept), and Odoo is told `error` naming the stage. Once the SII is back,
+// `dte dead replay` completes the document with a new budget: accepted,
+// with one accepted upload.
 func TestSIIDownDeadLetterReplay(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, stackOptions{})
+	retry := []string{"SLOW_RETRY_DELAYS=2s", "RETRY_BUDGET=12s"}
+	s := newStack(t, stackOptions{functionEnv: map[string][]string{"sign": retry, "submit": retry}})
 	if err := s.SII.SetFaults(siisim.Faults{Fail5xx: 1000, Ops: []string{siisim.OpUpload}}); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +54,7 @@ func TestSIIDownDeadLetterReplay(t *testing.T) {
 			failure = c.Message
 		}
 	}
-	for _, want := range []string{callback.StageName("submit"), "dte dead replay " + d.key.String()} {
+	for _, want := range []string{callback.StageName("submit"), "retry budget exhausted", "dte dead replay " + d.key.String()} {
 		if !strings.Contains(failure, want) {
 			t.Errorf("Odoo's error %q does not name %q", failure, want)
 		}
@@ -61,11 +64,17 @@ func TestSIIDownDeadLetterReplay(t *testing.T) {
 		return dead == 0 && parked == 1, fmt.Sprintf("dte.dead %d, dte.dead.parked %d", dead, parked)
 	})
 	ds := s.signedDeliveries(d)
-	if len(ds) != 3 || ds[0].Action != "retry" || ds[1].Action != "retry" || ds[2].Action != "dead-lettered" {
-		t.Errorf("deliveries of the signed event: %+v; want retry, retry, dead-lettered", ds)
+	if len(ds) < 5 || ds[len(ds)-1].Action != "dead-lettered" || ds[len(ds)-1].Status != 422 {
+		t.Errorf("deliveries of the signed event: %+v; want retries through both tiers, then dead-lettered at once (422)", ds)
 	}
-	if got := s.SII.Stats()[siisim.OpUpload]; got != 3 {
-		t.Errorf("%d upload calls before the dead letter, want 3 (one per delivery)", got)
+	for _, x := range ds[:len(ds)-1] {
+		if x.Action != "delivered" || x.Attempt != 1 {
+			t.Errorf("delivery %+v: submit retries itself, each delivery answered 2xx", x)
+		}
+	}
+	uploads := s.SII.Stats()[siisim.OpUpload]
+	if uploads != len(ds) {
+		t.Errorf("%d upload calls before the dead letter, want %d (one per delivery)", uploads, len(ds))
 	}
 
 	s.SII.ClearFaults()
@@ -78,12 +87,47 @@ func TestSIIDownDeadLetterReplay(t *testing.T) {
 		t.Fatalf("dte dead replay: %v\n%s", err, out)
 	}
 	s.waitStatus("accepted", d)
-	s.checkLedger([]doc{d}, func(doc) want { return want{applied: []string{"queued", "signed", "error", "sent", "accepted"}} })
-	if got := s.SII.Stats()[siisim.OpUpload]; got != 4 {
-		t.Errorf("%d upload calls in all, want 4 (3 refused, 1 accepted)", got)
+	s.checkLedger([]doc{d}, func(doc) want {
+		return want{applied: []string{"queued", "signed", "retrying", "error", "sent", "accepted"}}
+	})
+	if got := s.SII.Stats()[siisim.OpUpload]; got != uploads+1 {
+		t.Errorf("%d upload calls in all, want %d (%d refused, 1 accepted)", got, uploads+1, uploads)
 	}
 	if n := queueDepth(t, s.amqpURL, bus.QueueDeadParked); n != 0 {
 		t.Errorf("%d messages still parked after the replay", n)
+	}
+}
+
+// TestRetryNow: a document waits in the slow tier for an hour (the SII
+// was down); once the SII is back, `dte retry now DTEKEY` sends its retry
+// at once, and it is accepted without waiting.
+func TestRetryNow(t *testing.T) {
+	t.Parallel()
+	retry := []string{"SLOW_RETRY_DELAYS=1h", "RETRY_BUDGET=3h"}
+	s := newStack(t, stackOptions{functionEnv: map[string][]string{"submit": retry}})
+	if err := s.SII.SetFaults(siisim.Faults{Fail5xx: 3, Ops: []string{siisim.OpUpload}}); err != nil {
+		t.Fatal(err)
+	}
+	d := s.request(33, nil)
+	s.send(d)
+	s.waitStatus("retrying", d)
+	var next string
+	for _, c := range s.callbacksOf(d.move) {
+		if c.Status == "retrying" {
+			next = c.NextAttemptAt
+		}
+	}
+	if at, err := time.Parse(time.RFC3339, next); err != nil || time.Until(at) < 50*time.Minute {
+		t.Fatalf("the next attempt is told as %q, want about an hour from now", next)
+	}
+	out, err := runDTE(t, "retry", "--amqp-url", s.amqpURL, "now", d.key.String())
+	if err != nil || !strings.Contains(out, "retrying now "+d.key.String()) || !strings.Contains(out, "1 retried now") {
+		t.Fatalf("dte retry now: %v\n%s", err, out)
+	}
+	s.waitStatus("accepted", d)
+	s.checkLedger([]doc{d}, func(doc) want { return want{applied: []string{"queued", "signed", "retrying", "sent", "accepted"}} })
+	if out, err := runDTE(t, "retry", "--amqp-url", s.amqpURL, "now", "--all"); err != nil || !strings.Contains(out, "0 retried now") {
+		t.Errorf("dte retry now --all with nothing waiting: %v\n%s", err, out)
 	}
 }
 

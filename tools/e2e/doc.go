@@ -13,5 +13,6 @@
 // The tests skip when RabbitMQ, an S3 server, xmllint or xmlsec1 are
 // missing, and fail instead under CI=true. TestBrokerRestart stops and
 // starts RabbitMQ, so it only runs with DTE_TEST_BROKER_RESTART=1 (the
-// Makefile runs it on its own, after everything else).
+// Makefile runs it on its own, after everything else). The long fault runs
+// (faults_test.go) run only with DTE_TEST_FAULTS=1: make test-faults.
 package e2e

@@ -45,9 +45,10 @@ func (s *stack) crashAndRestart(fn string, held <-chan struct{}, p *holdProxy) {
 //     without uploading again. The price: the pipeline never learns the
 //     TrackID, so Odoo goes from signed to accepted without `sent`.
 //   - The file never reached the SII: it says it does not have it (FAU);
-//     submit waits LOST_UPLOAD_GRACE (2 s here) in case the SII is slow,
-//     asks again, then uploads the same archived envelope again, and the
-//     document goes the usual way.
+//     submit waits LOST_UPLOAD_GRACE (6 s here) since the upload began, in
+//     case it is still in progress or the SII is slow, asks, then uploads
+//     the same archived envelope again, and the document goes the usual
+//     way.
 func TestKillSubmitMidUpload(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -58,12 +59,12 @@ func TestKillSubmitMidUpload(t *testing.T) {
 		state string // the SII state the archive ends with
 	}{
 		{
-			name: "answer lost after the SII took the file", after: true, grace: "10s",
+			name: "answer lost after the SII took the file", after: true, grace: "12s",
 			want:  want{noTrackID: true, applied: []string{"queued", "signed", "accepted"}},
 			state: "DOK",
 		},
 		{
-			name: "file never reached the SII", after: false, grace: "2s",
+			name: "file never reached the SII", after: false, grace: "6s",
 			want:  want{},
 			state: "EPR",
 		},
@@ -72,7 +73,8 @@ func TestKillSubmitMidUpload(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := newHoldProxy(t)
-			s := newStack(t, stackOptions{functionEnv: map[string][]string{"submit": {"SII_ENV=" + p.URL(), "LOST_UPLOAD_GRACE=" + tt.grace}}})
+			// The grace must exceed EVENT_TIMEOUT: an upload cannot run longer.
+			s := newStack(t, stackOptions{functionEnv: map[string][]string{"submit": {"SII_ENV=" + p.URL(), "LOST_UPLOAD_GRACE=" + tt.grace, "EVENT_TIMEOUT=5s"}}})
 			p.setTarget(t, s.SIIURL)
 			held := p.arm(http.MethodPost, siisim.PathUpload, tt.after)
 			d := s.request(33, nil)

@@ -11,15 +11,15 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive/archivetest"
-	"github.com/dtecl/pipeline/shared/bus"
 )
 
-// TestS3DownAtStart starts sign and submit while their S3 is down (nothing
-// listens at their S3_ENDPOINT: their probe at start fails), sends one
+// TestS3DownAtStart starts sign and submit while their S3 is down (their
+// S3_ENDPOINT resets every connection: their probe at start fails), sends one
 // document of each type, and lets S3 come up once the documents have been
 // refused: a MinIO bucket with SSE-KMS, whose ETags are not MD5s. With no
 // restart, the functions probe again before their next write, find opaque
@@ -51,10 +51,9 @@ func TestS3DownAtStart(t *testing.T) {
 	for _, d := range docs {
 		s.send(d)
 	}
-	// The documents were refused while S3 was down (503, delivery retried)...
+	// The documents were refused while S3 was down (sign retries them)...
 	waitFor(t, settleTimeout, "sign to refuse a document while S3 is down", func() (bool, string) {
-		retried := s.deliveries(func(d delivery) bool { return d.Queue == bus.QueueSign && d.Action == "retry" })
-		return len(retried) > 0, "no retried delivery to sign yet"
+		return strings.Contains(s.functionLog("sign"), `"result":"retry"`), "sign has retried nothing yet"
 	})
 	// ...then S3 comes up, with no function restarted.
 	late.up(t)
@@ -102,17 +101,21 @@ func (s *stack) functionLog(fn string) string {
 	return string(b)
 }
 
-// lateProxy is an S3 endpoint that is down (nothing listens on its port)
-// until up, and from then on forwards to the real server, keeping the Host
-// header that S3 request signatures cover.
+// lateProxy is an S3 endpoint that is down until up, and from then on
+// forwards to the real server, keeping the Host header that S3 request
+// signatures cover, until down again. Down, it refuses every connection
+// (accepted and reset at once) and drops those it had: S3 stopped. Its
+// port stays bound throughout, so no other test can take it meanwhile.
 type lateProxy struct {
-	addr   string
+	ln     net.Listener
 	target *url.URL
-	mu     sync.Mutex
 	srv    *http.Server
+	isUp   atomic.Bool
+	mu     sync.Mutex
+	conns  map[net.Conn]bool
 }
 
-// newLateProxy reserves a port for the proxy without listening on it.
+// newLateProxy starts a proxy that is down.
 func newLateProxy(t *testing.T, target string) *lateProxy {
 	t.Helper()
 	u, err := url.Parse(target)
@@ -123,42 +126,82 @@ func newLateProxy(t *testing.T, target string) *lateProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	p := &lateProxy{addr: addr, target: u}
-	t.Cleanup(func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.srv != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = p.srv.Shutdown(ctx)
+	p := &lateProxy{ln: ln, target: u, conns: map[net.Conn]bool{}}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(p.target)
+		r.Out.Host = r.In.Host
+	}}
+	p.srv = &http.Server{
+		Handler: rp, ReadHeaderTimeout: 5 * time.Second,
+		ConnState: func(c net.Conn, s http.ConnState) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			switch s {
+			case http.StateNew:
+				p.conns[c] = true
+			case http.StateClosed, http.StateHijacked:
+				delete(p.conns, c)
+			}
+		},
+	}
+	go func() {
+		if err := p.srv.Serve(refusingListener{ln, &p.isUp}); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("S3 proxy: %v", err)
 		}
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.srv.Shutdown(ctx)
 	})
 	return p
 }
 
 // URL is the endpoint the functions are given.
-func (p *lateProxy) URL() string { return "http://" + p.addr }
+func (p *lateProxy) URL() string { return "http://" + p.ln.Addr().String() }
 
-// up starts listening and forwarding.
+// up forwards from now on.
 func (p *lateProxy) up(t *testing.T) {
 	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatalf("S3 proxy: the reserved port %s was taken meanwhile: %v", p.addr, err)
+	if p.isUp.Swap(true) {
+		t.Fatal("S3 proxy: up while up")
 	}
-	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(p.target)
-		r.Out.Host = r.In.Host
-	}}
-	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 5 * time.Second}
+}
+
+// down refuses every connection from now on and drops the open ones.
+func (p *lateProxy) down(t *testing.T) {
+	t.Helper()
+	if !p.isUp.Swap(false) {
+		t.Fatal("S3 proxy: down while down")
+	}
 	p.mu.Lock()
-	p.srv = srv
-	p.mu.Unlock()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("S3 proxy: %v", err)
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		reset(c)
+	}
+}
+
+// refusingListener accepts connections and, while down, resets each at
+// once: to its client, like a server that is not there.
+type refusingListener struct {
+	net.Listener
+	isUp *atomic.Bool
+}
+
+func (l refusingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || l.isUp.Load() {
+			return c, err
 		}
-	}()
+		reset(c)
+	}
+}
+
+// reset closes a connection with a TCP reset rather than an orderly close.
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/bus"
+	"github.com/dtecl/pipeline/shared/callback"
+	"github.com/dtecl/pipeline/tools/odoofake"
 	"github.com/dtecl/pipeline/tools/siisim"
 )
 
@@ -17,28 +19,39 @@ func (s *stack) signedDeliveries(d doc) []delivery {
 	})
 }
 
-// TestSIITransientFailures makes the SII fail for a while, fewer times
-// than the retry budget, and expects the document accepted with one upload.
+// TestSIITransientFailures makes the SII fail for a while and expects the
+// document accepted with one upload, the failures ridden out by submit's
+// own retries (docs/design.md, "Retries").
 //
-// What N means: the dispatcher gives a message 3 deliveries in all, 1 s and
-// 5 s apart (through the delay queues); the SII client does not retry a
-// 5xx or an HTML page itself (it only renews a refused token once, in
-// process), and one delivery makes one call of each kind (the token is
-// fetched once and cached). So N failing calls cost N deliveries: N = 2
-// (Attempts − 1) is the most the pipeline rides out; N = 3 dead-letters
-// (TestSIIDownDeadLetterReplay).
+// One delivery makes one call of each kind (the SII client does not retry
+// a 5xx or an HTML page itself; the token is fetched once and cached), so
+// N failing calls cost N attempts. The fast tier has 3 attempts, 1 s and
+// 5 s apart, unseen by Odoo: N = 2 is ridden out there. N = 4 goes on into
+// the slow tier (5 s here, SLOW_RETRY_DELAYS), where each wait is told to
+// Odoo as retrying, with the reason and the next attempt's time.
+//
+// Every retry is a new message back to dte.submit through the delay queues,
+// and each delivery is answered 2xx: the platform's own retries (503) are
+// left for when even the retry cannot be published.
 func TestSIITransientFailures(t *testing.T) {
 	t.Parallel()
-	const n = 2
 	tests := []struct {
-		name   string
-		faults siisim.Faults
-		op     string // the failing operation
+		name    string
+		faults  siisim.Faults
+		op      string          // the failing operation
+		n       int             // how many calls fail
+		applied []string        // what Odoo applies
+		waits   []time.Duration // between the attempts (lower bounds)
 	}{
-		{"upload answers 500", siisim.Faults{Fail5xx: n, Ops: []string{siisim.OpUpload}}, siisim.OpUpload},
-		{"upload answers an HTML 503 page", siisim.Faults{HTML: n, Ops: []string{siisim.OpUpload}}, siisim.OpUpload},
+		{"upload answers 500", siisim.Faults{Fail5xx: 2, Ops: []string{siisim.OpUpload}}, siisim.OpUpload, 2,
+			[]string{"queued", "signed", "sent", "accepted"}, []time.Duration{time.Second, 5 * time.Second}},
+		{"upload answers an HTML 503 page", siisim.Faults{HTML: 2, Ops: []string{siisim.OpUpload}}, siisim.OpUpload, 2,
+			[]string{"queued", "signed", "sent", "accepted"}, []time.Duration{time.Second, 5 * time.Second}},
 		// A fresh submit has no token yet: its first deliveries ask for a seed.
-		{"getSeed answers 500", siisim.Faults{Fail5xx: n, Ops: []string{siisim.OpGetSeed}}, siisim.OpGetSeed},
+		{"getSeed answers 500", siisim.Faults{Fail5xx: 2, Ops: []string{siisim.OpGetSeed}}, siisim.OpGetSeed, 2,
+			[]string{"queued", "signed", "sent", "accepted"}, []time.Duration{time.Second, 5 * time.Second}},
+		{"upload fails into the slow tier", siisim.Faults{Fail5xx: 4, Ops: []string{siisim.OpUpload}}, siisim.OpUpload, 4,
+			[]string{"queued", "signed", "retrying", "sent", "accepted"}, []time.Duration{time.Second, 5 * time.Second, 5 * time.Second, 10 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,33 +63,46 @@ func TestSIITransientFailures(t *testing.T) {
 			d := s.request(33, nil)
 			s.send(d)
 			s.waitStatus("accepted", d)
-			s.checkLedger([]doc{d}, nil)
-			if got := s.SII.Stats()[tt.op]; got != n+1 {
-				t.Errorf("%s was called %d times, want %d (%d failures, then success)", tt.op, got, n+1, n)
+			s.checkLedger([]doc{d}, func(doc) want { return want{applied: tt.applied} })
+			if got := s.SII.Stats()[tt.op]; got != tt.n+1 {
+				t.Errorf("%s was called %d times, want %d (%d failures, then success)", tt.op, got, tt.n+1, tt.n)
 			}
 			if f := s.SII.Faults(); f.Fail5xx != 0 || f.HTML != 0 {
 				t.Errorf("faults left unused: %+v", f)
 			}
-			// Delivery 1 and 2 fail with 503 and are retried after 1 s and
-			// 5 s; delivery 3 succeeds.
 			ds := s.signedDeliveries(d)
-			backoff := []time.Duration{time.Second, 5 * time.Second}
-			if len(ds) != n+1 {
-				t.Fatalf("%d deliveries of the signed event to submit, want %d: %+v", len(ds), n+1, ds)
+			if len(ds) != tt.n+1 {
+				t.Fatalf("%d deliveries of the signed event to submit, want %d: %+v", len(ds), tt.n+1, ds)
 			}
 			for i, x := range ds {
-				wantAction, wantStatus := "retry", 503
-				if i == n {
-					wantAction, wantStatus = "delivered", 200
-				}
-				if x.Attempt != i+1 || x.Action != wantAction || x.Status != wantStatus {
-					t.Errorf("delivery %d: attempt %d %s (HTTP %d), want attempt %d %s (HTTP %d)", i+1, x.Attempt, x.Action, x.Status, i+1, wantAction, wantStatus)
+				if x.Attempt != 1 || x.Action != "delivered" || x.Status != 200 {
+					t.Errorf("delivery %d: attempt %d %s (HTTP %d), want a first attempt delivered (HTTP 200): submit retries itself", i+1, x.Attempt, x.Action, x.Status)
 				}
 				// A lower bound only: waiting longer is never wrong. The
 				// slack covers an earlier delivery that took longer (the
 				// first one also fetches a token).
-				if i > 0 && x.Time.Sub(ds[i-1].Time) < backoff[i-1]*4/5 {
-					t.Errorf("delivery %d came %s after delivery %d; the backoff is %s", i+1, x.Time.Sub(ds[i-1].Time), i, backoff[i-1])
+				if i > 0 && x.Time.Sub(ds[i-1].Time) < tt.waits[i-1]*4/5 {
+					t.Errorf("delivery %d came %s after delivery %d; the wait is %s", i+1, x.Time.Sub(ds[i-1].Time), i, tt.waits[i-1])
+				}
+			}
+			retries := strings.Count(s.functionLog("submit"), `"result":"retry"`) + strings.Count(s.functionLog("submit"), `"result":"retrying"`)
+			if retries != tt.n {
+				t.Errorf("submit logged %d retries, want %d", retries, tt.n)
+			}
+			if tt.n > 2 {
+				var told []odoofake.Callback
+				for _, c := range s.callbacksOf(d.move) {
+					if c.Status == "retrying" {
+						told = append(told, c)
+					}
+				}
+				if len(told) != tt.n-2 {
+					t.Fatalf("Odoo was told retrying %d times, want %d (each slow-tier wait)", len(told), tt.n-2)
+				}
+				for _, c := range told {
+					if !strings.Contains(c.Message, callback.StageName("submit")) || !strings.Contains(c.Message, "Próximo intento automático") || c.NextAttemptAt == "" {
+						t.Errorf("retrying told as %q (next attempt %q)", c.Message, c.NextAttemptAt)
+					}
 				}
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -60,6 +61,13 @@ type stackOptions struct {
 	// startUnready starts the functions without waiting for them to be
 	// ready (local.Config.StartUnready).
 	startUnready bool
+	// dashboard also runs the operations dashboard, with this operator
+	// token.
+	dashboardToken string
+	// dispatcherProcess runs the dispatcher as a process the test can kill.
+	dispatcherProcess bool
+	// notifyParallelism: 1 keeps Odoo's callbacks in order, as kn/ does.
+	notifyParallelism int
 }
 
 // stack is a local pipeline for one test: its own vhost, issuer RUT,
@@ -94,6 +102,8 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	st, err := local.Start(ctx, local.Config{
 		BinDir: binDir, WorkDir: work, AMQPURL: vhost, S3: s3,
 		CAFs: cafs, SIIStep: 50 * time.Millisecond, FunctionEnv: o.functionEnv, StartUnready: o.startUnready,
+		Dashboard: o.dashboardToken != "", DashboardToken: o.dashboardToken,
+		DispatcherProcess: o.dispatcherProcess, NotifyParallelism: o.notifyParallelism,
 		Logger: slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {
@@ -170,7 +180,7 @@ func clearIssuer(store archive.Store, issuer rut.RUT) error {
 
 // dumpLogs shows the end of every log when a test failed.
 func (s *stack) dumpLogs() {
-	for _, fn := range local.Functions {
+	for _, fn := range append(slices.Clone(local.Functions), local.DashboardName, "dispatcher") {
 		b, err := os.ReadFile(filepath.Join(s.work, "logs", fn+".log"))
 		if err != nil {
 			continue
@@ -285,25 +295,35 @@ func (s *stack) sendBody(d doc, body []byte) local.Accepted {
 
 // enqueue posts a body to enqueue; it returns the 202 answer.
 func (s *stack) enqueue(body []byte) (local.Accepted, error) {
+	status, answer, err := s.post(body)
+	if err != nil {
+		return local.Accepted{}, err
+	}
+	if status != http.StatusAccepted {
+		return local.Accepted{}, fmt.Errorf("enqueue answered %d: %s", status, answer)
+	}
+	var a local.Accepted
+	return a, json.Unmarshal(answer, &a)
+}
+
+// post posts a body to enqueue, signed like the addon signs it, and
+// returns the answer whatever it is.
+func (s *stack) post(body []byte) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, s.EnqueueURL, bytes.NewReader(body))
 	if err != nil {
-		return local.Accepted{}, err
+		return 0, nil, err
 	}
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set(webhook.Header, webhook.Sign([]byte(local.EnqueueSecret), time.Now(), body))
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
-		return local.Accepted{}, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusAccepted {
-		return local.Accepted{}, fmt.Errorf("enqueue answered %d: %s", resp.StatusCode, answer)
-	}
-	var a local.Accepted
-	return a, json.Unmarshal(answer, &a)
+	return resp.StatusCode, answer, nil
 }
 
 // waitFor polls cond until it holds or timeout passes; then the test fails

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,14 +19,19 @@ type process struct {
 	name string
 	bin  string
 	env  []string
+	args []string
 	url  string // base URL, e.g. http://127.0.0.1:8081
 	log  string // log file
 	// aliveOnly: started once alive, ready or not (Config.StartUnready).
 	aliveOnly bool
+	// ready, when set, replaces the wait for /_/ready (a process that
+	// serves no HTTP: the dispatcher).
+	ready func(ctx context.Context, done <-chan struct{}) error
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	done      chan struct{}
+	logOffset int64
 }
 
 // start launches the binary and waits until it answers /_/ready (or only
@@ -41,7 +47,10 @@ func (p *process) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.bin)
+	if fi, err := logf.Stat(); err == nil {
+		p.logOffset = fi.Size()
+	}
+	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -52,23 +61,43 @@ func (p *process) start(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
 	p.cmd, p.done = cmd, done
+	if p.ready != nil {
+		return p.ready(ctx, done)
+	}
 	return p.waitReady(ctx, done)
 }
 
+// waitLogLine waits until this run of the process has logged a line
+// containing want (the log file is appended to by every run).
+func (p *process) waitLogLine(ctx context.Context, done <-chan struct{}, want string) error {
+	return p.waitFor(ctx, done, func() bool {
+		b, err := os.ReadFile(p.log)
+		return err == nil && int64(len(b)) >= p.logOffset && bytes.Contains(b[p.logOffset:], []byte(want))
+	})
+}
+
+// waitReady waits until the process answers /_/ready with 200.
 func (p *process) waitReady(ctx context.Context, done <-chan struct{}) error {
-	deadline := time.Now().Add(30 * time.Second)
 	path := "/_/ready"
 	if p.aliveOnly {
 		path = "/_/health"
 	}
-	for {
+	return p.waitFor(ctx, done, func() bool {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.url+path, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
 		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// waitFor polls ready until it holds, the process exits, ctx ends or 30 s
+// pass.
+func (p *process) waitFor(ctx context.Context, done <-chan struct{}, ready func() bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for !ready() {
 		select {
 		case <-done:
 			return fmt.Errorf("%s exited at start; see %s", p.name, p.log)
@@ -80,6 +109,7 @@ func (p *process) waitReady(ctx context.Context, done <-chan struct{}) error {
 			return fmt.Errorf("%s not ready after 30 s; see %s", p.name, p.log)
 		}
 	}
+	return nil
 }
 
 // stop ends the process: SIGTERM (graceful: in-flight requests finish), or

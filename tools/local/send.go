@@ -20,7 +20,8 @@ type Accepted struct {
 }
 
 // Send registers the request's invoice in the fake Odoo (as posting it in
-// Odoo would) and hands the request to enqueue, signed like the addon signs.
+// Odoo would; not with a real Odoo) and hands the request to enqueue, signed
+// like the addon signs.
 func (s *Stack) Send(ctx context.Context, body []byte) (Accepted, error) {
 	var req struct {
 		Document struct {
@@ -37,11 +38,13 @@ func (s *Stack) Send(ctx context.Context, body []byte) (Accepted, error) {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return Accepted{}, fmt.Errorf("read request: %w", err)
 	}
-	s.Odoo.AddMove(req.Odoo.MoveID, fmt.Sprintf("%s-%d-%d", req.Issuer.RUT, req.Document.Type, req.Document.Folio))
-	return post(ctx, s.EnqueueURL, body)
+	if s.Odoo != nil {
+		s.Odoo.AddMove(req.Odoo.MoveID, fmt.Sprintf("%s-%d-%d", req.Issuer.RUT, req.Document.Type, req.Document.Folio))
+	}
+	return post(ctx, s.EnqueueURL, []byte(s.cfg.EnqueueSecret), body)
 }
 
-func post(ctx context.Context, url string, body []byte) (Accepted, error) {
+func post(ctx context.Context, url string, secret, body []byte) (Accepted, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -49,7 +52,7 @@ func post(ctx context.Context, url string, body []byte) (Accepted, error) {
 		return Accepted{}, err
 	}
 	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set(webhook.Header, webhook.Sign([]byte(EnqueueSecret), time.Now(), body))
+	r.Header.Set(webhook.Header, webhook.Sign(secret, time.Now(), body))
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
 		return Accepted{}, err

@@ -1,11 +1,13 @@
 // Package local runs the whole pipeline on one machine: the SII simulator,
-// a fake Odoo that checks the callback contract, the four function binaries
-// and the dispatcher that plays the Knative RabbitMQ source, against the
-// real RabbitMQ and S3 server. `dte local` (make run), the end-to-end tests
-// and the pipeline benchmark all use it.
+// a fake Odoo that checks the callback contract (or a real Odoo, given its
+// callback URL), the four function binaries and the dispatcher that plays
+// the Knative RabbitMQ source, against the real RabbitMQ and S3 server.
+// `dte local` (make run), the end-to-end tests and the pipeline benchmark
+// all use it.
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,12 +54,13 @@ var Functions = []string{"enqueue", "sign", "submit", "notify"}
 // Ports of the stack's servers; zero picks a free port. Dispatcher serves
 // the dispatcher's /metrics and health paths.
 type Ports struct {
-	Enqueue, Sign, Submit, Notify, SII, Odoo, Dispatcher int
+	Enqueue, Sign, Submit, Notify, SII, Odoo, Dashboard, Dispatcher int
 }
 
 // DefaultPorts are those of `make run`: enqueue on 8080, where `dte send`
-// posts by default.
-var DefaultPorts = Ports{Enqueue: 8080, Sign: 8081, Submit: 8082, Notify: 8083, SII: 8090, Odoo: 8069, Dispatcher: 8084}
+// posts by default. The fake Odoo keeps off 8069, Odoo's own port, so that a
+// real Odoo can run beside the stack.
+var DefaultPorts = Ports{Enqueue: 8080, Sign: 8081, Submit: 8082, Notify: 8083, SII: 8090, Odoo: 8091, Dashboard: 8070, Dispatcher: 8084}
 
 // CAFRange is a folio range the stack authorises for an issuer and type.
 type CAFRange struct {
@@ -77,16 +81,35 @@ type Config struct {
 	// SIIStep is how long the simulator keeps an upload in each state
 	// (0 settles at once).
 	SIIStep time.Duration
-	// Parallelism of the dispatcher per function queue (default 4; notify 2).
-	Parallelism int
+	// Parallelism of the dispatcher per function queue (default 4; notify
+	// half of it, or NotifyParallelism when set).
+	Parallelism       int
+	NotifyParallelism int
 	// FunctionEnv adds environment variables per function (fault tests).
 	FunctionEnv map[string][]string
-	// OnCallback is told each status change Odoo applies.
+	// OdooURL is a real Odoo's callback route (…/api/dte/callback). Empty:
+	// the stack runs its fake Odoo (Ports.Odoo) and notify calls that.
+	OdooURL string
+	// OdooDatabase is the fake Odoo's database (default OdooDatabase).
+	OdooDatabase string
+	// EnqueueSecret and CallbackSecret are the HMAC keys shared with Odoo
+	// (defaults: the local development values).
+	EnqueueSecret, CallbackSecret string
+	// PurgeQueues empties the pipeline's queues after declaring them: for a
+	// vhost the stack owns, where they hold only what an interrupted earlier
+	// run left. Never set it for a vhost shared with anything else.
+	PurgeQueues bool
+	// DispatcherProcess runs the dispatcher as its own process (`dte
+	// dispatch`, from BinDir), which Kill and Restart can then crash and
+	// bring back as "dispatcher"; by default it runs inside this process.
+	DispatcherProcess bool
+	// OnCallback is told each status change the fake Odoo applies.
 	OnCallback func(odoofake.Callback)
 	// Logger receives the dispatcher's and simulator's lines.
 	Logger *slog.Logger
-	// Telemetry configures the dispatcher's traces (the functions read
-	// the same OTEL_* variables from the environment they inherit).
+	// Telemetry configures the in-process dispatcher's traces (the
+	// functions, and the dispatcher run as a process, read the same OTEL_*
+	// variables from the environment they inherit).
 	Telemetry config.Telemetry
 	// StartUnready counts a function as started once it is alive
 	// (/_/health), ready or not: for tests that start sign and submit while
@@ -94,20 +117,29 @@ type Config struct {
 	// ready yet (the dispatcher, like the OpenFaaS connector's queue, still
 	// delivers to it). Otherwise Start waits until each is ready.
 	StartUnready bool
+	// Dashboard also runs the operations dashboard (binary "dashboard" in
+	// BinDir) on its own queue, with a fresh database in WorkDir.
+	Dashboard bool
+	// DashboardToken is its operator token (default: a random one).
+	DashboardToken string
 }
 
 // Stack is a running pipeline.
 type Stack struct {
-	cfg        Config
-	Odoo       *odoofake.Server
-	SII        *siisim.Server
-	Archive    *archive.Archive
-	Store      archive.Store
-	EnqueueURL string
-	SIIURL     string // the simulator's base URL
+	cfg         Config
+	Odoo        *odoofake.Server // nil when Config.OdooURL names a real Odoo
+	SII         *siisim.Server
+	Archive     *archive.Archive
+	Store       archive.Store
+	EnqueueURL  string
+	SIIURL      string // the simulator's base URL
+	CallbackURL string // where notify posts: the real Odoo's or the fake Odoo's route
+	// DashboardURL and DashboardToken reach the dashboard (Config.Dashboard).
+	DashboardURL, DashboardToken string
 	// DispatcherURL is the base URL of the dispatcher's /metrics.
 	DispatcherURL string
-	// Dispatcher is the in-process dispatcher's telemetry.
+	// Dispatcher is the in-process dispatcher's telemetry (nil when it runs
+	// as a process: Config.DispatcherProcess).
 	Dispatcher *telemetry.Telemetry
 	procs      map[string]*process
 
@@ -123,6 +155,15 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	if cfg.Parallelism <= 0 {
 		cfg.Parallelism = 4
+	}
+	if cfg.OdooDatabase == "" {
+		cfg.OdooDatabase = OdooDatabase
+	}
+	if cfg.EnqueueSecret == "" {
+		cfg.EnqueueSecret = EnqueueSecret
+	}
+	if cfg.CallbackSecret == "" {
+		cfg.CallbackSecret = CallbackSecret
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Stack{cfg: cfg, procs: map[string]*process{}, cancel: cancel}
@@ -143,7 +184,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.startArchive(ctx, pki, files); err != nil {
 		return nil, err
 	}
-	if err := declareTopology(cfg.AMQPURL); err != nil {
+	if err := declareTopology(cfg.AMQPURL, cfg.PurgeQueues); err != nil {
 		return nil, err
 	}
 	if err := s.startSII(runCtx, pki.Keys()); err != nil {
@@ -152,8 +193,20 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.startOdoo(); err != nil {
 		return nil, err
 	}
+	if cfg.Dashboard {
+		// Before the functions, so that it sees every event from the first.
+		if err := s.startDashboard(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.startFunctions(ctx, files); err != nil {
 		return nil, err
+	}
+	if cfg.DispatcherProcess {
+		if err := s.startDispatcherProcess(ctx); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	if err := s.startDispatcher(runCtx); err != nil {
 		return nil, err
@@ -172,7 +225,10 @@ func writePKI(cfg Config) (*localpki.PKI, *localpki.Files, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("CAF issuer: %w", err)
 		}
-		specs = append(specs, localpki.CAFSpec{Issuer: issuer, Name: "EMPRESA DE PRUEBA LOCAL", Type: r.Type, From: r.From, To: r.To})
+		// Authorised yesterday: a document issued today (Chile) is never
+		// dated before its CAF's FA, whatever the machine's time zone.
+		specs = append(specs, localpki.CAFSpec{Issuer: issuer, Name: "EMPRESA DE PRUEBA LOCAL", Type: r.Type, From: r.From, To: r.To,
+			Authorized: time.Now().AddDate(0, 0, -1)})
 	}
 	files, err := pki.WriteFiles(filepath.Join(cfg.WorkDir, "pki"), certPassword, specs...)
 	if err != nil {
@@ -237,13 +293,17 @@ func deletePrefix(ctx context.Context, store archive.Store, prefix string) error
 	return nil
 }
 
-func declareTopology(url string) error {
+func declareTopology(url string, purge bool) error {
 	err := bus.WithChannel(url, 5*time.Second, func(ch *amqp.Channel) error {
 		t := bus.Declaration()
 		if err := t.Declare(ch); err != nil {
 			return err
 		}
-		// A fresh demo: drop what an interrupted earlier run left queued.
+		if !purge {
+			return nil
+		}
+		// A fresh demo in the stack's own vhost: drop what an interrupted
+		// earlier run left queued.
 		for _, q := range t.Queues {
 			if _, err := ch.QueuePurge(q.Name, false); err != nil {
 				return fmt.Errorf("purge %s: %w", q.Name, err)
@@ -258,11 +318,14 @@ func declareTopology(url string) error {
 }
 
 func (s *Stack) startSII(ctx context.Context, keys *caf.Keys) error {
+	schemas, err := siisim.Schemas(s.cfg.SchemaPath)
+	if err != nil {
+		return fmt.Errorf("SII simulator schemas: %w", err)
+	}
 	sim, err := siisim.New(siisim.Config{
-		Inspector:  siisim.NewProjectInspector(keys),
-		SchemaPath: s.cfg.SchemaPath,
-		Step:       s.cfg.SIIStep,
-		Logger:     s.cfg.Logger,
+		Inspector: siisim.NewProjectInspector(keys, schemas),
+		Step:      s.cfg.SIIStep,
+		Logger:    s.cfg.Logger,
 	})
 	if err != nil {
 		return err
@@ -283,7 +346,11 @@ func (s *Stack) startSII(ctx context.Context, keys *caf.Keys) error {
 }
 
 func (s *Stack) startOdoo() error {
-	s.Odoo = odoofake.New([]byte(CallbackSecret), OdooDatabase, s.cfg.OnCallback)
+	if s.cfg.OdooURL != "" {
+		s.CallbackURL = s.cfg.OdooURL
+		return nil
+	}
+	s.Odoo = odoofake.New([]byte(s.cfg.CallbackSecret), s.cfg.OdooDatabase, s.cfg.OnCallback)
 	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(s.cfg.Ports.Odoo))
 	if err != nil {
 		return fmt.Errorf("fake Odoo: %w", err)
@@ -293,6 +360,7 @@ func (s *Stack) startOdoo() error {
 	go func() { defer s.wg.Done(); _ = srv.Serve(ln) }()
 	s.closers = append(s.closers, func() { _ = srv.Close() })
 	s.cfg.Ports.Odoo = portOf(ln.Addr().String())
+	s.CallbackURL = "http://127.0.0.1:" + strconv.Itoa(s.cfg.Ports.Odoo) + odoofake.Path
 	return nil
 }
 
@@ -306,14 +374,20 @@ func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error
 	}
 	cert := []string{"CERT_FILE=" + files.SignerP12, "CERT_PASSWORD=" + files.Password}
 	ports := map[string]*int{"enqueue": &s.cfg.Ports.Enqueue, "sign": &s.cfg.Ports.Sign, "submit": &s.cfg.Ports.Submit, "notify": &s.cfg.Ports.Notify}
+	// The slow retry tier in seconds, not minutes (the fast tier keeps its
+	// 1 s and 5 s), so that an outage on one machine heals in a demo's or a
+	// test's time; EVENT_TIMEOUT is shortened so that LOST_UPLOAD_GRACE,
+	// which must exceed it, stays short too.
+	retry := []string{"SLOW_RETRY_DELAYS=5s,10s,15s", "RETRY_BUDGET=10m"}
 	env := map[string][]string{
-		"enqueue": {"ENQUEUE_SECRET=" + EnqueueSecret},
-		"sign":    append(append([]string{"SII_CAF_KEYS=" + files.SIIKeysDir}, s3env...), cert...),
-		"submit": append(append([]string{
+		"enqueue": append([]string{"ENQUEUE_SECRET=" + s.cfg.EnqueueSecret}, s3env...),
+		"sign":    append(append(append([]string{"SII_CAF_KEYS=" + files.SIIKeysDir}, retry...), s3env...), cert...),
+		"submit": append(append(append([]string{
 			"SII_ENV=" + s.SIIURL,
-			"CHECK_DELAYS=1s,1s,2s,5s", "NOTE_WAIT=1s", "LOST_UPLOAD_GRACE=2s",
-		}, s3env...), cert...),
-		"notify": {"ODOO_CALLBACK_URL=http://127.0.0.1:" + strconv.Itoa(s.cfg.Ports.Odoo) + odoofake.Path, "CALLBACK_SECRET=" + CallbackSecret},
+			"CHECK_DELAYS=1s,1s,2s,5s", "NOTE_WAIT=1s", "NOTE_REFERENCE_GRACE=1m",
+			"EVENT_TIMEOUT=20s", "LOST_UPLOAD_GRACE=25s",
+		}, retry...), s3env...), cert...),
+		"notify": {"ODOO_CALLBACK_URL=" + s.CallbackURL, "CALLBACK_SECRET=" + s.cfg.CallbackSecret},
 	}
 	for _, name := range Functions {
 		bin, err := binPath(s.cfg.BinDir, name)
@@ -345,6 +419,17 @@ func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error
 	return nil
 }
 
+// routes are the dispatcher's: each function queue to its function.
+func (s *Stack) routes() []dispatch.Route {
+	par := s.cfg.Parallelism
+	return []dispatch.Route{
+		{Queue: bus.QueueSign, URL: s.procs["sign"].url + "/", Parallelism: par},
+		{Queue: bus.QueueSubmit, URL: s.procs["submit"].url + "/", Parallelism: par},
+		{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: cmp.Or(s.cfg.NotifyParallelism, max(par/2, 1))},
+		{Queue: bus.QueueDead, URL: s.procs["notify"].url + "/dead", Parallelism: 1},
+	}
+}
+
 // startDispatcher runs the dispatcher in this process, with its metrics and
 // health paths on Ports.Dispatcher.
 func (s *Stack) startDispatcher(ctx context.Context) error {
@@ -359,15 +444,8 @@ func (s *Stack) startDispatcher(ctx context.Context) error {
 	}
 	s.cfg.Ports.Dispatcher = portOf(ln.Addr().String())
 	s.DispatcherURL = "http://" + ln.Addr().String()
-	par := s.cfg.Parallelism
 	d, err := dispatch.New(dispatch.Config{
-		URL: s.cfg.AMQPURL,
-		Routes: []dispatch.Route{
-			{Queue: bus.QueueSign, URL: s.procs["sign"].url + "/", Parallelism: par},
-			{Queue: bus.QueueSubmit, URL: s.procs["submit"].url + "/", Parallelism: par},
-			{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: max(par/2, 1)},
-			{Queue: bus.QueueDead, URL: s.procs["notify"].url + "/dead", Parallelism: 1},
-		},
+		URL: s.cfg.AMQPURL, Routes: s.routes(),
 		Logger: s.cfg.Logger, Observer: tel.Dispatches(), PublishObserver: tel.Publishes(),
 	})
 	if err != nil {
@@ -396,7 +474,47 @@ func (s *Stack) MetricsURLs() map[string]string {
 	return out
 }
 
-// Kill crashes a function (SIGKILL), as a node failure would.
+// startDispatcherProcess runs `dte dispatch` with the stack's routes, the
+// way the OpenFaaS connector runs (openfaas/connector.yaml).
+func (s *Stack) startDispatcherProcess(ctx context.Context) error {
+	bin, err := binPath(s.cfg.BinDir, "dte")
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("attempts: 3\nbackoff: [1s, 5s]\nroutes:\n")
+	for _, r := range s.routes() {
+		fmt.Fprintf(&b, "  - queue: %s\n    url: %s\n    parallelism: %d\n", r.Queue, r.URL, r.Parallelism)
+	}
+	file := filepath.Join(s.cfg.WorkDir, "dispatch.yaml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	port := s.cfg.Ports.Dispatcher
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return err
+		}
+		s.cfg.Ports.Dispatcher = port
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	// Its metrics and health paths on Ports.Dispatcher, its traces as the
+	// OTEL_* variables it inherits say.
+	p := &process{
+		name: "dispatcher", bin: bin, url: "http://" + addr,
+		args: []string{"dispatch", "--config", file, "--amqp-url", s.cfg.AMQPURL, "--metrics-addr", addr},
+		log:  filepath.Join(s.cfg.WorkDir, "logs", "dispatcher.log"),
+	}
+	s.DispatcherURL = p.url
+	p.ready = func(ctx context.Context, done <-chan struct{}) error {
+		return p.waitLogLine(ctx, done, `"msg":"dispatcher consuming"`)
+	}
+	s.procs["dispatcher"] = p
+	return p.start(ctx)
+}
+
+// Kill crashes a function (SIGKILL), as a node failure would; "dispatcher"
+// is the dispatcher when it runs as a process (DispatcherProcess).
 func (s *Stack) Kill(name string) error { return s.proc(name).stop(true) }
 
 // Restart starts a stopped or killed function again.
@@ -418,10 +536,16 @@ func (s *Stack) LogFile(name string) string { return s.proc(name).log }
 func (s *Stack) Stop() {
 	s.cancel()
 	var errs []error
+	if p, ok := s.procs["dispatcher"]; ok {
+		errs = append(errs, p.stop(false))
+	}
 	for i := len(Functions) - 1; i >= 0; i-- {
 		if p, ok := s.procs[Functions[i]]; ok {
 			errs = append(errs, p.stop(false))
 		}
+	}
+	if p, ok := s.procs[DashboardName]; ok {
+		errs = append(errs, p.stop(false))
 	}
 	for _, c := range s.closers {
 		c()

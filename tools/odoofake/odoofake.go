@@ -26,17 +26,19 @@ const Path = "/api/dte/callback"
 
 // Callback is one accepted callback as Odoo received it.
 type Callback struct {
-	EventID    string    `json:"event_id"`
-	DTEKey     string    `json:"dtekey"`
-	MoveID     int64     `json:"move_id"`
-	Status     string    `json:"status"`
-	TrackID    string    `json:"track_id"`
-	SIIState   string    `json:"sii_state"`
-	Message    string    `json:"message"`
-	OccurredAt string    `json:"occurred_at"`
-	TraceID    string    `json:"trace_id"`
-	Received   time.Time `json:"-"`
-	Result     string    `json:"-"` // applied, duplicate, ignored
+	EventID    string `json:"event_id"`
+	DTEKey     string `json:"dtekey"`
+	MoveID     int64  `json:"move_id"`
+	Status     string `json:"status"`
+	TrackID    string `json:"track_id"`
+	SIIState   string `json:"sii_state"`
+	Message    string `json:"message"`
+	OccurredAt string `json:"occurred_at"`
+	TraceID    string `json:"trace_id"`
+	// NextAttemptAt is set for retrying only.
+	NextAttemptAt string    `json:"next_attempt_at"`
+	Received      time.Time `json:"-"`
+	Result        string    `json:"-"` // applied, duplicate, ignored
 }
 
 // Move is an invoice Odoo knows: its dtekey and current status.
@@ -45,9 +47,10 @@ type Move struct {
 	DTEKey  string
 	Status  string // "" = not sent
 	TrackID string
-	// errorAt is when the current error happened, so that a later event
-	// can move the status on (a replayed dead letter completing the document).
-	errorAt time.Time
+	// statusAt is when the current status happened, so that a later
+	// event can move the status on from error or retrying (a replayed dead
+	// letter, a retry that succeeded) while an older one cannot.
+	statusAt time.Time
 }
 
 // Server is the fake Odoo.
@@ -116,10 +119,11 @@ func (s *Server) Violations() []string {
 	return append([]string(nil), s.violations...)
 }
 
-// rank orders statuses; finals are terminal.
-var rank = map[string]int{"queued": 1, "signed": 2, "sent": 3, "accepted": 4, "objected": 4, "rejected": 4, "error": 0}
+// rank orders statuses; finals are terminal; error and retrying stand
+// aside (they are ordered by time).
+var rank = map[string]int{"queued": 1, "signed": 2, "sent": 3, "accepted": 4, "objected": 4, "rejected": 4, "error": 0, "retrying": 0}
 
-var fields = []string{"event_id", "dtekey", "move_id", "status", "track_id", "sii_state", "message", "occurred_at", "trace_id"}
+var fields = []string{"event_id", "dtekey", "move_id", "status", "track_id", "sii_state", "message", "occurred_at", "trace_id", "next_attempt_at"}
 
 // traceIDRE is a callback's trace_id: 32 lowercase hex digits, or empty.
 var traceIDRE = regexp.MustCompile(`^([0-9a-f]{32})?$`)
@@ -180,9 +184,7 @@ func (s *Server) handle(r *http.Request) (int, map[string]string) {
 		if cb.TrackID != "" {
 			m.TrackID = cb.TrackID
 		}
-		if cb.Status == "error" {
-			m.errorAt, _ = time.Parse(time.RFC3339, cb.OccurredAt)
-		}
+		m.statusAt, _ = time.Parse(time.RFC3339, cb.OccurredAt)
 	default:
 		cb.Result = "ignored"
 	}
@@ -194,20 +196,27 @@ func (s *Server) handle(r *http.Request) (int, map[string]string) {
 	return 200, map[string]string{"result": cb.Result}
 }
 
-// applies is the addon's rule: never backwards; finals never change; error
-// only over a non-final status; from error, an event that happened later
-// moves the document on.
+// applies is the addon's rule (odoo/l10n_cl_dte_async/dtelib/transitions.py):
+// never backwards; finals never change; error over any non-final status;
+// retrying over any non-final status that happened no later; from error, a
+// final status or an event that happened later moves the document on, and
+// from retrying one that happened no earlier (occurred_at has a resolution
+// of one second, and `dte retry now` can succeed within it).
 func (s *Server) applies(m *Move, cb Callback) bool {
 	cur := m.Status
 	if cur != "" && rank[cur] == 4 {
 		return false
 	}
-	if cb.Status == "error" {
+	at, _ := time.Parse(time.RFC3339, cb.OccurredAt)
+	switch {
+	case cb.Status == "error":
 		return true
-	}
-	if cur == "error" {
-		at, _ := time.Parse(time.RFC3339, cb.OccurredAt)
-		return !at.Before(m.errorAt)
+	case cur == "error":
+		return !at.Before(m.statusAt)
+	case cb.Status == "retrying":
+		return cur == "" || !at.Before(m.statusAt)
+	case cur == "retrying":
+		return rank[cb.Status] == 4 || !at.Before(m.statusAt)
 	}
 	return rank[cb.Status] > rank[cur]
 }
@@ -254,6 +263,9 @@ func (s *Server) decode(raw []byte) (Callback, error) {
 	}
 	if cb.Status == "sent" && cb.TrackID == "" {
 		return Callback{}, fmt.Errorf("status sent without a track_id")
+	}
+	if next, err := time.Parse(time.RFC3339, cb.NextAttemptAt); (cb.Status == "retrying") != (err == nil) || (err == nil && next.Before(s.now().Add(-time.Hour))) {
+		return Callback{}, fmt.Errorf("next_attempt_at %q with status %s: an RFC 3339 time for retrying only", cb.NextAttemptAt, cb.Status)
 	}
 	return cb, nil
 }

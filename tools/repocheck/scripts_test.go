@@ -14,7 +14,7 @@ var coreUtils = []string{"bash", "awk", "paste", "sed", "grep", "uname", "id", "
 
 // prereqTools are the programs scripts/prereqs.sh looks for; the fake
 // environments provide them as stubs, all but those a case removes.
-var prereqTools = []string{"go", "gcc", "pkg-config", "curl", "flock", "setsid", "rabbitmq-server", "rabbitmqctl", "xmllint", "xmlsec1", "git", "pdftoppm"}
+var prereqTools = []string{"go", "gcc", "pkg-config", "curl", "flock", "setsid", "rabbitmq-server", "rabbitmqctl", "xmllint", "xmlsec1", "git", "pdftoppm", "chromium"}
 
 // fakeEnv is a PATH of stubs and a Python that lacks some modules.
 type fakeEnv struct {
@@ -107,18 +107,20 @@ func TestPrereqsScript(t *testing.T) {
 			[]string{"test"}, 1,
 			[]string{"install them with:", "sudo apt-get update && sudo apt-get install -y --no-install-recommends xmlsec1 git python3-yaml"},
 			[]string{"installing"}},
-		{"make run does not need xmlsec1 or Python", fakeEnv{os: "linux-debian", root: "1", without: []string{"xmlsec1", "git"}, noPython: true},
+		{"the browser test needs chromium", fakeEnv{os: "linux-debian", root: "1", without: []string{"chromium"}},
+			[]string{"--dry-run", "test"}, 1, []string{"--no-install-recommends chromium"}, nil},
+		{"make run does not need xmlsec1, chromium or Python", fakeEnv{os: "linux-debian", root: "1", without: []string{"xmlsec1", "git", "chromium"}, noPython: true},
 			[]string{"--check", "run"}, 0, []string{"everything make run needs is installed"}, []string{"xmlsec1"}},
 		{"cgo needs gcc and libxml2's headers", fakeEnv{os: "linux-debian", root: "1", without: []string{"gcc"}, libxml2NoDev: true},
 			[]string{"--check", "run"}, 1,
 			[]string{"gcc (cgo), libxml2 headers (libxml-2.0.pc)", "apt-get install -y --no-install-recommends gcc libxml2-dev"}, nil},
 		{"no Python at all", fakeEnv{os: "linux-debian", root: "1", noPython: true}, []string{"--check", "test"}, 1,
-			[]string{"python3 python3-jsonschema python3-yaml python3-zxing-cpp"}, nil},
+			[]string{"python3 python3-jsonschema python3-yaml python3-zxing-cpp python3-xmlsec python3-cryptography"}, nil},
 		{"RabbitMQ missing", fakeEnv{os: "linux-debian", root: "1", without: []string{"rabbitmq-server", "rabbitmqctl"}}, []string{"--check", "run"}, 1,
 			[]string{"RabbitMQ (rabbitmq-server, rabbitmqctl)", "--no-install-recommends rabbitmq-server"}, nil},
 		{"macOS", fakeEnv{os: "darwin", without: []string{"xmlsec1", "rabbitmq-server"}, pythonLacks: []string{"jsonschema"}},
 			[]string{"test"}, 1,
-			[]string{"brew install rabbitmq libxmlsec1 && ", " -m pip install --user jsonschema pyyaml zxing-cpp"}, []string{"apt-get"}},
+			[]string{"brew install rabbitmq libxmlsec1 && ", " -m pip install --user jsonschema pyyaml zxing-cpp lxml xmlsec cryptography"}, []string{"apt-get"}},
 		{"another system", fakeEnv{os: "other", without: []string{"xmllint"}}, []string{"test"}, 1,
 			[]string{"install with your package manager: xmllint; (Debian names: libxml2-utils)"}, nil},
 		{"no Go", fakeEnv{os: "linux-debian", root: "1", without: []string{"go"}}, []string{"test"}, 1,

@@ -4,36 +4,26 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/rut"
-	"github.com/dtecl/pipeline/shared/siischema"
+	"github.com/dtecl/pipeline/shared/xmlsig"
 )
 
 // Defaults of a Config.
 const (
 	DefaultTokenTTL    = time.Hour
-	DefaultSeedTTL     = 2 * time.Minute // the SII's documented seed lifetime
-	DefaultMaxFileSize = 20 << 20
+	DefaultSeedTTL     = 2 * time.Minute        // the SII's documented seed lifetime
+	DefaultMaxFileSize = xmlsig.DefaultMaxBytes // what the verifier reads (no SII limit is published)
 	DefaultTrackID     = 100000
 )
 
 // Config sets up a Server. The zero value of each field is a sensible
 // default except Inspector, which is required.
 type Config struct {
-	// Inspector verifies seeds and envelopes (required).
+	// Inspector verifies seeds and envelopes, the schema included
+	// (required; NewProjectInspector with Schemas).
 	Inspector Inspector
-	// SchemaPath is EnvioDTE_v10.xsd from the SII's schema set (the files
-	// it includes must sit beside it). Default: the set built into the
-	// program (package siischema).
-	SchemaPath string
-	// XMLLint is the xmllint program (default "xmllint" from PATH).
-	XMLLint string
-	// SkipSchema turns schema validation off: only for environments
-	// without xmllint, never to make a document pass.
-	SkipSchema bool
 	// Step is how long an upload stays in each processing state (REC, SOK,
 	// CRT, FOK, PRD) before the next. Zero settles every upload at once.
 	Step time.Duration
@@ -63,13 +53,6 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.SchemaPath == "" && !c.SkipSchema {
-		// An error here leaves SchemaPath empty; validate reports it.
-		c.SchemaPath, _ = siischema.Path(siischema.EnvioDTE)
-	}
-	if c.XMLLint == "" {
-		c.XMLLint = "xmllint"
-	}
 	if c.TokenTTL == 0 {
 		c.TokenTTL = DefaultTokenTTL
 	}
@@ -95,16 +78,6 @@ func (c *Config) validate() error {
 	var problems []error
 	if c.Inspector == nil {
 		problems = append(problems, errors.New("Inspector is required"))
-	}
-	if !c.SkipSchema {
-		if c.SchemaPath == "" {
-			problems = append(problems, errors.New("SchemaPath: the built-in schemas could not be written to the temporary folder"))
-		} else if _, err := os.Stat(c.SchemaPath); err != nil {
-			problems = append(problems, fmt.Errorf("SchemaPath: %w", err))
-		}
-		if _, err := exec.LookPath(c.XMLLint); err != nil {
-			problems = append(problems, fmt.Errorf("XMLLint %q: %w (install libxml2-utils, or set SkipSchema)", c.XMLLint, err))
-		}
 	}
 	for _, d := range []struct {
 		name string

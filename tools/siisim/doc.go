@@ -12,7 +12,8 @@
 //	POST /DTEWS/QueryEstDte.jws        getEstDte: DOK / DNK / FAU (+ note codes)
 //
 // What it checks, it checks as docs/sii-protocol.md says the SII does: the EnvioDTE
-// against the official schemas (xmllint, STATUS 7), the SetDTE signature
+// against the official schemas (in process, tools/xsd) and the structure
+// signatures rely on (STATUS 7), the SetDTE signature
 // (STATUS 8), the sender and company against the token and the Carátula
 // (STATUS 1, RCT), the Carátula's counts (RCT), and per document the DTE
 // signature, the TED against its CAF, the CAF against the configured SII

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/dtecl/pipeline/shared/rut"
 	"github.com/dtecl/pipeline/shared/sii"
 	"github.com/dtecl/pipeline/shared/xmlsig"
+	"github.com/dtecl/pipeline/tools/xsd"
 )
 
 // envioFixture is the SII's official example EnvioDTE (factura 33 folio 60
@@ -52,6 +54,10 @@ func newEnvioFixture(t testing.TB) *envioFixture {
 	}
 	f := &envioFixture{t: t, doc: doc, signer: signer}
 	f.find("SetDTE/Caratula/RutEnvia").SetText("11111111-1")
+	// The test certificate was valid from 2018 to 2020: the signing times
+	// say when it signed.
+	f.find("SetDTE/DTE/Documento/TmstFirma").SetText("2019-06-03T10:00:00")
+	f.find("SetDTE/Caratula/TmstFirmaEnv").SetText("2019-06-03T10:00:05")
 	f.resignDTE()
 	f.resignSet()
 	return f
@@ -113,8 +119,29 @@ func (f *envioFixture) bytes() []byte {
 // official schemas.
 func realHarness(t testing.TB, keys *caf.Keys) *harness {
 	t.Helper()
-	requireTool(t, "xmllint")
-	return newHarness(t, Config{Inspector: NewProjectInspector(keys)})
+	return newHarness(t, Config{Inspector: NewProjectInspector(keys, schemas(t))})
+}
+
+// schemas are the SII's schemas compiled once for the package's tests.
+var schemasOnce = sync.OnceValues(func() (*xsd.SII, error) { return Schemas("") })
+
+func schemas(t testing.TB) *xsd.SII {
+	t.Helper()
+	s, err := schemasOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// signatureChild is el's XMLDSig Signature child, if any.
+func signatureChild(el *etree.Element) *etree.Element {
+	for _, c := range el.ChildElements() {
+		if c.Tag == "Signature" && c.NamespaceURI() == xmlsig.Namespace {
+			return c
+		}
+	}
+	return nil
 }
 
 func (h *harness) uploadAs(t testing.TB, xml []byte) (*sii.Receipt, error) {
@@ -170,7 +197,7 @@ func TestRealEnvioRejections(t *testing.T) {
 			f.find("SetDTE/DTE/Documento/Encabezado/Totales/MntTotal").SetText("119001")
 			f.resignDTE()
 			f.resignSet()
-		}, want: want{final: "EPR", verd: DocRejected, detail: "DD/MNT"}},
+		}, want: want{final: "EPR", verd: DocRejected, detail: "MNT \"119000\", the document \"119001\""}},
 		"TED whose stamp was altered": {mutate: func(f *envioFixture) {
 			f.find("SetDTE/DTE/Documento/TED/DD/IT1").SetText("Parlantes Multimedia 180W")
 			f.resignDTE()
@@ -312,8 +339,7 @@ func rawUpload(t *testing.T, url, token string, file []byte) string {
 // TestEndToEndRealEnvio is Must-show 1 with a real envelope: seed → token →
 // upload → status until accepted, over HTTP, with processing taking time.
 func TestEndToEndRealEnvio(t *testing.T) {
-	requireTool(t, "xmllint")
-	h := newHarness(t, Config{Inspector: NewProjectInspector(siiKeys(t)), Step: 20 * time.Millisecond})
+	h := newHarness(t, Config{Inspector: NewProjectInspector(siiKeys(t), schemas(t)), Step: 20 * time.Millisecond})
 	rc, err := h.uploadAs(t, newEnvioFixture(t).bytes())
 	if err != nil {
 		t.Fatal(err)

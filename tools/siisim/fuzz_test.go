@@ -25,7 +25,7 @@ func FuzzParseSeedDoc(f *testing.F) {
 	f.Add([]byte(`<getToken><item><Semilla>000000000078</Semilla></item><Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><KeyInfo><X509Data><X509Certificate>AA==</X509Certificate></X509Data></KeyInfo></Signature></getToken>`))
 	f.Add([]byte(`<getToken/>`))
 	f.Add([]byte(``))
-	s, err := New(Config{Inspector: jsonInspector{}, SkipSchema: true})
+	s, err := New(Config{Inspector: jsonInspector{}})
 	if err != nil {
 		f.Fatal(err)
 	}

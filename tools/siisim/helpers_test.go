@@ -77,10 +77,10 @@ func (ji jsonInspector) InspectEnvio(b []byte) (*Envio, error) {
 // folio given, issued by 76086428-5 and sent by 11111111-1.
 func fakeEnvio(typ int, folios ...int64) jsonEnvio {
 	e := jsonEnvio{Envio: Envio{RutEmisor: "76086428-5", RutEnvia: "11111111-1", RutReceptor: "60803000-K",
-		SubTotals: map[int]int{typ: len(folios)}, SetSignature: Pass()}}
+		SubTotals: map[int]int{typ: len(folios)}, Schema: Pass(), Structure: Pass(), SetSignature: Pass()}}
 	for _, f := range folios {
 		e.Documents = append(e.Documents, Document{Type: typ, Folio: f, Issuer: "76086428-5", Receiver: "96790240-3",
-			IssueDate: "2025-03-07", Total: 119000, Signature: Pass(), TED: Pass(), CAF: Pass()})
+			IssueDate: "2025-03-07", Total: 119000, Signature: Pass(), TED: Pass(), CAF: Pass(), Dates: Pass()})
 	}
 	return e
 }
@@ -108,7 +108,6 @@ func newHarness(t testing.TB, cfg Config, opts ...sii.Option) *harness {
 	cert := sampleCert(t)
 	if cfg.Inspector == nil {
 		cfg.Inspector = jsonInspector{signer: cert.Cert}
-		cfg.SkipSchema = true
 	}
 	cfg.AcceptExpiredCertificates = true
 	sim, err := New(cfg)

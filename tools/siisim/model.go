@@ -14,9 +14,10 @@ type Inspector interface {
 	// by the simulator.
 	VerifySeed(doc []byte) (*x509.Certificate, error)
 	// InspectEnvio reads an EnvioDTE (as uploaded, ISO-8859-1) and checks
-	// its SetDTE signature in place and each DTE's signature, TED and CAF.
-	// It returns an error only when the file cannot be read as an
-	// EnvioDTE at all.
+	// it against the SII's schema, its structure, its SetDTE signature in
+	// place and each DTE's signature, TED, CAF and dates. It returns an
+	// error only when the file cannot be read as an EnvioDTE at all, or
+	// one wrapping ErrUnavailable when a check could not run.
 	InspectEnvio(envio []byte) (*Envio, error)
 }
 
@@ -26,6 +27,13 @@ type Envio struct {
 	RutEnvia    string      // Carátula
 	RutReceptor string      // Carátula
 	SubTotals   map[int]int // Carátula SubTotDTE: TpoDTE → NroDTE
+	// Schema is the check against EnvioDTE_v10.xsd (STATUS 7), with the
+	// schema's complaints in SchemaErrors.
+	Schema       Check
+	SchemaErrors []string
+	// Structure is what the signatures rely on: one element per ID, one
+	// Documento per DTE, one SetDTE, nothing out of place (STATUS 7).
+	Structure Check
 	// SetSignature is the SetDTE signature verified in place.
 	SetSignature Check
 	// SetSigner is the certificate of the SetDTE signature, when present.
@@ -50,6 +58,8 @@ type Document struct {
 	// CAF is the folio authorisation: FRMA against the SII's key, and its
 	// RE/TD/range against the document.
 	CAF Check
+	// Dates are FchEmis and TmstFirma against the clock and the CAF's FA.
+	Dates Check
 }
 
 // Reference is one Referencia line.

@@ -110,7 +110,7 @@ func (s *Server) documentVerdict(d Document, company rut.RUT, now time.Time, ear
 	rec := &docRecord{typ: d.Type, folio: d.Folio, issuer: company, receiver: d.Receiver, date: d.IssueDate, total: d.Total, refs: d.References}
 	k := dtekey.Key{Issuer: company, Type: d.Type, Folio: d.Folio}
 	rec.key = k.String()
-	res := DocumentResult{DTEKey: rec.key, Type: d.Type, Folio: d.Folio, Signature: d.Signature, TED: d.TED, CAF: d.CAF}
+	res := DocumentResult{DTEKey: rec.key, Type: d.Type, Folio: d.Folio, Signature: d.Signature, TED: d.TED, CAF: d.CAF, Dates: d.Dates}
 	reject := func(verdict, code, reason string) (*docRecord, DocumentResult) {
 		rec.verdict, res.Verdict, res.Code, res.Reason = verdict, verdict, code, reason
 		return rec, res
@@ -132,6 +132,9 @@ func (s *Server) documentVerdict(d Document, company rut.RUT, now time.Time, ear
 	}
 	if !d.TED.OK {
 		return reject(DocRejected, "", "TED: "+d.TED.Detail)
+	}
+	if !d.Dates.OK {
+		return reject(DocRejected, "", "fechas: "+d.Dates.Detail)
 	}
 	if s.acceptedBefore(rec.key, time.Time{}, earlier) != nil {
 		return reject(DocRepeated, "", "document already received and accepted")

@@ -24,7 +24,7 @@ func TestProjectInspectorOfficialSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := NewProjectInspector(siiKeys(t)).InspectEnvio(b)
+	env, err := NewProjectInspector(siiKeys(t), schemas(t)).InspectEnvio(b)
 	if err != nil {
 		t.Fatal(err)
 	}

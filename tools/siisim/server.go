@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dtecl/pipeline/shared/rut"
+	"github.com/dtecl/pipeline/shared/xmlsig"
 )
 
 // Paths the simulator serves, the SII's own.
@@ -27,7 +28,6 @@ const (
 type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
-	schema  *schemaValidator
 	stopped chan struct{} // closed by Close: releases hanging calls
 	once    sync.Once
 
@@ -65,9 +65,7 @@ func New(cfg Config) (*Server, error) {
 		faults:    cfg.Faults.clone(),
 		stats:     map[string]int{},
 	}
-	if !cfg.SkipSchema {
-		s.schema = &schemaValidator{xmllint: cfg.XMLLint, xsd: cfg.SchemaPath}
-	}
+	s.cfg.Inspector = WithLimits(cfg.Inspector, xmlsig.Limits{MaxBytes: cfg.MaxFileSize})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+PathSeed, s.sii(OpGetSeed, s.handleSeed))
 	mux.HandleFunc("POST "+PathToken, s.sii(OpGetToken, s.handleToken))

@@ -1,7 +1,6 @@
 package siisim
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +46,7 @@ type DocumentResult struct {
 	Signature Check  `json:"signature"`
 	TED       Check  `json:"ted"`
 	CAF       Check  `json:"caf"`
+	Dates     Check  `json:"dates"`
 }
 
 // upload is one upload and its fate.
@@ -159,23 +159,28 @@ func (s *Server) receive(r *http.Request, form *uploadForm, ferr error, now time
 	if s.cfg.Senders != nil && !contains(s.cfg.Senders[company.String()], sender.String()) {
 		return statusNoPermission, []string{sender.String() + " may not send for " + company.String()}, nil
 	}
-	if s.schema != nil {
-		// The SII processes a file it received in full even if the client
-		// has gone away since: the check does not hang on the request.
-		vctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
-		errs, err := s.schema.validate(vctx, form.body)
-		cancel()
-		if err != nil {
-			s.cfg.Logger.Error("siisim schema validation could not run", "err", err)
-			return statusInternal, []string{"internal error: " + err.Error()}, nil
-		}
-		if errs != nil {
-			return statusSchema, errs, nil
-		}
-	}
+	// The SII processes a file it received in full even if the client has
+	// gone away since: the checks do not depend on the request.
 	env, err := s.cfg.Inspector.InspectEnvio(form.body)
+	if errors.Is(err, ErrUnavailable) {
+		s.cfg.Logger.Error("siisim upload checks could not run", "err", err)
+		return statusInternal, []string{"internal error: " + err.Error()}, nil
+	}
 	if err != nil {
 		return statusSchema, []string{"cannot read the EnvioDTE: " + err.Error()}, nil
+	}
+	if !env.Schema.OK {
+		detail := env.SchemaErrors
+		if len(detail) > maxSchemaErrors {
+			detail = append(detail[:maxSchemaErrors:maxSchemaErrors], "...")
+		}
+		if len(detail) == 0 {
+			detail = []string{env.Schema.Detail}
+		}
+		return statusSchema, detail, nil
+	}
+	if !env.Structure.OK {
+		return statusSchema, []string{"estructura: " + env.Structure.Detail}, nil
 	}
 	if !env.SetSignature.OK {
 		return statusSignature, []string{"firma del SetDTE: " + env.SetSignature.Detail}, nil
@@ -199,7 +204,13 @@ func (s *Server) readUploadForm(r *http.Request) (*uploadForm, error) {
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return nil, &formError{statusFileSize, "not a multipart/form-data upload"}
 	}
-	mr := multipart.NewReader(io.LimitReader(r.Body, s.cfg.MaxFileSize+1<<20), params["boundary"])
+	// The body is read up to the file limit plus room for the form: a
+	// larger one is refused as too big (STATUS 2), not as truncated.
+	body := &io.LimitedReader{R: r.Body, N: s.cfg.MaxFileSize + 1<<20}
+	tooBig := func() *formError {
+		return &formError{statusFileSize, "archivo larger than " + strconv.FormatInt(s.cfg.MaxFileSize, 10) + " bytes"}
+	}
+	mr := multipart.NewReader(body, params["boundary"])
 	f := &uploadForm{}
 	for {
 		p, err := mr.NextPart()
@@ -207,12 +218,18 @@ func (s *Server) readUploadForm(r *http.Request) (*uploadForm, error) {
 			break
 		}
 		if err != nil {
+			if body.N <= 0 {
+				return f, tooBig()
+			}
 			return f, &formError{3, "truncated multipart body: " + err.Error()}
 		}
 		name := p.FormName()
 		f.order = append(f.order, name)
 		b, err := io.ReadAll(io.LimitReader(p, s.cfg.MaxFileSize+1))
 		if err != nil {
+			if body.N <= 0 {
+				return f, tooBig()
+			}
 			return f, &formError{3, "truncated part " + name + ": " + err.Error()}
 		}
 		v := strings.TrimSpace(string(b))

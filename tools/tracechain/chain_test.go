@@ -1,6 +1,7 @@
 package tracechain
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -27,8 +28,10 @@ const (
 // reads its spans: one trace, from enqueue (the child of Odoo's click) to
 // the last callback; every span's parent is another span of the trace;
 // each hop (publish, delivery, handling) is a span of its own; and the
-// chain holds across the delayed status checks and a retried delivery (the
-// SII's first status answer is a 500).
+// chain holds across the delayed status checks, both retry tiers of the
+// stage's delivery (the SII's first two status answers are 500s: a fast
+// retry, then the slow tier, which tells Odoo retrying) and a retry by
+// the dispatcher (Odoo answers the first callback 503).
 func TestOneTracePerDocument(t *testing.T) {
 	body, issuer, folio, moveID := sample(t)
 	p := startPipeline(t, localpki.CAFSpec{Issuer: issuer, Name: "EMPRESA DE PRUEBA TRAZAS", Type: 33, From: 1, To: 5000})
@@ -37,9 +40,10 @@ func TestOneTracePerDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.odoo.AddMove(moveID, key.String())
-	if err := p.sii.SetFaults(siisim.Faults{Fail5xx: 1, Ops: []string{"getEstUp"}}); err != nil {
+	if err := p.sii.SetFaults(siisim.Faults{Fail5xx: 2, Ops: []string{"getEstUp"}}); err != nil {
 		t.Fatal(err)
 	}
+	p.odoo.FailNext(http.StatusServiceUnavailable)
 	p.send(t, body, "00-"+clickTrace+"-"+clickSpan+"-01")
 
 	// Wait for the verdict's callback, then for the spans around it to end.
@@ -97,11 +101,11 @@ func TestOneTracePerDocument(t *testing.T) {
 		count[s.Name()]++
 	}
 	for name, least := range map[string]int{
-		"enqueue POST": 1, "publish dte.direct": 4, "publish dte.delay": 3,
+		"enqueue POST": 1, "publish dte.direct": 5, "publish dte.delay": 5,
 		"deliver dte.sign": 1, "sign cl.dte.requested": 1,
-		"deliver dte.submit": 4, "submit cl.dte.signed": 1, "submit cl.dte.check": 3,
-		"deliver dte.notify": 4, "notify cl.dte.requested": 1, "notify cl.dte.signed": 1,
-		"notify cl.dte.submitted": 1, "notify cl.dte.settled": 1, "callback POST": 4,
+		"deliver dte.submit": 5, "submit cl.dte.signed": 1, "submit cl.dte.check": 4,
+		"deliver dte.notify": 6, "notify cl.dte.requested": 1, "notify cl.dte.signed": 1,
+		"notify cl.dte.submitted": 1, "notify cl.dte.retrying": 1, "notify cl.dte.settled": 1, "callback POST": 6,
 		"sii upload": 1, "sii getEstUp": 3, "sii HTTP getSeed": 1, "sii HTTP getToken": 1, "sii HTTP upload": 1,
 		"s3 get": 1, "s3 put": 3, "s3 list": 1,
 	} {
@@ -135,8 +139,9 @@ func TestOneTracePerDocument(t *testing.T) {
 	want := []string{
 		"enqueue POST", "publish dte.direct", "deliver dte.sign", "sign cl.dte.requested",
 		"publish dte.direct", "deliver dte.submit", "submit cl.dte.signed",
-		"publish dte.delay", "deliver dte.submit", // the first check, which the SII's 500 fails
-		"publish dte.delay", "deliver dte.submit", "submit cl.dte.check", // its retry, through the delay queue: pending
+		"publish dte.delay", "deliver dte.submit", "submit cl.dte.check", // the first check, which the SII's 500 fails
+		"publish dte.delay", "deliver dte.submit", "submit cl.dte.check", // its fast retry, which fails again
+		"publish dte.delay", "deliver dte.submit", "submit cl.dte.check", // its retry in the slow tier
 		"publish dte.delay", "deliver dte.submit", "submit cl.dte.check", // the next check, later
 		"publish dte.direct", "deliver dte.notify", "notify cl.dte.settled", "callback POST",
 	}
@@ -147,11 +152,67 @@ func TestOneTracePerDocument(t *testing.T) {
 		t.Errorf("the path ends %v, want deliver dte.notify → notify cl.dte.settled → callback POST", path[max(0, len(path)-3):])
 	}
 
-	// The retry: a delivery that failed and was retried, whose publish is
+	// The stage's retries: each failed handling publishes the check again,
+	// and the next attempt's handling descends from it; the slow tier's
+	// also tells Odoo, through notify, in the same trace.
+	results := map[string]int{}
+	for _, s := range spans {
+		if s.Name() != "submit cl.dte.check" {
+			continue
+		}
+		res := attr(s, "dte.result")
+		results[res]++
+		if res != "retry" && res != "retrying" {
+			continue
+		}
+		var again, told bool
+		for _, pub := range children(spans, s) {
+			switch pub.Name() {
+			case "publish dte.delay":
+				for _, d := range children(spans, pub) {
+					for _, h := range children(spans, d) {
+						again = again || h.Name() == "submit cl.dte.check"
+					}
+				}
+			case "publish dte.direct":
+				for _, d := range children(spans, pub) {
+					for _, h := range children(spans, d) {
+						if h.Name() == "notify cl.dte.retrying" {
+							for _, c := range children(spans, h) {
+								told = told || c.Name() == "callback POST"
+							}
+						}
+					}
+				}
+			}
+		}
+		if !again {
+			t.Errorf("the check's %s did not lead to another attempt in the trace", res)
+		}
+		if told != (res == "retrying") {
+			t.Errorf("the check's %s: Odoo told %v, want %v", res, told, res == "retrying")
+		}
+	}
+	if results["retry"] != 1 || results["retrying"] != 1 {
+		t.Errorf("status check handlings by result %v, want one retry (fast tier) and one retrying (slow tier)", results)
+	}
+	for _, tt := range []struct {
+		outcome string
+		want    float64
+	}{{"retry", 1}, {"retrying", 1}} {
+		if got := testutil.ToFloat64(p.submit.M.EventsHandled.WithLabelValues("submit", "cl.dte.check", tt.outcome)); got != tt.want {
+			t.Errorf("dte_events_handled_total{stage=submit,type=cl.dte.check,outcome=%s} = %v, want %v", tt.outcome, got, tt.want)
+		}
+	}
+	if got := testutil.ToFloat64(p.submit.M.EventsEmitted.WithLabelValues("submit", "cl.dte.retrying")); got != 1 {
+		t.Errorf("dte_events_emitted_total{stage=submit,type=cl.dte.retrying} = %v, want 1", got)
+	}
+
+	// The dispatcher's retry: the delivery Odoo refused, whose publish is
 	// the parent of the second attempt's delivery.
 	retried := false
 	for _, s := range spans {
-		if s.Name() != "deliver dte.submit" || attr(s, "dte.attempt") != "2" {
+		if s.Name() != "deliver dte.notify" || attr(s, "dte.attempt") != "2" {
 			continue
 		}
 		pub := byID[s.Parent().SpanID()]
@@ -160,24 +221,30 @@ func TestOneTracePerDocument(t *testing.T) {
 			continue
 		}
 		first := byID[pub.Parent().SpanID()]
-		if first == nil || first.Name() != "deliver dte.submit" || attr(first, "dte.action") != "retry" {
+		if first == nil || first.Name() != "deliver dte.notify" || attr(first, "dte.action") != "retry" {
 			t.Errorf("the retry's publish hangs from %v, want the failed delivery", first)
 			continue
 		}
 		retried = true
 	}
 	if !retried {
-		t.Error("no retried delivery in the trace (the SII's 500 should have caused one)")
+		t.Error("no retried delivery in the trace (Odoo's 503 should have caused one)")
 	}
-	if got := testutil.ToFloat64(p.dispatcher.M.Retries.WithLabelValues("check", "http_503")); got != 1 {
-		t.Errorf("dte_retries_total{stage=check,reason=http_503} = %v, want 1", got)
+	if got := testutil.ToFloat64(p.dispatcher.M.Retries.WithLabelValues("notify", "http_503")); got != 1 {
+		t.Errorf("dte_retries_total{stage=notify,reason=http_503} = %v, want 1", got)
 	}
 
 	// Odoo got the trace id with every status, and every log line about
 	// the document carries it.
 	got := p.odoo.Received()
-	if len(got) < 4 {
-		t.Fatalf("Odoo got %d callbacks, want queued, signed, sent, accepted", len(got))
+	statuses := map[string]bool{}
+	for _, c := range got {
+		statuses[c.Status] = true
+	}
+	for _, want := range []string{"queued", "signed", "sent", "retrying", "accepted"} {
+		if !statuses[want] {
+			t.Errorf("Odoo got no %s callback: %v", want, statuses)
+		}
 	}
 	for _, c := range got {
 		if c.TraceID != clickTrace {
@@ -208,6 +275,17 @@ func settledDelivered(spans []sdktrace.ReadOnlySpan) bool {
 		}
 	}
 	return false
+}
+
+// children are the spans whose parent is s.
+func children(spans []sdktrace.ReadOnlySpan, s sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for _, c := range spans {
+		if c.Parent().SpanID() == s.SpanContext().SpanID() {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func attr(s sdktrace.ReadOnlySpan, key string) string {

@@ -27,6 +27,7 @@ import (
 	"github.com/dtecl/pipeline/shared/delivery"
 	"github.com/dtecl/pipeline/shared/dispatch"
 	"github.com/dtecl/pipeline/shared/dte"
+	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/localpki"
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/rut"
@@ -56,6 +57,7 @@ type pipeline struct {
 	odoo       *odoofake.Server
 	sii        *siisim.Server
 	dispatcher *telemetry.Telemetry
+	submit     *telemetry.Telemetry
 	logs       *lockedBuffer // every function's log lines (JSON)
 }
 
@@ -123,7 +125,12 @@ func startPipeline(t *testing.T, cafSpec localpki.CAFSpec) *pipeline {
 
 	// The SII simulator (an upload moves on every second: the first status
 	// checks find it still in process) and the fake Odoo.
-	p.sii, err = siisim.New(siisim.Config{Inspector: siisim.NewProjectInspector(pki.Keys()), Step: time.Second})
+	schemas, err := siisim.Schemas("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { schemas.Close() })
+	p.sii, err = siisim.New(siisim.Config{Inspector: siisim.NewProjectInspector(pki.Keys(), schemas), Step: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +143,12 @@ func startPipeline(t *testing.T, cafSpec localpki.CAFSpec) *pipeline {
 	p.enqueueURL = serveHTTP(telE.Enqueue(&enqueue.Handler{
 		Validator: validator, Publisher: telemetry.EventsFromSpan(publisher(telE)), Secret: []byte(enqueueSecret),
 		Window: 5 * time.Minute, PublishTimeout: 5 * time.Second, MaxBody: 1 << 20, Now: time.Now, Logger: logger("enqueue"),
+		Archive: archive.New(telE.Store(store)), ArchiveTimeout: 2 * time.Second,
 	})) + "/"
+
+	// The two retry tiers of sign and submit, in seconds: one fast retry,
+	// then the slow tier (Odoo told: cl.dte.retrying).
+	retry := delivery.Retry{Fast: []time.Duration{time.Second}, Slow: []time.Duration{time.Second}, Budget: time.Hour, Tier: bus.TierFor}
 
 	// sign (functions/sign/main.go).
 	telS := newTel("sign")
@@ -147,10 +159,12 @@ func startPipeline(t *testing.T, cafSpec localpki.CAFSpec) *pipeline {
 	fSign := sign.New(validator, signer, telS.CAFs(archive.New(telS.Store(store)), time.Now), time.Minute, time.Now, logger("sign"))
 	signURL := serveHTTP(mustDelivery(t, fSign.Handle, delivery.Config{
 		Stage: "sign", Types: sign.Types, Queue: bus.QueueSign, Publisher: publisher(telS), Logger: logger("sign"), Observer: telS.Deliveries("sign"),
+		Retry: retry,
 	}))
 
 	// submit (functions/submit/main.go).
 	telU := newTel("submit")
+	p.submit = telU
 	cred, err := sii.NewCertificateCredential(cert)
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +187,7 @@ func startPipeline(t *testing.T, cafSpec localpki.CAFSpec) *pipeline {
 	}
 	submitURL := serveHTTP(mustDelivery(t, fSubmit.Handle, delivery.Config{
 		Stage: "submit", Types: submit.Types, Queue: bus.QueueSubmit, Publisher: publisher(telU), Logger: logger("submit"), Observer: telU.Deliveries("submit"),
+		Stages: map[string]string{events.TypeCheck: "check"}, Retry: retry,
 	}))
 
 	// notify (functions/notify/main.go).

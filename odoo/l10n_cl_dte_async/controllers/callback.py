@@ -1,8 +1,12 @@
+import contextlib
 import datetime
 import logging
 import time
 
-from odoo import http
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from odoo import api, http, sql_db
 from odoo.http import request
 from odoo.tools import mute_logger
 
@@ -11,6 +15,36 @@ from ..dtelib import callback, transitions
 _logger = logging.getLogger(__name__)
 
 UNIQUE_VIOLATION = '23505'
+# A callback is a few hundred bytes (its texts are cut at 4,000 characters);
+# anything larger is refused before it is read, and before the signature is
+# checked, so an unsigned caller cannot make Odoo read Odoo's own limit
+# (128 MiB) of body.
+MAX_BODY_BYTES = 64 * 1024
+
+
+@contextlib.contextmanager
+def _decision_cursor(registry):
+    """A cursor of its own, in READ COMMITTED, committed when the block ends.
+
+    The request's own cursor took its REPEATABLE READ snapshot before the
+    controller ran (session, settings). Deciding an event on it means that a
+    move written meanwhile by the «Enviar DTE (async)» button (which holds
+    the move while enqueue answers, and the pipeline's first callback can
+    arrive before that transaction commits) fails with a serialization
+    error: an ERROR in the log and Odoo replaying the whole request. Here
+    the move is locked first and then read as committed, so the callback
+    simply waits for the button's transaction and carries on. Under the
+    test framework's shared cursor the isolation is left as it is.
+    """
+    cr = registry.cursor()
+    with cr:
+        if isinstance(cr, sql_db.Cursor):
+            cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+        yield cr
+
+
+def _json(status, body):
+    return request.make_json_response(body, status=status)
 
 
 def _is_unique_violation(err):
@@ -75,19 +109,36 @@ class OdooCallbackStore:
             raise
         if decision.applied:
             self.env['account.move'].browse(move.move_id)._dte_async_apply_event(event, decision)
+        elif event.status == transitions.ERROR and move.status in transitions.FINAL:
+            self.env['account.move'].browse(move.move_id)._dte_async_warn_final_error(event)
         return True
 
 
 class DteAsyncCallback(http.Controller):
 
     @http.route('/api/dte/callback', type='http', auth='public', methods=['POST'],
-                csrf=False, save_session=False)
+                csrf=False, save_session=False, max_content_length=MAX_BODY_BYTES)
     def dte_async_callback(self, **kwargs):
         """Status events from the pipeline's notify function (docs/design.md, "Odoo callback")."""
-        raw = request.httprequest.get_data()
-        env = request.env(su=True)
-        response = callback.process(
-            OdooCallbackStore(env), request.httprequest.headers, raw, time.time(), env.cr.dbname)
+        httprequest = request.httprequest
+        # The size is known before anything is read: notify always sends a
+        # Content-Length; a body without one (chunked) is refused unread,
+        # since the WSGI server would not bound it.
+        length = httprequest.content_length
+        if length is None:
+            _logger.info("l10n_cl_dte_async callback answered 411: no Content-Length")
+            return _json(411, {"error": "length required", "detail": f"send a Content-Length (at most {MAX_BODY_BYTES} bytes)"})
+        if length > MAX_BODY_BYTES:
+            _logger.info("l10n_cl_dte_async callback answered 413: %s bytes announced", length)
+            return _json(413, {"error": "body too large", "detail": f"at most {MAX_BODY_BYTES} bytes"})
+        try:
+            raw = httprequest.get_data()  # Content-Length bytes, at most MAX_BODY_BYTES
+        except RequestEntityTooLarge:
+            return _json(413, {"error": "body too large", "detail": f"at most {MAX_BODY_BYTES} bytes"})
+        with _decision_cursor(request.env.registry) as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, dict(request.env.context))
+            response = callback.process(
+                OdooCallbackStore(env), httprequest.headers, raw, time.time(), cr.dbname)
         if response.status != 200:
             _logger.info("l10n_cl_dte_async callback answered %s: %s", response.status, response.body)
-        return request.make_json_response(response.body, status=response.status)
+        return _json(response.status, response.body)

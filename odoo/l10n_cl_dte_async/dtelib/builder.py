@@ -62,9 +62,9 @@ DOC_NAMES = {
     61: "nota de crédito electrónica (61)",
 }
 REFERENCE_REASONS = {
-    1: "Anula documento de referencia",
-    2: "Corrige texto del documento de referencia",
-    3: "Corrige montos del documento de referencia",
+    1: "Anula documento",
+    2: "Corrige texto",
+    3: "Corrige montos",
 }
 # Common Odoo units of measure and the short unit the SII prints (UnmdItem, 4 chars).
 UNIT_NAMES = {
@@ -495,8 +495,8 @@ def _check_totals(totals, odoo_totals, problems):
             f"IVA {ours[1]} frente a {decimals.plain(tax)}, "
             f"total {ours[2]} frente a {decimals.plain(total)}. "
             "El SII calcula el IVA sobre el neto total (redondeo global), no línea por línea: "
-            "en Contabilidad › Configuración › Ajustes › Impuestos elija «Redondear globalmente», "
-            "vuelva la factura a borrador y valídela de nuevo."
+            "en Contabilidad › Configuración › Ajustes › Impuestos elija «Redondear globalmente» "
+            "y valide la factura de nuevo (si ya estaba validada y no se ha enviado, vuélvala antes a borrador)."
         )
 
 

@@ -9,6 +9,8 @@ kind            meaning
 queued          202: the pipeline has the document (dtekey, event_id)
 invalid         400: problem+json naming each bad field
 unauthorized    401: bad or stale signature (wrong secret, clock off)
+conflict        409: the folio is already signed from another request
+                (``problem`` has its ``dtekey`` and ``document_status``)
 too_large       413: body over 1 MiB
 unsupported     415: not JSON
 unavailable     503: the broker is down; ``retry_after`` seconds
@@ -91,7 +93,8 @@ def classify(status, body, headers=None, timeout=DEFAULT_TIMEOUT):
     if status == 202:
         return EnqueueResult("queued", status, dtekey=str(doc.get("dtekey") or ""),
                              event_id=str(doc.get("event_id") or ""), timeout=timeout)
-    kinds = {400: "invalid", 401: "unauthorized", 413: "too_large", 415: "unsupported", 503: "unavailable"}
+    kinds = {400: "invalid", 401: "unauthorized", 409: "conflict", 413: "too_large", 415: "unsupported",
+             503: "unavailable"}
     kind = kinds.get(status)
     if kind is None:
         kind = "server_error" if 500 <= status <= 599 else "unexpected"

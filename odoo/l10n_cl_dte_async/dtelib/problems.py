@@ -93,6 +93,8 @@ RULES = {
     "requires-price": "requiere cantidad y precio",
     "clp-integer": "debe ser un monto entero en pesos",
     "json-syntax": "la solicitud no es JSON válido",
+    "duplicate-key": "aparece dos veces en la solicitud",
+    "json-depth": "la solicitud tiene demasiados niveles anidados",
     "pattern": "tiene un formato inválido",
     "schema": "no cumple el formato de la solicitud",
 }

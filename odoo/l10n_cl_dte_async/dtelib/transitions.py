@@ -6,6 +6,7 @@ Statuses (the Odoo field ``dte_async_status``; the pipeline reports all but
     not_sent < queued < signed < sent < final
     final = accepted | objected (accepted with objections) | rejected
     error: the pipeline gave up (dead letter or permanent failure)
+    retrying: a stage failed transiently and retries by itself later
 
 Rules (docs/design.md, "Odoo callback"):
 
@@ -16,6 +17,12 @@ Rules (docs/design.md, "Odoo callback"):
 - from ``error``, a later event (by ``occurred_at``) of any other status moves
   the status on: a replayed dead letter completes the document; an event older
   than the error is stale and ignored;
+- ``retrying`` is applied over any status that is not final when it happened
+  no earlier than the current one (a stale retry of an earlier stage does not
+  hide progress); from ``retrying``, a final status, or any event that
+  happened no earlier, moves the status on (the retry succeeded; times have a
+  resolution of one second, and a retry forced by an operator can succeed
+  within the second it was reported);
 - otherwise an event is applied only when it moves the status forward:
   ``sent`` after ``accepted`` is ignored, ``signed`` after ``sent`` is ignored,
   ``queued`` twice is ignored.
@@ -34,12 +41,21 @@ ACCEPTED = "accepted"
 OBJECTED = "objected"
 REJECTED = "rejected"
 ERROR = "error"
+RETRYING = "retrying"
 
-STATUSES = (NOT_SENT, QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR)
-EVENT_STATUSES = (QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR)
+STATUSES = (NOT_SENT, QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR, RETRYING)
+EVENT_STATUSES = (QUEUED, SIGNED, SENT, ACCEPTED, OBJECTED, REJECTED, ERROR, RETRYING)
 FINAL = frozenset({ACCEPTED, OBJECTED, REJECTED})
-IN_FLIGHT = frozenset({QUEUED, SIGNED, SENT})
+IN_FLIGHT = frozenset({QUEUED, SIGNED, SENT, RETRYING})
 SENDABLE = frozenset({NOT_SENT, ERROR})
+# A rejected document may be cancelled in Odoo and issued again as a new
+# document (a new folio): the SII never accepted it.
+REISSUABLE = frozenset({REJECTED})
+# Every status a document reaches once the pipeline has it, except those
+# above: its folio is bound to the content that was sent, so reset to
+# draft, cancel, delete and edits of what is in the DTE are refused. A status
+# added later (for example a retrying state) is frozen unless listed above.
+FROZEN = frozenset(STATUSES) - {NOT_SENT} - REISSUABLE
 
 RANK = {NOT_SENT: 0, QUEUED: 1, SIGNED: 2, SENT: 3, ACCEPTED: 4, OBJECTED: 4, REJECTED: 4}
 
@@ -71,9 +87,27 @@ def decide(current, current_at, incoming, incoming_at):
         if current_at is None or incoming_at > current_at:
             return Decision(True, incoming, "after-error")
         return Decision(False, current, "older-than-error")
+    if incoming == RETRYING:
+        if current == NOT_SENT or current_at is None or incoming_at >= current_at:
+            return Decision(True, RETRYING, "retrying")
+        return Decision(False, current, "older-retry")
+    if current == RETRYING:
+        if incoming in FINAL or current_at is None or incoming_at >= current_at:
+            return Decision(True, incoming, "after-retrying")
+        return Decision(False, current, "older-than-retrying")
     if RANK[incoming] > RANK[current]:
         return Decision(True, incoming, "forward")
     return Decision(False, current, "not-forward")
+
+
+def is_frozen(status):
+    """True when the document's DTE content may no longer change in Odoo."""
+    return (status or NOT_SENT) in FROZEN
+
+
+def folio_bound(status):
+    """True once the folio reached the pipeline (it can never carry other content)."""
+    return (status or NOT_SENT) != NOT_SENT
 
 
 def can_send(status):

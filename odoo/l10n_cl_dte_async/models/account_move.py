@@ -5,6 +5,7 @@ import logging
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 from odoo.exceptions import UserError
 
 from ..dtelib import builder, enqueue_client, jsonenc, messages, transitions
@@ -14,6 +15,24 @@ _logger = logging.getLogger(__name__)
 SEND_TYPES = ('33', '34', '52', '56', '61')
 BOT_XMLID = 'l10n_cl_dte_async.partner_dte_bot'
 TIMEOUT_PARAM = 'l10n_cl_dte_async.timeout'
+# Bus notification sent when a document's DTE status changes; an open form
+# of the document listens for it (static/src/dte_async_live.js).
+BUS_SUBCHANNEL = 'l10n_cl_dte_async'
+BUS_TYPE = 'l10n_cl_dte_async/status'
+
+# What goes into the DTE: once the pipeline has the document
+# (transitions.FROZEN) these never change in Odoo.
+DTE_MOVE_FIELDS = (
+    'partner_id', 'commercial_partner_id', 'partner_shipping_id', 'company_id', 'journal_id',
+    'move_type', 'name', 'currency_id', 'invoice_date', 'invoice_date_due', 'invoice_payment_term_id',
+    'l10n_latam_document_type_id', 'l10n_latam_document_number', 'invoice_line_ids', 'line_ids',
+    'reversed_entry_id', 'debit_origin_id', 'dte_async_transfer_type', 'dte_async_dispatch_type',
+    'dte_async_reference_code', 'dte_async_reference_reason',
+)
+DTE_LINE_FIELDS = (
+    'move_id', 'display_type', 'name', 'product_id', 'quantity', 'product_uom_id', 'price_unit',
+    'discount', 'tax_ids', 'currency_id', 'balance', 'amount_currency', 'debit', 'credit',
+)
 
 STATUS_SELECTION = [(status, messages.STATUS_LABELS[status]) for status in transitions.STATUSES]
 TRANSFER_TYPES = [
@@ -42,6 +61,23 @@ REFERENCE_CODES = [
 def _html(text):
     """Chatter body: the text escaped, its line breaks kept."""
     return Markup('<p>%s</p>') % Markup('<br/>').join(str(text).split('\n'))
+
+
+def value_changes(record, name, value):
+    """Whether writing ``value`` to field ``name`` changes ``record`` (one record).
+
+    The web client and some of Odoo's own code write values that are
+    already there; only a real change of a frozen document is refused. Any
+    command on a relational list counts as a change.
+    """
+    field = record._fields[name]
+    if field.type in ('one2many', 'many2many'):
+        return bool(value)
+    try:
+        new = field.convert_to_record(field.convert_to_cache(value, record), record)
+    except (TypeError, ValueError):
+        return True
+    return new != record[name]
 
 
 def _naive_utc(value):
@@ -100,7 +136,9 @@ class AccountMove(models.Model):
              'nota de crédito es por el total del documento original, «Corrige montos» en otro caso.')
     dte_async_reference_reason = fields.Char(
         string='Razón de referencia', copy=False,
-        help='Motivo de la nota (máximo 90 caracteres). Si se deja vacío se usa la referencia de la nota.')
+        help='Motivo de la nota (máximo 90 caracteres). Se toma del motivo escrito en el asistente de nota de '
+             'crédito o débito; si queda vacío: «Anula documento FAC 000001», «Corrige texto» o «Corrige '
+             'montos», según el código de referencia.')
 
     # ------------------------------------------------------------------
     # eligibility
@@ -110,6 +148,13 @@ class AccountMove(models.Model):
     def _compute_dte_async_can_send(self):
         for move in self:
             move.dte_async_can_send = not move._dte_async_ineligibility()
+
+    @api.depends('dte_async_status')
+    def _compute_show_reset_to_draft_button(self):
+        super()._compute_show_reset_to_draft_button()
+        for move in self:
+            if transitions.is_frozen(move.dte_async_status):
+                move.show_reset_to_draft_button = False
 
     def _dte_async_ineligibility(self):
         """Why this document cannot be sent now (Spanish), or '' when it can."""
@@ -192,12 +237,15 @@ class AccountMove(models.Model):
         if code in ('56', '61'):
             origin_move = self._dte_async_origin_move()
             if origin_move:
+                ref_code = self._dte_async_reference_code_value(origin_move)
                 origin = {
                     'document_type': origin_move.l10n_latam_document_type_id.code or '',
                     'folio': origin_move.l10n_latam_document_number or '',
                     'date': origin_move.invoice_date,
-                    'code': self._dte_async_reference_code_value(origin_move),
-                    'reason': self.dte_async_reference_reason or self.ref or '',
+                    'code': ref_code,
+                    # Never Odoo's own "Reversal of: …" reference (English, and not a reason).
+                    'reason': (self.dte_async_reference_reason or '').strip()
+                    or messages.reference_reason(ref_code, origin_move.name or ''),
                 }
         return {
             'database': self.env.cr.dbname,
@@ -319,6 +367,7 @@ class AccountMove(models.Model):
         })
         self.message_post(body=_html(messages.queued_text(result.dtekey or key)),
                           message_type='comment', subtype_xmlid='mail.mt_note')
+        self._dte_async_notify_bus()
         return result
 
     def action_dte_async_send(self):
@@ -362,6 +411,7 @@ class AccountMove(models.Model):
                 'title': self.env._('Envío de DTE'),
                 'message': '\n\n'.join(parts),
                 'type': kind,
+                'className': 'o_dte_async_notification',  # keeps the line breaks (static/src)
                 'sticky': bool(failed or skipped),
                 'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'},
             },
@@ -372,12 +422,46 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------
 
     def _post(self, soft=True):
+        for move in self:
+            if transitions.folio_bound(move.dte_async_status):
+                raise UserError(messages.frozen_text(move.dte_async_status, move._dte_async_label(), 'post'))
         posted = super()._post(soft=soft)
+        posted._dte_async_check_before_posting()
         to_send = posted.filtered(
             lambda move: move.company_id.dte_async_auto_send and not move._dte_async_ineligibility())
         if to_send:
             to_send._dte_async_schedule_auto_send()
         return posted
+
+    def _dte_async_is_checked_on_post(self):
+        """True for a Chilean electronic document of a company that uses the pipeline."""
+        self.ensure_one()
+        return (self.move_type in ('out_invoice', 'out_refund')
+                and self.country_code == 'CL'
+                and (self.l10n_latam_document_type_id.code or '') in SEND_TYPES
+                and bool((self.company_id.sudo().dte_async_enqueue_url or '').strip()))
+
+    def _dte_async_check_before_posting(self):
+        """Run the checks of the request on just-posted documents; UserError if any fails.
+
+        Called inside ``_post``, after the folio was assigned: raising rolls
+        the whole posting back, so a document that could not be sent is
+        neither posted nor given a folio.
+        """
+        refusals = []
+        for move in self.filtered(lambda m: m._dte_async_is_checked_on_post()):
+            try:
+                builder.build_request(move._dte_async_plain_invoice())
+            except builder.BuildError as err:
+                refusals.append(self.env._(
+                    '%(document)s para «%(partner)s»:\n%(problems)s',
+                    document=move.l10n_latam_document_type_id.name or move.move_type,
+                    partner=move.partner_id.display_name or '',
+                    problems='\n'.join(f'• {problem}' for problem in err.problems)))
+        if refusals:
+            raise UserError(self.env._(
+                'No se puede validar: el documento no podría emitirse como DTE. Corrija los datos y '
+                'valide de nuevo (no se usó ningún folio).\n\n%s', '\n\n'.join(refusals)))
 
     def _dte_async_schedule_auto_send(self):
         """Send these moves once the current transaction has committed."""
@@ -399,6 +483,73 @@ class AccountMove(models.Model):
                     '«Enviar DTE (async)».\n%s', str(err.args[0] if err.args else err))
                 move.sudo().message_post(body=_html(text), author_id=bot.id,
                                          message_type='comment', subtype_xmlid='mail.mt_note')
+
+    # ------------------------------------------------------------------
+    # a document the pipeline has is frozen
+    # ------------------------------------------------------------------
+
+    def _check_draftable(self):
+        """Reset to draft (and cancel, which resets first) of a frozen DTE is refused."""
+        for move in self:
+            if transitions.is_frozen(move.dte_async_status):
+                raise UserError(messages.frozen_text(move.dte_async_status, move._dte_async_label(), 'draft'))
+        return super()._check_draftable()
+
+    def button_cancel(self):
+        for move in self:
+            if transitions.is_frozen(move.dte_async_status):
+                raise UserError(messages.frozen_text(move.dte_async_status, move._dte_async_label(), 'cancel'))
+        return super().button_cancel()
+
+    def unlink(self):
+        """A folio the pipeline saw is never freed for another document's content.
+
+        Checked before anything else (the lines' own checks included), so the
+        refusal names the document; not when a module is uninstalled.
+        """
+        if not self.env.context.get(MODULE_UNINSTALL_FLAG):
+            for move in self:
+                if transitions.folio_bound(move.dte_async_status):
+                    raise UserError(messages.frozen_text(move.dte_async_status, move._dte_async_label(), 'delete'))
+        return super().unlink()
+
+    def _dte_async_label(self):
+        """The document's folio name (FAC 000001), also once back in draft."""
+        self.ensure_one()
+        return self.name if self.name and self.name != '/' else self.display_name
+
+    def _dte_async_refuse_frozen_changes(self, vals, protected):
+        """UserError when ``vals`` would change a protected field of a frozen move."""
+        names = [name for name in protected if name in vals]
+        if 'state' in vals:
+            names.append('state')
+        if not names:
+            return
+        for move in self:
+            if not transitions.is_frozen(move.dte_async_status):
+                continue
+            changed = [name for name in names if value_changes(move, name, vals[name])]
+            if not changed:
+                continue
+            if 'state' in changed:
+                action = 'cancel' if vals['state'] == 'cancel' else 'draft'
+                raise UserError(messages.frozen_text(move.dte_async_status, move._dte_async_label(), action))
+            labels = [move._fields[name]._description_string(self.env) for name in changed]
+            raise UserError(messages.frozen_text(move.dte_async_status, move._dte_async_label(), fields=labels))
+
+    def write(self, vals):
+        self._dte_async_refuse_frozen_changes(vals, DTE_MOVE_FIELDS)
+        return super().write(vals)
+
+    def _dte_async_notify_bus(self):
+        """Tell the open forms of these documents that their DTE status changed."""
+        for move in self:
+            self.env['bus.bus']._sendone((move, BUS_SUBCHANNEL), BUS_TYPE, {
+                'model': move._name,
+                'id': move.id,
+                'status': move.dte_async_status,
+                'track_id': move.dte_async_track_id or '',
+            })
 
     # ------------------------------------------------------------------
     # callback from the pipeline
@@ -432,3 +583,17 @@ class AccountMove(models.Model):
         text = messages.chatter_text(decision.status, event.track_id, event.sii_state, event.message)
         self.message_post(body=_html(text), author_id=bot.id,
                           message_type='comment', subtype_xmlid='mail.mt_note')
+        self._dte_async_notify_bus()
+
+    def _dte_async_warn_final_error(self, event):
+        """Post a failure reported for a document already final, as a warning.
+
+        Its status stays (the SII decided); the sender learns that what failed,
+        e.g. a changed request under a folio already used, was not issued.
+        """
+        self.ensure_one()
+        bot = self._dte_async_bot()
+        text = messages.final_error_warning(self.dte_async_status, event.message)
+        self.message_post(body=_html(text), author_id=bot.id,
+                          message_type='comment', subtype_xmlid='mail.mt_note')
+        self._dte_async_notify_bus()

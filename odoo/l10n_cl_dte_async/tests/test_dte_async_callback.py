@@ -2,9 +2,13 @@ import datetime
 import json
 import time
 
-from odoo.tests import HttpCase, tagged
+from unittest.mock import MagicMock, patch
 
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from ..controllers.callback import MAX_BODY_BYTES
 from ..dtelib import signature
+from ..models.account_move import BUS_SUBCHANNEL, BUS_TYPE
 from .common import CALLBACK_SECRET, DteAsyncCommon
 
 ROUTE = '/api/dte/callback'
@@ -69,7 +73,8 @@ class TestDteAsyncCallback(DteAsyncCommon, HttpCase):
 
     def assertAnswer(self, response, status, result=None):
         self.assertEqual(response.status_code, status, response.text)
-        self.assertTrue(response.headers.get('Content-Type', '').startswith('application/json'))
+        self.assertTrue(response.headers.get('Content-Type', '').startswith('application/json'),
+                        response.headers.get('Content-Type'))
         if result:
             self.assertEqual(response.json()['result'], result)
 
@@ -112,6 +117,9 @@ class TestDteAsyncCallback(DteAsyncCommon, HttpCase):
                           200, 'applied')
         self.assertEqual(self.invoice.dte_async_status, 'rejected')
         self.assertChatter(self.invoice, 'Rechazado: DTE Rechazado: RUT receptor no autorizado')
+        # ... and what to do next: a new document; the detail comes by the SII's e-mail
+        self.assertChatter(self.invoice, 'emita un documento nuevo')
+        self.assertChatter(self.invoice, 'correo del SII')
 
         payload = self._payload('objected', 'ev-rpr', 1, sii_state='RPR', message='Reparo: giro del receptor')
         payload.update(move_id=other.id, dtekey=other_key)
@@ -134,6 +142,25 @@ class TestDteAsyncCallback(DteAsyncCommon, HttpCase):
         payload.update(move_id=third.id, dtekey=third_key)
         self.assertAnswer(self._post(payload), 200, 'applied')
         self.assertEqual(third.dte_async_status, 'sent')
+
+    def test_retrying_then_done_and_a_late_error_on_a_final_document(self):
+        next_at = (self.t0 + datetime.timedelta(minutes=2)).strftime('%Y-%m-%dT%H:%M:%SZ')
+        text = 'Falló la firma (intento 3): S3 no responde. Próximo intento automático: 2026-03-02 10:01 UTC'
+        self.assertAnswer(self._post(self._payload('retrying', 'ev-retry', 1, message=text, next_attempt_at=next_at)),
+                          200, 'applied')
+        self.assertEqual(self.invoice.dte_async_status, 'retrying')
+        self.assertChatter(self.invoice, 'Reintentando automáticamente')
+        self.assertChatter(self.invoice, 'Próximo intento automático')
+        self.assertFalse(self.invoice.dte_async_can_send)  # the pipeline is on it
+        self.assertAnswer(self._post(self._payload('signed', 'ev-signed', 3)), 200, 'applied')
+        self.assertAnswer(self._post(self._payload('accepted', 'ev-acc', 4)), 200, 'applied')
+        self._mark(self.invoice)
+        # A changed request under the same folio failed: the document stays
+        # accepted, and the chatter says that nothing was issued for it.
+        self.assertAnswer(self._post(self._payload('error', 'ev-used', 5, message='Falló la firma: folio already used')),
+                          200, 'ignored')
+        self.assertEqual(self.invoice.dte_async_status, 'accepted')
+        self.assertChatter(self.invoice, 'Aviso: el pipeline informó un error para este documento')
 
     def test_duplicates_and_out_of_order(self):
         self.assertAnswer(self._post(self._payload('sent', 'ev-sent', 2, track_id='42')), 200, 'applied')
@@ -169,3 +196,62 @@ class TestDteAsyncCallback(DteAsyncCommon, HttpCase):
         other_company.sudo().dte_async_callback_secret = 'another-secret'
         self.assertAnswer(self._post(self._payload('accepted', 'ev-y', 1), secret='another-secret'), 401)
         self.assertEqual(self.invoice.dte_async_status, 'queued')
+
+    def _bus_notifications(self, move):
+        channel = json.dumps([self.env.cr.dbname, 'account.move', move.id, BUS_SUBCHANNEL], separators=(',', ':'))
+        rows = self.env['bus.bus'].sudo().search([('channel', '=', channel)], order='id')
+        return [json.loads(row.message) for row in rows]
+
+    def test_status_change_is_notified_on_the_bus(self):
+        """An open form of the invoice learns about each applied status at once."""
+        before = len(self._bus_notifications(self.invoice))
+        self.assertAnswer(self._post(self._payload('sent', 'ev-bus-sent', 1, track_id='4242')), 200, 'applied')
+        self.assertAnswer(self._post(self._payload('accepted', 'ev-bus-acc', 2, track_id='4242', sii_state='EPR')),
+                          200, 'applied')
+        self.assertAnswer(self._post(self._payload('signed', 'ev-bus-late', 0)), 200, 'ignored')
+        notes = self._bus_notifications(self.invoice)[before:]
+        self.assertEqual([n['type'] for n in notes], [BUS_TYPE, BUS_TYPE])  # nothing for the ignored one
+        self.assertEqual([n['payload']['status'] for n in notes], ['sent', 'accepted'])
+        self.assertEqual(notes[-1]['payload'], {'model': 'account.move', 'id': self.invoice.id,
+                                                'status': 'accepted', 'track_id': '4242'})
+
+    def test_bus_channel_needs_read_access(self):
+        channel = f'l10n_cl_dte_async.account.move_{self.invoice.id}'
+
+        def channels_of(user, asked):
+            wsrequest = MagicMock()
+            wsrequest.session.uid = user.id
+            with patch('odoo.addons.bus.models.ir_websocket.wsrequest', new=wsrequest):
+                found = self.env['ir.websocket'].with_user(user)._build_bus_channel_list(asked)
+            return [c for c in found if isinstance(c, tuple) and c[-1:] == (BUS_SUBCHANNEL,)], found
+
+        accountant = new_test_user(self.env, login='dte_accountant', groups='account.group_account_invoice',
+                                   company_id=self.company.id, company_ids=[(6, 0, self.company.ids)])
+        ours, found = channels_of(accountant, [channel])
+        self.assertEqual(ours, [(self.invoice, BUS_SUBCHANNEL)])
+        self.assertNotIn(channel, [c for c in found if isinstance(c, str)])  # not a channel of its own
+        self.assertFalse(channels_of(accountant, ['l10n_cl_dte_async.account.move_999999999'])[0])
+        self.assertFalse(channels_of(accountant, [f'l10n_cl_dte_async.account.move_{self.invoice.id}x'])[0])
+        employee = new_test_user(self.env, login='dte_employee', groups='base.group_user')
+        self.assertFalse(channels_of(employee, [channel])[0])  # may not read invoices
+
+    def test_body_over_the_limit_is_refused_before_reading(self):
+        payload = self._payload('accepted', 'ev-big', 1, message='x' * (MAX_BODY_BYTES + 1))
+        # correctly signed, but too large: refused from its Content-Length, by
+        # the route's limit, before Odoo reads it (Odoo's own 413 page)
+        response = self._post(payload)
+        self.assertEqual(response.status_code, 413, response.text[:200])
+        # without a Content-Length (chunked), even small: refused unread (notify always sends one)
+        body = json.dumps(self._payload('accepted', 'ev-chunked', 1)).encode()
+        headers = {'Content-Type': 'application/json', 'X-Odoo-Database': self.env.cr.dbname,
+                   signature.HEADER: signature.sign(CALLBACK_SECRET, body, time.time())}
+        chunks = (body[i:i + 64] for i in range(0, len(body), 64))
+        response = self.url_open(ROUTE, data=chunks, headers=headers, timeout=30)
+        self.env.invalidate_all()
+        self.assertAnswer(response, 411)
+        self.assertEqual(response.json()['error'], 'length required')
+        self.assertEqual(self.invoice.dte_async_status, 'queued')
+        self.assertFalse(self.invoice.dte_async_event_ids)
+        # just under the limit is read and decided as usual
+        small = self._payload('accepted', 'ev-small', 1, message='x' * 1000)
+        self.assertAnswer(self._post(small), 200, 'applied')

@@ -138,6 +138,7 @@ class TestDteAsyncMove(DteAsyncCommon):
 
     def test_incomplete_customer_is_explained_before_sending(self):
         invoice = self._create_move()
+        # the customer's data changed after posting: sending says what is missing
         self.customer.write({'l10n_cl_activity_description': False, 'street': False})
         with self.mock_enqueue() as calls, self.assertRaises(UserError) as ctx:
             invoice.action_dte_async_send()
@@ -148,10 +149,14 @@ class TestDteAsyncMove(DteAsyncCommon):
     def test_per_line_vat_rounding_is_explained(self):
         if self.company.tax_calculation_rounding_method != 'round_per_line':
             self.company.tax_calculation_rounding_method = 'round_per_line'
-        invoice = self._create_move([('A', 1, 1003, self.vat_tax), ('B', 1, 1003, self.vat_tax)])
+        invoice = self._create_move([('A', 1, 1003, self.vat_tax), ('B', 1, 1003, self.vat_tax)], post=False)
         self.assertEqual(invoice.amount_tax, 382)  # 191 + 191, the SII says round(2006 × 19 %) = 381
-        with self.mock_enqueue() as calls, self.assertRaisesRegex(UserError, 'Redondear globalmente'):
-            invoice.action_dte_async_send()
+        # refused when posting, before a folio is spent
+        with self.mock_enqueue() as calls, self.assertRaisesRegex(UserError, 'Redondear globalmente'), \
+                self.env.cr.savepoint():  # what the user's request does: the posting is rolled back
+            invoice.action_post()
+        invoice.invalidate_recordset()
+        self.assertEqual(invoice.state, 'draft')
         self.assertFalse(calls)
 
     def test_exempt_invoice_34(self):
@@ -161,11 +166,23 @@ class TestDteAsyncMove(DteAsyncCommon):
         self.assertEqual(request['document']['type'], 34)
         self.assertEqual(request['totals'], {'net': 0, 'exempt': 420000, 'vat': 0, 'total': 420000})
 
+    def _refund(self, invoice, reason=None, **wizard_values):
+        """A credit note made the way the user makes it: the reversal wizard."""
+        wizard = self.env['account.move.reversal'].with_context(
+            active_model='account.move', active_ids=invoice.ids).create({
+                'date': invoice.invoice_date, 'reason': reason, 'journal_id': invoice.journal_id.id,
+                **wizard_values})
+        action = wizard.refund_moves()
+        return self.env['account.move'].browse(action['res_id'])
+
     def test_credit_note_61_references_the_invoice(self):
         invoice = self._create_move()
-        refund = invoice._reverse_moves([{'invoice_date': invoice.invoice_date, 'ref': 'Devolución total'}])
+        refund = self._refund(invoice, reason='Devolución total')
         refund.action_post()
+        self.assertEqual(refund.move_type, 'out_refund')
         self.assertEqual(refund.l10n_latam_document_type_id.code, '61')
+        self.assertEqual(refund.reversed_entry_id, invoice)
+        self.assertEqual(refund.dte_async_reference_reason, 'Devolución total')
         request, _body = refund._dte_async_build_request()
         self.assertEqual(request['document']['type'], 61)
         self.assertEqual(request['references'], [{
@@ -173,7 +190,7 @@ class TestDteAsyncMove(DteAsyncCommon):
             'folio': str(int(invoice.l10n_latam_document_number)),
             'date': str(invoice.invoice_date),
             'code': 1,  # full reversal: anula
-            'reason': 'Devolución total',
+            'reason': 'Devolución total',  # the wizard's reason, not Odoo's "Reversal of: ..."
         }])
         self.assertEqual(request['totals']['total'], refund.amount_total)
         with self.mock_enqueue() as calls:
@@ -181,12 +198,36 @@ class TestDteAsyncMove(DteAsyncCommon):
         self.assertEqual(len(calls), 1)
         self.assertEqual(refund.dte_async_status, 'queued')
 
+    def test_reference_reason_defaults_in_spanish(self):
+        invoice = self._create_move()
+        full = self._refund(invoice)
+        self.assertIn('Reversal of', full.ref or 'Reversal of')  # Odoo's own reference stays Odoo's
+        full.action_post()
+        ref = full._dte_async_build_request()[0]['references'][0]
+        self.assertEqual((ref['code'], ref['reason']), (1, f'Anula documento {invoice.name}'))
+        self.assertTrue(ref['reason'].startswith('Anula documento FAC '), ref)
+
+        partial = self._refund(invoice)
+        partial.write({'invoice_line_ids': [(5, 0, 0), (0, 0, {
+            'name': 'Descuento comercial', 'quantity': 1, 'price_unit': 10000,
+            'tax_ids': [(6, 0, self.vat_tax.ids)]})]})
+        partial.action_post()
+        ref = partial._dte_async_build_request()[0]['references'][0]
+        self.assertEqual((ref['code'], ref['reason']), (3, 'Corrige montos'))
+
+        text = self._refund(invoice)
+        text.dte_async_reference_code = '2'
+        text.action_post()
+        ref = text._dte_async_build_request()[0]['references'][0]
+        self.assertEqual((ref['code'], ref['reason']), (2, 'Corrige texto'))
+
     def test_credit_note_without_origin_is_refused(self):
-        refund = self._create_move(move_type='out_refund')
+        refund = self._create_move(move_type='out_refund', post=False)
         self.assertEqual(refund.l10n_latam_document_type_id.code, '61')
-        with self.mock_enqueue() as calls, self.assertRaisesRegex(UserError, 'debe indicar el documento que modifica'):
-            refund.action_dte_async_send()
-        self.assertFalse(calls)
+        with self.assertRaisesRegex(UserError, 'debe indicar el documento que modifica'), self.env.cr.savepoint():
+            refund.action_post()
+        refund.invalidate_recordset()
+        self.assertEqual(refund.state, 'draft')
 
     def test_debit_note_56(self):
         if 'account.debit.note' not in self.env:
@@ -208,11 +249,13 @@ class TestDteAsyncMove(DteAsyncCommon):
         self.assertEqual(request['document']['type'], 56)
         self.assertEqual(request['references'][0]['type'], '33')
         self.assertEqual(request['references'][0]['code'], 3)
+        self.assertEqual(request['references'][0]['reason'], 'Intereses por mora')  # the wizard's reason
 
     def test_send_many_reports_each_document(self):
         good = self._create_move()
-        bad_customer = self.customer.copy({'l10n_cl_activity_description': False, 'vat': '96790240-3'})
+        bad_customer = self.customer.copy({'vat': '96790240-3'})
         bad = self._create_move(partner_id=bad_customer.id)
+        bad_customer.l10n_cl_activity_description = False  # after posting: found when sending
         draft = self._create_move(post=False)
         with self.mock_enqueue() as calls:
             action = (good | bad | draft).action_dte_async_send_many()
@@ -226,6 +269,10 @@ class TestDteAsyncMove(DteAsyncCommon):
         self.assertIn('1 omitido(s)', message)
         self.assertEqual(action['params']['type'], 'warning')
         self.assertEqual(action['params']['next'], {'type': 'ir.actions.client', 'tag': 'soft_reload'})
+        # one line per document, and a class whose style keeps the line breaks
+        self.assertIn('1 con error:\n', message)
+        self.assertIn('\n\n1 omitido(s):\n', message)
+        self.assertEqual(action['params']['className'], 'o_dte_async_notification')
 
     def test_server_action_calls_send_many(self):
         action = self.env.ref('l10n_cl_dte_async.action_dte_async_send_many')

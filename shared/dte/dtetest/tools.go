@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/dtecl/pipeline/shared/dte"
 	"github.com/dtecl/pipeline/shared/siischema"
 	"github.com/dtecl/pipeline/shared/testenv"
 )
@@ -126,4 +127,41 @@ func run(tool string, args ...string) ([]byte, error) {
 		return out, fmt.Errorf("%s timed out", tool)
 	}
 	return out, err
+}
+
+// XMLLintSchema is a dte.SchemaValidator backed by xmllint, the
+// independent implementation, for tests of packages that cannot use the
+// in-process validator (tools/xsd needs cgo). It starts one xmllint per
+// document: slow, and only for tests.
+func XMLLintSchema(t TB) dte.SchemaValidator {
+	t.Helper()
+	return xmllintSchema{tool: NeedTool(t, "xmllint")}
+}
+
+type xmllintSchema struct{ tool string }
+
+// ValidateSchema implements dte.SchemaValidator.
+func (x xmllintSchema) ValidateSchema(kind string, doc []byte) error {
+	name := dte.SchemaFor(kind)
+	if name == "" {
+		return fmt.Errorf("no schema for %q", kind)
+	}
+	xsd, err := siischema.Path(name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, x.tool, "--noout", "--nonet", "--schema", xsd, "-")
+	cmd.Stdin = bytes.NewReader(doc)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee) && ee.ExitCode() >= 1 && ee.ExitCode() <= 4:
+		return &dte.SchemaError{Schema: name, Problems: []string{string(bytes.TrimSpace(out))}}
+	default:
+		return fmt.Errorf("xmllint: %v: %s", err, out)
+	}
 }

@@ -12,19 +12,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/archive/archivetest"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/webhook"
 )
 
 // BenchmarkEnqueue measures enqueue end to end over HTTP against the real
-// RabbitMQ with publisher confirms: requests per second and latency
-// percentiles with 1, 16 and 64 concurrent clients (closed loop).
+// RabbitMQ with publisher confirms and the real S3 server (the folio check):
+// requests per second and latency percentiles with 1, 16 and 64 concurrent
+// clients (closed loop).
 //
 //	go test -run ^$ -bench Enqueue -benchtime 3000x ./shared/stage/enqueue/
 func BenchmarkEnqueue(b *testing.B) {
 	for _, clients := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			srv, body := benchServer(b)
+			srv, body := benchServer(b, true)
 			lat := make([]time.Duration, b.N)
 			var next int64
 			var mu sync.Mutex
@@ -56,8 +59,21 @@ func BenchmarkEnqueue(b *testing.B) {
 // BenchmarkEnqueueAt500rps offers a steady 500 requests per second (open
 // loop, like Odoo workers sending invoices) and reports the latency
 // percentiles at that rate; the target is p99 under 10 ms.
+//
+// The sub-benchmark archive=off leaves out the read of the archive (the
+// folio check), to show what that read costs at this rate.
 func BenchmarkEnqueueAt500rps(b *testing.B) {
-	srv, body := benchServer(b)
+	for _, withArchive := range []bool{true, false} {
+		name := "archive=on"
+		if !withArchive {
+			name = "archive=off"
+		}
+		b.Run(name, func(b *testing.B) { enqueueAt500rps(b, withArchive) })
+	}
+}
+
+func enqueueAt500rps(b *testing.B, withArchive bool) {
+	srv, body := benchServer(b, withArchive)
 	const rate = 500
 	interval := time.Second / rate
 	lat := make([]time.Duration, b.N)
@@ -78,14 +94,35 @@ func BenchmarkEnqueueAt500rps(b *testing.B) {
 	report(b, lat, time.Since(start))
 }
 
-func benchServer(b *testing.B) (*httptest.Server, []byte) {
+// benchServer is enqueue as deployed: the broker with confirms, and the
+// archive (the local versitygw) read for every request, whose folio is not
+// signed yet.
+func benchServer(b *testing.B, withArchive bool) (*httptest.Server, []byte) {
 	b.Helper()
 	h, _, _ := brokerHandler(b, time.Now())
 	h.Now = time.Now
-	srv := httptest.NewServer(h)
-	b.Cleanup(srv.Close)
+	if withArchive {
+		attachArchive(b, h)
+	}
+	hs := httptest.NewServer(h)
+	b.Cleanup(hs.Close)
 	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = 128
-	return srv, sample(b, "factura-33.json")
+	return hs, sample(b, "factura-33.json")
+}
+
+// attachArchive gives h the local versitygw as its archive.
+func attachArchive(b *testing.B, h *Handler) {
+	b.Helper()
+	srv := archivetest.Versitygw()
+	srv.Require(b)
+	store, err := archive.NewS3(srv.Config("dte-enqueue-bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := store.EnsureBucket(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	h.Archive, h.ArchiveTimeout = archive.New(store), 2*time.Second
 }
 
 func post(b *testing.B, srv *httptest.Server, body []byte) time.Duration {

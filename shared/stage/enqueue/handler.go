@@ -21,6 +21,9 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
+	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/request"
@@ -31,6 +34,12 @@ import (
 // only once the broker confirmed the event (bus.Publisher).
 type Publisher interface {
 	PublishEvent(ctx context.Context, e events.Event) error
+}
+
+// Archive is what enqueue reads from the archive: a document's state,
+// which names the request its DTE was signed from.
+type Archive interface {
+	LoadState(ctx context.Context, k dtekey.Key) (archive.State, string, error)
 }
 
 // Handler is the enqueue function: POST / with a DTE request. Now is the
@@ -44,6 +53,30 @@ type Handler struct {
 	MaxBody        int64
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// Archive, when set, lets enqueue refuse at once (409) a different
+	// request for a folio the archive already holds a signed DTE for;
+	// ArchiveTimeout bounds that read. When the archive cannot answer, the
+	// request is queued and sign refuses it (Odoo is told `error`).
+	Archive        Archive
+	ArchiveTimeout time.Duration
+
+	// inflight publishes each identical request once while it is being
+	// published: concurrent copies (the same invoice sent many times at
+	// once) share the first one's confirm and answer.
+	inflight singleflight.Group
+	// arrived, in tests, is told each request that is about to publish.
+	arrived func()
+}
+
+// Conflict is the body of a 409 answer: the folio is already signed from
+// another request.
+type Conflict struct {
+	Problem
+	DTEKey string `json:"dtekey"`
+	// DocumentStatus is the document's current status, one of the
+	// callback's (docs/design.md, "Odoo callback"); "status" is the HTTP
+	// status, as in every problem document.
+	DocumentStatus string `json:"document_status"`
 }
 
 // Accepted is the body of a 202 answer.
@@ -99,19 +132,75 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (status int, ke
 		return problem(w, http.StatusInternalServerError, "internal", "Internal error", "could not validate the request", nil), "", err.Error()
 	}
 	k := req.Key()
+	if status, detail, ok := h.folioUsed(r.Context(), w, k, req); ok {
+		return status, k.String(), detail
+	}
 	e, err := h.event(r, k, body)
 	if err != nil {
 		return problem(w, http.StatusInternalServerError, "internal", "Internal error", "could not build the event", nil), k.String(), err.Error()
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.PublishTimeout)
-	defer cancel()
-	if err := h.Publisher.PublishEvent(ctx, e); err != nil {
+	if err := h.publishOnce(r.Context(), e); err != nil {
 		w.Header().Set("Retry-After", "5")
 		return problem(w, http.StatusServiceUnavailable, "broker-unavailable", "Queue unavailable",
 			"the request was not queued; send it again later", nil), k.String(), err.Error()
 	}
 	writeJSON(w, http.StatusAccepted, "application/json", Accepted{DTEKey: k.String(), EventID: e.ID(), Status: "queued"})
 	return http.StatusAccepted, k.String(), e.ID()
+}
+
+// publishOnce publishes e and waits for the broker's confirm; identical
+// requests that arrive while it is being published share its outcome
+// instead of publishing copies (the event id derives from the body). A
+// copy that comes later is published again: downstream recognises it
+// (docs/design.md, "One settlement per document").
+func (h *Handler) publishOnce(ctx context.Context, e events.Event) error {
+	if h.arrived != nil {
+		h.arrived()
+	}
+	_, err, _ := h.inflight.Do(e.ID(), func() (any, error) {
+		// Not the first caller's request context: a caller that hangs up
+		// must not fail the others that wait on the same publish.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.PublishTimeout)
+		defer cancel()
+		return nil, h.Publisher.PublishEvent(pctx, e)
+	})
+	return err
+}
+
+// folioUsed answers 409 when the archive already holds a DTE for this
+// folio signed from a different request: nothing would be issued, and
+// only this answer tells the sender so at once. ok is false when the
+// request may go on (the folio is free, or is this same request's, or the
+// archive could not answer in time: then sign decides).
+func (h *Handler) folioUsed(ctx context.Context, w http.ResponseWriter, k dtekey.Key, req *request.Request) (status int, detail string, ok bool) {
+	if h.Archive == nil {
+		return 0, "", false
+	}
+	digest, err := request.Digest(req)
+	if err != nil {
+		return 0, "", false
+	}
+	actx, cancel := context.WithTimeout(ctx, h.ArchiveTimeout)
+	defer cancel()
+	st, _, err := h.Archive.LoadState(actx, k)
+	switch {
+	case errors.Is(err, archive.ErrNotFound):
+		return 0, "", false
+	case err != nil:
+		h.Logger.Warn("enqueue: could not ask the archive whether the folio is used; queued anyway (sign checks it)", "dtekey", k.String(), "error", err)
+		return 0, "", false
+	case st.RequestDigest == "" || st.RequestDigest == digest:
+		return 0, "", false
+	}
+	c := Conflict{
+		Problem: Problem{
+			Type: problemTypeBase + "folio-used", Title: "Folio already used", Status: http.StatusConflict,
+			Detail: fmt.Sprintf("the archive holds a DTE for %s signed from a different request (its status: %s); nothing was queued. Issue this document with a new folio", k, st.Status),
+		},
+		DTEKey: k.String(), DocumentStatus: st.Status,
+	}
+	writeJSON(w, http.StatusConflict, "application/problem+json", c)
+	return http.StatusConflict, "folio already used (" + st.Status + ")", true
 }
 
 // event builds cl.dte.requested. Its id derives from the body, so the same

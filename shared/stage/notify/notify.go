@@ -22,7 +22,7 @@ type Sender interface {
 }
 
 // Types are the events notify takes on its main path.
-var Types = []string{events.TypeRequested, events.TypeSigned, events.TypeSubmitted, events.TypeSettled, events.TypeFailed}
+var Types = []string{events.TypeRequested, events.TypeSigned, events.TypeSubmitted, events.TypeSettled, events.TypeFailed, events.TypeRetrying}
 
 // Function is the notify stage.
 type Function struct {

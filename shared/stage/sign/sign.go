@@ -10,9 +10,6 @@ package sign
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,7 +83,7 @@ func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, er
 	if req.Key() != k {
 		return nil, errs.Permanentf("sign %s: the request is for %s", k, req.Key())
 	}
-	digest, err := requestDigest(req)
+	digest, err := request.Digest(req)
 	if err != nil {
 		return nil, errs.Permanent(err)
 	}
@@ -152,17 +149,6 @@ func (f *Function) sign(ctx context.Context, k dtekey.Key, req *request.Request,
 		return archive.Document{}, fmt.Errorf("sign %s: %w", k, err)
 	}
 	return doc, nil
-}
-
-// requestDigest identifies a request by its content, independent of how
-// the JSON was formatted.
-func requestDigest(req *request.Request) (string, error) {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return "", fmt.Errorf("digest request: %w", err)
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }
 
 func signedEvent(k dtekey.Key, req *request.Request, doc archive.Document) (*events.Event, error) {

@@ -151,7 +151,7 @@ func TestCrashAfterArchiveBeforeState(t *testing.T) {
 	body := sample(t, "guia-despacho-52.json")
 	e := requested(t, body)
 	req, _ := f.validator.Parse(body)
-	digest, _ := requestDigest(req)
+	digest, _ := request.Digest(req)
 	k, _ := events.Key(e)
 	if _, err := a.PutDTE(ctx, k, []byte("signed before the crash"), digest); err != nil {
 		t.Fatal(err)

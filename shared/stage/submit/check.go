@@ -29,15 +29,27 @@ func (f *Function) onCheck(ctx context.Context, e events.Event) ([]stage.Emit, e
 	switch {
 	case archive.FinalStatus(st.Status):
 		return stage.One(f.settledFromState(k, st, d.Odoo))
-	case st.TrackID != d.TrackID || d.Attempt <= st.Checks:
-		return nil, nil // a stale or duplicated check: another one carries on
+	case st.TrackID != d.TrackID || d.Attempt < st.Checks:
+		return nil, nil // a stale check: a later one carries on
+	case d.Attempt == st.Checks && st.CheckCopy == checkCopy(e):
+		// The very check the state recorded, delivered again: the
+		// delivery that processed it may have failed to publish the next
+		// one. Send it again (the same id); if the first did go out, the
+		// copy processed second is dropped below.
+		next, err := f.nextCheck(k, d.TrackID, d.Attempt+1, docOf(d))
+		if err != nil {
+			return nil, err
+		}
+		return []stage.Emit{next}, nil
+	case d.Attempt == st.Checks:
+		return nil, nil // another copy of a processed check: its chain carries on
 	}
 	us, err := f.sii.GetUploadStatus(ctx, f.cred, k.Issuer, d.TrackID)
 	if err != nil {
 		return nil, fmt.Errorf("check %s TrackID %s: %w", k, d.TrackID, err)
 	}
 	if !us.Result.Final() {
-		return f.pending(ctx, k, st, d, us)
+		return f.pending(ctx, e, k, st, d, us)
 	}
 	result, state, msg := us.Result, us.Estado, describe(us)
 	if result == sii.Rejected && (us.Estado == "RPT" || strings.Contains(strings.ToUpper(us.Glosa), "REPETID")) {
@@ -51,16 +63,17 @@ func (f *Function) onCheck(ctx context.Context, e events.Event) ([]stage.Emit, e
 
 // pending records the check and emits the next one, later, unless the SII
 // has taken longer than the deadline.
-func (f *Function) pending(ctx context.Context, k dtekey.Key, st archive.State, d events.Check, us *sii.UploadStatus) ([]stage.Emit, error) {
+func (f *Function) pending(ctx context.Context, e events.Event, k dtekey.Key, st archive.State, d events.Check, us *sii.UploadStatus) ([]stage.Emit, error) {
 	if sent := sentAt(st); !sent.IsZero() && f.now().Sub(sent) > f.cfg.CheckDeadline && f.cfg.CheckDeadline > 0 {
 		return nil, errs.Permanentf("check %s: the SII has not finished processing TrackID %s after %s (last state %s %s); ask the SII (dte status %s)",
 			k, d.TrackID, f.cfg.CheckDeadline, us.Estado, us.Glosa, k)
 	}
+	copyID := checkCopy(e)
 	_, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
 		if d.Attempt <= s.Checks {
 			return errDuplicateCheck
 		}
-		s.Checks, s.SIIState, s.SIIMessage = d.Attempt, us.Estado, us.Glosa
+		s.Checks, s.CheckCopy, s.SIIState, s.SIIMessage = d.Attempt, copyID, us.Estado, us.Glosa
 		return nil
 	})
 	if errors.Is(err, errDuplicateCheck) {
@@ -77,6 +90,11 @@ func (f *Function) pending(ctx context.Context, k dtekey.Key, st archive.State, 
 }
 
 var errDuplicateCheck = errors.New("check already processed")
+
+// checkCopy tells copies of the same status check apart: each was made by
+// a different delivery at a different time, while a copy delivered again
+// keeps its time.
+func checkCopy(e events.Event) string { return e.Time().UTC().Format(time.RFC3339Nano) }
 
 func (f *Function) settleCheck(ctx context.Context, k dtekey.Key, d events.Check, result sii.Result, state, msg string) (*events.Event, error) {
 	st, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {

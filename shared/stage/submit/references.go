@@ -14,8 +14,14 @@ import (
 
 // referencesReady holds back a credit or debit note until the SII has
 // accepted the documents it modifies (the SII rejects a note whose
-// reference it has not processed yet, docs/sii-protocol.md §12). wait is not nil when the note must
-// look again later: the note itself, back to submit after NoteWait.
+// reference it has not processed yet, docs/sii-protocol.md §12). wait is
+// not nil when the note must look again later: the note itself, back to
+// submit after NoteWait.
+//
+// A referenced document the archive does not know may be late (its
+// request still queued, its signing retried during an S3 outage) or may
+// not have been issued through this pipeline at all. The note waits
+// NOTE_REFERENCE_GRACE for it to appear; after that the SII decides.
 func (f *Function) referencesReady(ctx context.Context, e events.Event, k dtekey.Key, d events.Signed) (wait []stage.Emit, err error) {
 	for _, ref := range d.References {
 		rk, err := dtekey.Parse(ref)
@@ -24,8 +30,10 @@ func (f *Function) referencesReady(ctx context.Context, e events.Event, k dtekey
 		}
 		st, _, err := f.archive.LoadState(ctx, rk)
 		switch {
-		case errors.Is(err, archive.ErrNotFound):
+		case errors.Is(err, archive.ErrNotFound) && f.now().Sub(e.Time()) >= f.cfg.NoteRefGrace:
 			continue // not issued through this pipeline: the SII decides
+		case errors.Is(err, archive.ErrNotFound):
+			return []stage.Emit{stage.Again(e, f.cfg.NoteWait)}, nil // late, perhaps: look again
 		case err != nil:
 			return nil, fmt.Errorf("submit %s: read state of referenced %s: %w", k, rk, err)
 		}

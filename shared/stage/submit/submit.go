@@ -5,11 +5,19 @@
 // Every step is idempotent, because delivery is at least once:
 //   - the TrackID is saved before cl.dte.submitted is emitted, and a
 //     document with a TrackID is never uploaded again;
-//   - the moment an upload starts is saved first, so that an upload whose
-//     answer was lost is recognised on redelivery: the SII is asked about
-//     the document before anything is sent again;
-//   - status checks carry an attempt number, and a check the state has
-//     already seen is dropped, so a duplicated chain of checks dies out;
+//   - the moment an upload starts is saved first. Until LOST_UPLOAD_GRACE
+//     has passed since then (longer than EVENT_TIMEOUT, so the upload
+//     cannot still be running after it), another delivery of the document
+//     waits: the upload in progress settles it, with its TrackID. After it,
+//     the answer was lost: the SII is asked about the document before
+//     anything is sent again;
+//   - a TrackID the SII gave but the archive could not record travels with
+//     the retried event (stage.Carry), so it is recorded later, not lost;
+//   - status checks carry an attempt number and the state records which
+//     copy of a check it processed: another copy is dropped, so a
+//     duplicated chain of checks dies out, while the very copy delivered
+//     again (its next check may never have been published) sends the next
+//     check again;
 //   - the stage publishes nothing itself: it returns its events, delayed
 //     status checks included, and delivery publishes them with confirms;
 //   - event ids derive from the document and the TrackID, so a repeated
@@ -19,6 +27,7 @@ package submit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
@@ -60,11 +69,20 @@ type Archive interface {
 
 // Config holds the stage's timing (its defaults: config.Submit).
 type Config struct {
-	CheckDelays     []time.Duration // waits before status checks 1, 2, ...; the last repeats; at least one
-	CheckDeadline   time.Duration   // give up waiting for the verdict after this
-	NoteWait        time.Duration   // a note re-checks the document it references this often
-	NoteDeadline    time.Duration   // and gives up after this
-	LostUploadGrace time.Duration   // wait before re-uploading after a lost answer
+	CheckDelays   []time.Duration // waits before status checks 1, 2, ...; the last repeats; at least one
+	CheckDeadline time.Duration   // give up waiting for the verdict after this
+	NoteWait      time.Duration   // a note re-checks the document it references this often
+	NoteDeadline  time.Duration   // and gives up after this
+	// NoteRefGrace is how long a note waits for the document it modifies
+	// to appear in the archive before deciding that it was not issued
+	// through this pipeline (then the SII decides).
+	NoteRefGrace time.Duration
+	// LostUploadGrace is how long after it began an upload may still be in
+	// progress; after it, an upload without a TrackID is lost.
+	LostUploadGrace time.Duration
+	// EventTimeout bounds one event's handling (the upload included):
+	// LostUploadGrace must exceed it. Zero: not checked (tests).
+	EventTimeout time.Duration
 }
 
 // Function is the submit stage.
@@ -84,6 +102,10 @@ func New(s SII, cred sii.Credential, e Enveloper, a Archive, cfg Config, now fun
 	}
 	if len(cfg.CheckDelays) == 0 {
 		return nil, errors.New("submit: no status check delays (CHECK_DELAYS)")
+	}
+	if cfg.EventTimeout > 0 && cfg.LostUploadGrace <= cfg.EventTimeout {
+		return nil, fmt.Errorf("submit: LOST_UPLOAD_GRACE (%s) must exceed EVENT_TIMEOUT (%s): an upload may run that long, and it must not be taken for lost while it does",
+			cfg.LostUploadGrace, cfg.EventTimeout)
 	}
 	return &Function{sii: s, cred: cred, envelopes: e, archive: a, cfg: cfg, now: now}, nil
 }

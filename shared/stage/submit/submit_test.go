@@ -26,12 +26,20 @@ type fakeSII struct {
 	statuses  []*sii.UploadStatus
 	docStatus *sii.DocumentStatus
 	docQs     int
+	estUps    int
+	onUpload  func() // called during each upload, as the SII takes it
 }
 
 func (f *fakeSII) Upload(_ context.Context, _ sii.Credential, env sii.Envelope) (*sii.Receipt, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.uploads++
+	hook := f.onUpload
+	f.mu.Unlock()
+	if hook != nil {
+		hook() // unlocked: it may block while the test looks on
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if len(f.uploadErr) > 0 {
 		err := f.uploadErr[0]
 		f.uploadErr = f.uploadErr[1:]
@@ -48,6 +56,7 @@ func (f *fakeSII) Upload(_ context.Context, _ sii.Credential, env sii.Envelope) 
 func (f *fakeSII) GetUploadStatus(context.Context, sii.Credential, rut.RUT, string) (*sii.UploadStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.estUps++
 	s := f.statuses[0]
 	if len(f.statuses) > 1 {
 		f.statuses = f.statuses[1:]
@@ -88,6 +97,7 @@ func (fakeCred) SignSeed(context.Context, []byte) ([]byte, error) { return nil, 
 
 type fixture struct {
 	f     *Function
+	mem   *archivetest.Mem
 	sii   *fakeSII
 	env   *fakeEnveloper
 	sched *fakeScheduler
@@ -96,15 +106,20 @@ type fixture struct {
 	key   dtekey.Key
 }
 
+// testConfig is the stage's timing in these tests.
+var testConfig = Config{
+	CheckDelays: []time.Duration{time.Second, 5 * time.Second}, CheckDeadline: time.Hour,
+	NoteWait: 30 * time.Second, NoteDeadline: 2 * time.Hour, NoteRefGrace: 10 * time.Minute,
+	LostUploadGrace: 2 * time.Minute, EventTimeout: 90 * time.Second,
+}
+
 func setup(t *testing.T, key string) *fixture {
 	t.Helper()
 	k, _ := dtekey.Parse(key)
-	x := &fixture{sii: &fakeSII{}, env: &fakeEnveloper{}, sched: &fakeScheduler{}, arch: archive.New(archivetest.NewMem()), now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), key: k}
+	mem := archivetest.NewMem()
+	x := &fixture{mem: mem, sii: &fakeSII{}, env: &fakeEnveloper{}, sched: &fakeScheduler{}, arch: archive.New(mem), now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), key: k}
 	var err error
-	x.f, err = New(x.sii, fakeCred{}, x.env, x.arch, Config{
-		CheckDelays: []time.Duration{time.Second, 5 * time.Second}, CheckDeadline: time.Hour,
-		NoteWait: 30 * time.Second, NoteDeadline: 2 * time.Hour, LostUploadGrace: 2 * time.Minute,
-	}, func() time.Time { return x.now })
+	x.f, err = New(x.sii, fakeCred{}, x.env, x.arch, testConfig, func() time.Time { return x.now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +232,12 @@ func TestLostAnswerAsksTheSIIFirst(t *testing.T) {
 			t.Fatal("the upload mark was cleared although the file may have arrived")
 		}
 		x.sii.docStatus = &sii.DocumentStatus{Result: sii.Accepted, Received: true, Estado: "DOK", Glosa: "Documento Recibido por el SII. Datos Coinciden"}
+		// Within the grace the upload may still be in progress: the
+		// document is left to it, and the SII is not asked.
+		if next, err := x.handle(context.Background(), x.signedEvent(t)); err != nil || next != nil || x.sii.docQs != 0 {
+			t.Fatalf("within the grace: next %v err %v, %d document queries", next, err, x.sii.docQs)
+		}
+		x.now = x.now.Add(3 * time.Minute)
 		next, err := x.handle(context.Background(), x.signedEvent(t))
 		if err != nil || next.Type() != events.TypeSettled {
 			t.Fatalf("next %v err %v", next, err)
@@ -232,8 +253,8 @@ func TestLostAnswerAsksTheSIIFirst(t *testing.T) {
 		envio := x.state(t).EnvioKey
 		x.sii.docStatus = &sii.DocumentStatus{Result: sii.Rejected, Estado: "FAU"}
 		next, err := x.handle(context.Background(), x.signedEvent(t))
-		if err != nil || next != nil || x.sii.uploads != 1 {
-			t.Fatalf("within the grace period: next %v err %v uploads %d", next, err, x.sii.uploads)
+		if err != nil || next != nil || x.sii.uploads != 1 || x.sii.docQs != 0 {
+			t.Fatalf("within the grace period: next %v err %v uploads %d queries %d", next, err, x.sii.uploads, x.sii.docQs)
 		}
 		if len(x.sched.got) != 1 || x.sched.got[0].key != "dte.submit" {
 			t.Fatalf("not rescheduled: %+v", x.sched.got)

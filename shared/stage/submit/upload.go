@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/dtekey"
@@ -14,8 +15,14 @@ import (
 	"github.com/dtecl/pipeline/shared/stage"
 )
 
+// ExtTrackID is the extension a retried cl.dte.signed carries when the SII
+// gave the upload a TrackID that the archive could not record: the next
+// attempt records it (stage.Carry).
+const ExtTrackID = "trackid"
+
 // onSigned uploads a signed DTE, unless the state shows it was uploaded
-// already (then it only re-announces the TrackID).
+// already (then it only re-announces the TrackID) or is being uploaded by
+// another delivery (then it waits for that upload's result).
 func (f *Function) onSigned(ctx context.Context, e events.Event) ([]stage.Emit, error) {
 	k, d, err := decode[events.Signed](e)
 	if err != nil {
@@ -31,19 +38,62 @@ func (f *Function) onSigned(ctx context.Context, e events.Event) ([]stage.Emit, 
 		return stage.One(f.settledFromState(k, st, d.Odoo))
 	case st.TrackID != "":
 		return f.announce(k, st, d)
+	case carriedTrackID(e) != "":
+		return f.recordTrackID(ctx, k, carriedTrackID(e), d)
 	case st.UploadStartedAt != nil:
 		return f.lostAnswer(ctx, e, k, st, d)
 	}
 	if wait, err := f.referencesReady(ctx, e, k, d); err != nil || wait != nil {
 		return wait, err
 	}
-	return f.upload(ctx, k, st, d)
+	return f.upload(ctx, e, k, st, d)
+}
+
+func carriedTrackID(e events.Event) string {
+	s, _ := e.Extensions()[ExtTrackID].(string)
+	return s
 }
 
 // announce re-emits cl.dte.submitted for an upload that has its TrackID
-// (a redelivered message), with a status check so that one is on its way.
+// (a redelivered message, a duplicate request), and the first status check
+// when none was processed yet: a later one has its own chain, which a
+// check delivered again mends (onCheck).
 func (f *Function) announce(k dtekey.Key, st archive.State, d events.Signed) ([]stage.Emit, error) {
-	return f.submitted(k, st.TrackID, st.EnvioKey, st.Checks+1, d)
+	if st.Checks > 0 {
+		e, err := f.submittedEvent(k, st.TrackID, st.EnvioKey, d)
+		if err != nil {
+			return nil, err
+		}
+		return []stage.Emit{stage.Now(*e)}, nil
+	}
+	return f.submitted(k, st.TrackID, st.EnvioKey, 1, d)
+}
+
+// recordTrackID records the TrackID an earlier attempt got from the SII
+// but could not write (it travelled in the retried event), then announces
+// it as the upload would have.
+func (f *Function) recordTrackID(ctx context.Context, k dtekey.Key, trackID string, d events.Signed) ([]stage.Emit, error) {
+	st, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
+		if s.TrackID != "" || archive.FinalStatus(s.Status) {
+			return archive.ErrNoUpdate
+		}
+		s.TrackID, s.UploadStartedAt = trackID, nil
+		s.Record(f.now(), archive.StatusSent, "TrackID "+trackID, "")
+		return nil
+	})
+	if errors.Is(err, archive.ErrNoUpdate) {
+		if st, _, err = f.archive.LoadState(ctx, k); err != nil {
+			return nil, fmt.Errorf("submit %s: read state: %w", k, err)
+		}
+		if archive.FinalStatus(st.Status) {
+			return stage.One(f.settledFromState(k, st, d.Odoo))
+		}
+		return f.announce(k, st, d)
+	}
+	if err != nil {
+		return nil, stage.Carry(fmt.Errorf("submit %s: record TrackID %s: %w", k, trackID, err), map[string]string{ExtTrackID: trackID})
+	}
+	return f.submitted(k, trackID, st.EnvioKey, 1, d)
 }
 
 // submitted is cl.dte.submitted, at once, and the status check with the
@@ -62,13 +112,14 @@ func (f *Function) submitted(k dtekey.Key, trackID, envioKey string, attempt int
 
 // upload builds (or reuses) the EnvioDTE, records that an upload starts,
 // sends it and records the TrackID.
-func (f *Function) upload(ctx context.Context, k dtekey.Key, st archive.State, d events.Signed) ([]stage.Emit, error) {
+func (f *Function) upload(ctx context.Context, e events.Event, k dtekey.Key, st archive.State, d events.Signed) ([]stage.Emit, error) {
 	envio, err := f.envelope(ctx, k, st, d)
 	if err != nil {
 		return nil, err
 	}
 	// One write records the envelope and that its upload starts: from here
-	// on a redelivery asks the SII before sending anything again.
+	// on another delivery waits for this upload's result, and after the
+	// grace asks the SII before sending anything again.
 	started := f.now().UTC()
 	if _, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
 		if s.TrackID != "" || s.UploadStartedAt != nil || (s.EnvioKey != "" && s.EnvioKey != envio.Key) {
@@ -78,7 +129,9 @@ func (f *Function) upload(ctx context.Context, k dtekey.Key, st archive.State, d
 		return nil
 	}); err != nil {
 		if errors.Is(err, errConcurrent) {
-			return nil, fmt.Errorf("submit %s: another delivery is uploading it; will look again", k)
+			// Another delivery got there first: its result wins; look
+			// again once it must be known.
+			return []stage.Emit{stage.Again(e, f.cfg.LostUploadGrace)}, nil
 		}
 		return nil, fmt.Errorf("submit %s: record upload start: %w", k, err)
 	}
@@ -93,8 +146,8 @@ func (f *Function) upload(ctx context.Context, k dtekey.Key, st archive.State, d
 	})
 	if err != nil {
 		// The SII has the document and we could not write its TrackID: the
-		// redelivery finds the upload mark and asks the SII first.
-		return nil, fmt.Errorf("submit %s: record TrackID %s: %w", k, receipt.TrackID, err)
+		// retried event carries it to the next attempt.
+		return nil, stage.Carry(fmt.Errorf("submit %s: record TrackID %s: %w", k, receipt.TrackID, err), map[string]string{ExtTrackID: receipt.TrackID})
 	}
 	return f.submitted(k, receipt.TrackID, envio.Key, 1, d)
 }
@@ -170,29 +223,47 @@ func siiMessage(se *sii.Error) string {
 	return msg
 }
 
-// lostAnswer handles a redelivered document whose upload started but whose
-// TrackID never came back: ask the SII whether it has the document before
-// anything is sent again.
+// lostAnswer handles a document whose upload started but has no TrackID
+// yet. Until LOST_UPLOAD_GRACE has passed since it began, the upload may
+// still be in progress (a duplicate request, a redelivery while the first
+// delivery still runs): this delivery waits, and the upload's own result
+// settles the document, with its TrackID. After the grace the answer was
+// lost: ask the SII whether it has the document before anything is sent
+// again.
 func (f *Function) lostAnswer(ctx context.Context, e events.Event, k dtekey.Key, st archive.State, d events.Signed) ([]stage.Emit, error) {
+	started := *st.UploadStartedAt
+	if wait := started.Add(f.cfg.LostUploadGrace).Sub(f.now()); wait > 0 {
+		return []stage.Emit{stage.Again(e, wait)}, nil
+	}
 	ds, err := f.sii.GetDocumentStatus(ctx, f.cred, docOfSigned(d).query(k))
 	if err != nil {
 		return nil, fmt.Errorf("submit %s: ask the SII about a lost upload: %w", k, err)
 	}
-	if ds.Received && ds.Result.Final() {
+	switch {
+	case ds.Received && ds.Result.Final():
 		return stage.One(f.settle(ctx, k, "", ds.Result, ds.Estado, ds.Glosa+" (TrackID perdido; estado consultado por documento)", d.Odoo))
-	}
-	if wait := st.UploadStartedAt.Add(f.cfg.LostUploadGrace).Sub(f.now()); wait > 0 {
-		// The SII may still be processing the first upload: look again later.
-		return []stage.Emit{stage.Again(e, wait)}, nil
+	case ds.Received:
+		// The SII has it and has not decided: never send it again.
+		if f.cfg.CheckDeadline > 0 && f.now().Sub(started) > f.cfg.CheckDeadline {
+			return nil, errs.Permanentf("submit %s: the SII has had the document since %s without a verdict (%s %s); its TrackID was lost; ask the SII (dte status %s)",
+				k, started.Format(time.RFC3339), ds.Estado, ds.Glosa, k)
+		}
+		return []stage.Emit{stage.Again(e, f.cfg.LostUploadGrace)}, nil
 	}
 	if _, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
+		if s.TrackID != "" || s.UploadStartedAt == nil || !s.UploadStartedAt.Equal(started) {
+			return errConcurrent // someone else moved on meanwhile
+		}
 		s.UploadStartedAt = nil
 		return nil
 	}); err != nil {
+		if errors.Is(err, errConcurrent) {
+			return []stage.Emit{stage.Again(e, f.cfg.LostUploadGrace)}, nil
+		}
 		return nil, fmt.Errorf("submit %s: clear lost upload: %w", k, err)
 	}
 	st.UploadStartedAt = nil
-	return f.upload(ctx, k, st, d)
+	return f.upload(ctx, e, k, st, d)
 }
 
 func envioFilename(k dtekey.Key) string {

@@ -42,6 +42,10 @@ func TestCommandLineConventions(t *testing.T) {
 		{"dead without a subcommand", []string{"dead"}, 2, nil, []string{"usage: dte dead"}, false},
 		{"dead list with keys", []string{"dead", "list", "76086428-5-33-1042"}, 2, nil, []string{"list takes no arguments"}, false},
 		{"dead replay of a bad key", []string{"dead", "replay", "nokey"}, 2, nil, []string{"nokey"}, false},
+		{"retry without now", []string{"retry"}, 2, nil, []string{"usage: dte retry now"}, false},
+		{"retry now without keys", []string{"retry", "now"}, 2, nil, []string{"give DTEKEYs or --all"}, false},
+		{"retry now of a bad key", []string{"retry", "now", "nokey"}, 2, nil, []string{"nokey"}, false},
+		{"retry -h", []string{"retry", "-h"}, 0, []string{"usage: dte retry now", "-all"}, nil, true},
 		{"flags after the file", []string{"verify", real, "--json"}, 0, []string{`"valid": true`}, nil, true},
 		{"-- ends the flags", []string{"verify", "--", "--json"}, 1, nil, []string{"--json"}, false},
 	}

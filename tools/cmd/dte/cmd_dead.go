@@ -9,9 +9,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/dtecl/pipeline/shared/bus"
-	"github.com/dtecl/pipeline/shared/dispatch"
+	"github.com/dtecl/pipeline/shared/deadletter"
 	"github.com/dtecl/pipeline/shared/dtekey"
-	"github.com/dtecl/pipeline/shared/events"
 )
 
 func runDead(ctx context.Context, env *cliEnv, args []string) error {
@@ -39,97 +38,35 @@ func runDead(ctx context.Context, env *cliEnv, args []string) error {
 	if sub == "replay" && !*all && len(keys) == 0 {
 		return exitError{code: 2, msg: "replay what? give DTEKEYs or --all"}
 	}
-	conn, err := amqp.DialConfig(*url, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
-	if err != nil {
-		return fmt.Errorf("connect to %s: %w", redactURL(*url), err)
-	}
-	defer conn.Close()
-	// Closing the channel returns every message we looked at but did not
-	// acknowledge to the queue.
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	letters, err := browse(ch)
-	if err != nil {
-		return err
-	}
 	if sub == "list" {
+		var letters []deadletter.Letter
+		err := bus.WithChannel(*url, 5*time.Second, func(ch *amqp.Channel) error {
+			// Closing the channel returns every message we looked at.
+			var err error
+			letters, err = deadletter.Browse(ch)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", redactURL(*url), err)
+		}
 		printDead(env, letters)
 		return nil
 	}
-	if err := ch.Confirm(false); err != nil {
-		return err
+	res, err := deadletter.ReplayMatching(ctx, *url, func(l deadletter.Letter) bool { return *all || keys[l.DTEKey] })
+	for _, l := range res.Skipped {
+		fmt.Fprintf(env.stderr, "skip %s (%s): not a pipeline event or its queue is unknown\n", l.MessageID(), l.DTEKey)
 	}
-	replayed, skipped := 0, 0
-	for _, l := range letters {
-		if !*all && !keys[l.dtekey] {
-			continue
-		}
-		if l.queue == "" || l.queue == bus.QueueDead {
-			fmt.Fprintf(env.stderr, "skip %s (%s): not a pipeline event or its queue is unknown\n", l.d.MessageId, l.dtekey)
-			skipped++
-			continue
-		}
-		if err := replay(ctx, ch, l); err != nil {
-			return fmt.Errorf("replay %s: %w", l.d.MessageId, err)
-		}
-		fmt.Fprintf(env.stdout, "replayed %s %s → %s\n", l.dtekey, l.ceType, l.queue)
-		replayed++
+	for _, l := range res.Replayed {
+		fmt.Fprintf(env.stdout, "replayed %s %s → %s\n", l.DTEKey, l.Type, l.Queue)
 	}
-	fmt.Fprintf(env.stdout, "%d replayed, %d skipped, %d left in %s\n", replayed, skipped, len(letters)-replayed, bus.QueueDeadParked)
+	if err != nil {
+		return fmt.Errorf("%s: %w", redactURL(*url), err)
+	}
+	fmt.Fprintf(env.stdout, "%d replayed, %d skipped, %d left in %s\n", len(res.Replayed), len(res.Skipped), res.Left, bus.QueueDeadParked)
 	return nil
 }
 
-// deadLetter is one parked message and what we know about it.
-type deadLetter struct {
-	d      amqp.Delivery
-	dtekey string
-	ceType string
-	queue  string // the queue it died in
-	reason string
-	at     string
-}
-
-// browse takes every parked message without acknowledging it.
-func browse(ch *amqp.Channel) ([]deadLetter, error) {
-	var out []deadLetter
-	for {
-		d, ok, err := ch.Get(bus.QueueDeadParked, false)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", bus.QueueDeadParked, err)
-		}
-		if !ok {
-			return out, nil
-		}
-		l := deadLetter{d: d}
-		if e, err := events.Unmarshal(d.Body); err == nil {
-			l.ceType = e.Type()
-			l.dtekey, _ = e.Extensions()[events.ExtDTEKey].(string)
-		}
-		l.queue, _ = d.Headers[dispatch.HeaderDeadQueue].(string)
-		l.reason, _ = d.Headers[dispatch.HeaderDeadReason].(string)
-		l.at, _ = d.Headers[dispatch.HeaderDeadAt].(string)
-		if deaths, ok := d.Headers["x-death"].([]any); ok && len(deaths) > 0 {
-			if t, ok := deaths[0].(amqp.Table); ok {
-				if l.queue == "" {
-					l.queue, _ = t["queue"].(string)
-				}
-				if l.reason == "" {
-					r, _ := t["reason"].(string)
-					l.reason = "broker: " + r
-				}
-				if tm, ok := t["time"].(time.Time); ok && l.at == "" {
-					l.at = tm.UTC().Format(time.RFC3339)
-				}
-			}
-		}
-		out = append(out, l)
-	}
-}
-
-func printDead(env *cliEnv, letters []deadLetter) {
+func printDead(env *cliEnv, letters []deadletter.Letter) {
 	if len(letters) == 0 {
 		fmt.Fprintln(env.stdout, "no dead letters")
 		return
@@ -137,43 +74,10 @@ func printDead(env *cliEnv, letters []deadLetter) {
 	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "DTEKEY\tTYPE\tDIED IN\tAT\tLAST ERROR")
 	for _, l := range letters {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", orDash(l.dtekey), orDash(l.ceType), orDash(l.queue), orDash(l.at), truncateText(l.reason, 100))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", orDash(l.DTEKey), orDash(l.Type), orDash(l.Queue), orDash(l.At), truncateText(l.Reason, 100))
 	}
 	w.Flush()
 	fmt.Fprintf(env.stdout, "%d dead letters in %s\n", len(letters), bus.QueueDeadParked)
-}
-
-// replay sends the original message back to the queue it died in, with a
-// fresh attempt count, and removes it from the parking queue once the broker
-// confirmed the copy.
-func replay(ctx context.Context, ch *amqp.Channel, l deadLetter) error {
-	h := amqp.Table{}
-	for k, v := range l.d.Headers {
-		switch k {
-		case bus.HeaderAttempts, dispatch.HeaderDeadQueue, dispatch.HeaderDeadReason, dispatch.HeaderDeadAt, dispatch.HeaderDeadAttempts,
-			"x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason", "x-delivery-count":
-			continue
-		}
-		h[k] = v
-	}
-	msg := amqp.Publishing{
-		ContentType: l.d.ContentType, MessageId: l.d.MessageId, Timestamp: l.d.Timestamp, Type: l.d.Type,
-		Headers: h, Body: l.d.Body, DeliveryMode: amqp.Persistent,
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	dc, err := ch.PublishWithDeferredConfirmWithContext(pctx, bus.ExchangeDirect, l.queue, true, false, msg)
-	if err != nil {
-		return err
-	}
-	ok, err := dc.WaitContext(pctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("broker refused the copy")
-	}
-	return l.d.Ack(false)
 }
 
 func orDash(s string) string {

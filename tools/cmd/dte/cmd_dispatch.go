@@ -78,12 +78,19 @@ func runDispatch(ctx context.Context, env *cliEnv, args []string) error {
 // startTelemetry builds a tool's telemetry from the OTEL_* variables
 // (config.Telemetry, the same the functions read).
 func startTelemetry(ctx context.Context, env *cliEnv, service string, log *slog.Logger) (*telemetry.Telemetry, error) {
-	var tcfg config.Telemetry
-	src := config.Source{Lookup: func(k string) (string, bool) { v := env.getenv(k); return v, v != "" }, ReadFile: os.ReadFile}
-	if _, err := config.Load(src, &tcfg); err != nil {
+	tcfg, err := telemetryConfig(env)
+	if err != nil {
 		return nil, err
 	}
 	return telemetry.Start(ctx, service, tcfg, log)
+}
+
+// telemetryConfig reads the OTEL_* variables (config.Telemetry).
+func telemetryConfig(env *cliEnv) (config.Telemetry, error) {
+	var tcfg config.Telemetry
+	src := config.Source{Lookup: func(k string) (string, bool) { v := env.getenv(k); return v, v != "" }, ReadFile: os.ReadFile}
+	_, err := config.Load(src, &tcfg)
+	return tcfg, err
 }
 
 func loadDispatchConfig(path string) (dispatch.Config, error) {

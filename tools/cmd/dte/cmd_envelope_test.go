@@ -17,7 +17,7 @@ func TestEnvelopeCommand(t *testing.T) {
 	f := pkiFiles(t)
 	env := map[string]string{"P12_PASSWORD": f.Password}
 	dir := t.TempDir()
-	reqs := testenv.Glob(t, filepath.Join(sampleRequests, "*.json"))
+	reqs := testenv.Glob(t, filepath.Join(datedSamples(t), "*.json"))
 	if _, stderr, code := runDTE(t, env, signArgs(f, append([]string{"--out-dir", dir}, reqs...)...)...); code != 0 {
 		t.Fatal(stderr)
 	}
@@ -52,7 +52,7 @@ func TestEnvelopeCommand(t *testing.T) {
 	if stdout, stderr, code := runDTE(t, nil, "verify", "--sii-keys", keys, out); code != 0 || !strings.Contains(stdout, "result: valid") {
 		t.Errorf("verify: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if r := dte.Verify(x, dte.VerifyOptions{}); len(r.Documents) != 5 || !r.Valid() {
+	if r := dte.Verify(x, strictOptions(t, keys)); len(r.Documents) != 5 || !r.Valid() {
 		t.Errorf("%+v", r.Failures())
 	}
 

@@ -115,7 +115,7 @@ func TestPrintCommand(t *testing.T) {
 		if err := dtetest.XMLSec1Verify(t, x, dtetest.XMLSec1{IDNode: "SetDTE", Node: "/*/*[local-name()='Signature']"}); err != nil {
 			t.Error(err)
 		}
-		if r := dte.Verify(x, dte.VerifyOptions{}); !r.Valid() || r.Envelope.Caratula.Receiver != "77654321-7" {
+		if r := dte.Verify(x, strictOptions(t, f.SIIKeysDir)); !r.Valid() || r.Envelope.Caratula.Receiver != "77654321-7" {
 			t.Errorf("%+v", r.Failures())
 		}
 		if _, _, code := runDTE(t, env, "envelope", "--for-receiver", "--cert", f.SignerP12, "--password-env", "P12_PASSWORD", "--resolution-date", "2024-08-22", signed, signed); code != 2 {

@@ -22,6 +22,31 @@ var (
 	sampleRequests = filepath.Join("..", "..", "..", "samples", "requests")
 )
 
+// datedSamples copies samples/requests to a folder with every request
+// dated today (dtetest.DatedToday): the documents they become must verify,
+// and a document dated before its CAF does not.
+func datedSamples(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := filepath.Glob(filepath.Join(sampleRequests, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("sample requests: %v (%d)", err, len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = dtetest.DatedToday(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // runDTE runs `dte args...` with env as the whole environment.
 func runDTE(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
@@ -60,7 +85,8 @@ func TestSignCommand(t *testing.T) {
 	f := pkiFiles(t)
 	env := map[string]string{"P12_PASSWORD": f.Password}
 	out := t.TempDir()
-	reqs := testenv.Glob(t, filepath.Join(sampleRequests, "*.json"))
+	samples := datedSamples(t)
+	reqs := testenv.Glob(t, filepath.Join(samples, "*.json"))
 	stdout, stderr, code := runDTE(t, env, signArgs(f, append([]string{"--out-dir", out}, reqs...)...)...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
@@ -88,13 +114,13 @@ func TestSignCommand(t *testing.T) {
 	}
 
 	// One request to standard output, PEM certificate this time.
-	one := filepath.Join(sampleRequests, "factura-33.json")
+	one := filepath.Join(samples, "factura-33.json")
 	args := []string{"sign", "--cert", f.SignerCert, "--key", f.SignerKey, "--sii-keys", f.SIIKeysDir, "--caf", f.CAFs[0], "--out", "-", one}
 	stdout, stderr, code = runDTE(t, nil, args...)
 	if code != 0 || !strings.HasPrefix(stdout, `<?xml version="1.0" encoding="ISO-8859-1"?>`) {
 		t.Fatalf("exit %d\n%.200s\n%s", code, stdout, stderr)
 	}
-	if r := dte.Verify([]byte(stdout), dte.VerifyOptions{}); !r.Valid() {
+	if r := dte.Verify([]byte(stdout), strictOptions(t, f.SIIKeysDir)); !r.Valid() {
 		t.Errorf("%+v", r.Failures())
 	}
 }

@@ -15,9 +15,7 @@ import (
 func runSIISim(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "siisim", "[flags]")
 	addr := fs.String("addr", "127.0.0.1:8089", "address to listen on")
-	schema := fs.String("schema", "", "EnvioDTE_v10.xsd of another SII schema set (default: the set built in; uploads are validated with xmllint: STATUS 7)")
-	xmllint := fs.String("xmllint", "xmllint", "the xmllint program")
-	noSchema := fs.Bool("no-schema", false, "do not validate uploads against the schema (only where xmllint is missing)")
+	schema := fs.String("schema", "", "EnvioDTE_v10.xsd of another SII schema set (default: the set built in; uploads are validated in process: STATUS 7)")
 	keys := fs.String("sii-keys", "", "a directory of extra SII CAF-signing keys named by IDK (100.cer); the SII's own IDK 100 and 300 keys are built in; `dte local` writes its test key to one")
 	step := fs.Duration("step", 300*time.Millisecond, "time an upload spends in each state REC, SOK, CRT, FOK, PRD before the next; 0 settles at once")
 	tokenTTL := fs.Duration("token-ttl", siisim.DefaultTokenTTL, "token lifetime")
@@ -47,16 +45,18 @@ func runSIISim(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("-sii-keys: %w", err)
 	}
+	schemas, err := siisim.Schemas(*schema)
+	if err != nil {
+		return fmt.Errorf("-schema: %w", err)
+	}
+	defer schemas.Close()
 	level := slog.LevelWarn
 	if *verbose {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
 	cfg := siisim.Config{
-		Inspector:                 siisim.NewProjectInspector(siiKeys),
-		SchemaPath:                *schema,
-		XMLLint:                   *xmllint,
-		SkipSchema:                *noSchema,
+		Inspector:                 siisim.NewProjectInspector(siiKeys, schemas),
 		Step:                      *step,
 		TokenTTL:                  *tokenTTL,
 		SeedTTL:                   *seedTTL,

@@ -39,7 +39,7 @@ func TestSIISimCommand(t *testing.T) {
 	env := &cliEnv{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 	done := make(chan error, 1)
 	go func() {
-		done <- runSIISim(ctx, env, []string{"-addr", "127.0.0.1:0", "-no-schema", "-step", "0",
+		done <- runSIISim(ctx, env, []string{"-addr", "127.0.0.1:0", "-step", "0",
 			"-sii-keys", siiCAFKeys, "-fail-5xx", "1", "-fault-ops", "getSeed"})
 	}()
 	var url string
@@ -87,8 +87,8 @@ func TestSIISimFlags(t *testing.T) {
 	tests := map[string][]string{
 		"bad reject":   {"-reject", "nokey"},
 		"bad keys dir": {"-sii-keys", "/nonexistent"},
-		"bad fault op": {"-sii-keys", siiCAFKeys, "-no-schema", "-fail-5xx", "1", "-fault-ops", "upload2"},
-		"bad dtekey":   {"-sii-keys", siiCAFKeys, "-no-schema", "-reject", "x=y"},
+		"bad fault op": {"-sii-keys", siiCAFKeys, "-fail-5xx", "1", "-fault-ops", "upload2"},
+		"bad dtekey":   {"-sii-keys", siiCAFKeys, "-reject", "x=y"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {

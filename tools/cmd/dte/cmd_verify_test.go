@@ -6,7 +6,26 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dtecl/pipeline/shared/caf"
+	"github.com/dtecl/pipeline/shared/dte"
+	"github.com/dtecl/pipeline/tools/xsd"
 )
+
+// strictOptions are a full verification's options: the SII's keys and
+// those in dir, the SII's schemas in process.
+func strictOptions(t *testing.T, dir string) dte.VerifyOptions {
+	t.Helper()
+	keys, err := caf.SIIKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := xsd.NewSII()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dte.VerifyOptions{Keys: keys, Schema: schema}
+}
 
 // TestVerifyCommand runs dte verify on the SII's samples and compares its
 // report with testdata/verify/*.golden (rewrite with -update).

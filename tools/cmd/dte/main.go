@@ -29,19 +29,22 @@ type cliEnv struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"send":     {"send FILE.json: sign a DTE request like the Odoo addon and POST it to enqueue", runSend},
-		"topology": {"declare the RabbitMQ topology (exchanges, queues, bindings); idempotent", runTopology},
-		"sign":     {"sign a DTE request offline: request JSON + certificate + CAF → signed DTE XML", runSign},
-		"envelope": {"wrap signed DTEs in a signed EnvioDTE", runEnvelope},
-		"verify":   {"verify a DTE or EnvioDTE: signatures, TEDs, CAFs", runVerify},
-		"print":    {"print a signed DTE as PDF (letter or ticket) with its timbre as a PDF417", runPrint},
-		"siisim":   {"run the SII simulator (certification endpoints) on a port", runSIISim},
-		"caf":      {"manage CAF files in the archive: caf add FILE..., caf list", runCAF},
-		"status":   {"status DTEKEY: a document's state and history from the archive", runStatus},
-		"archive":  {"archive url DTEKEY: a presigned link to a document's signed XML (--envio, --state)", runArchive},
-		"dead":     {"dead list | dead replay [DTEKEY|--all]: the dead-letter queue", runDead},
-		"local":    {"run the whole pipeline locally and send the sample invoices", runLocal},
-		"dispatch": {"dispatch --config FILE: feed queues to functions over HTTP (the OpenFaaS connector)", runDispatch},
+		"send":      {"send FILE.json: sign a DTE request like the Odoo addon and POST it to enqueue", runSend},
+		"load":      {"load --rate 500 --duration 60s: drive enqueue at a fixed rate from outside and report latency", runLoad},
+		"topology":  {"declare the RabbitMQ topology (exchanges, queues, bindings); idempotent", runTopology},
+		"sign":      {"sign a DTE request offline: request JSON + certificate + CAF → signed DTE XML", runSign},
+		"envelope":  {"wrap signed DTEs in a signed EnvioDTE", runEnvelope},
+		"verify":    {"verify a DTE or EnvioDTE: signatures, TEDs, CAFs", runVerify},
+		"print":     {"print a signed DTE as PDF (letter or ticket) with its timbre as a PDF417", runPrint},
+		"siisim":    {"run the SII simulator (certification endpoints) on a port", runSIISim},
+		"caf":       {"manage CAF files in the archive: caf add FILE..., caf list", runCAF},
+		"status":    {"status DTEKEY: a document's state and history from the archive", runStatus},
+		"archive":   {"archive url DTEKEY: a presigned link to a document's signed XML (--envio, --state)", runArchive},
+		"dead":      {"dead list | dead replay [DTEKEY|--all]: the dead-letter queue", runDead},
+		"retry":     {"retry now DTEKEY...|--all: documents waiting for their next retry are tried at once", runRetry},
+		"local":     {"run the whole pipeline locally and send the sample invoices", runLocal},
+		"dispatch":  {"dispatch --config FILE: feed queues to functions over HTTP (the OpenFaaS connector)", runDispatch},
+		"dashboard": {"the live operations dashboard: a web page of every document, queue, dead letter and CAF", runDashboard},
 	}
 }
 
