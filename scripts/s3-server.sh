@@ -150,11 +150,18 @@ bucket_ok() {
 	[[ "$code" == 200 || "$code" == 409 ]]
 }
 
+# A server that has just started can answer its health check before it
+# takes requests (MinIO: 503 XMinioServerNotInitialized for a few seconds on
+# a cold disk), so a 503 is asked again for up to START_TIMEOUT_TENTHS.
 create_bucket() {
-	local code out="$RUN_DIR/create-bucket.out"
-	code=$(curl -sS -o "$out" -w '%{http_code}' --max-time 5 -X PUT \
-		--aws-sigv4 "aws:amz:$REGION:s3" --user "$ACCESS_KEY:$SECRET_KEY" \
-		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$ENDPOINT/$BUCKET" || true)
+	local code out="$RUN_DIR/create-bucket.out" i
+	for ((i = 0; i < START_TIMEOUT_TENTHS; i += 5)); do
+		code=$(curl -sS -o "$out" -w '%{http_code}' --max-time 5 -X PUT \
+			--aws-sigv4 "aws:amz:$REGION:s3" --user "$ACCESS_KEY:$SECRET_KEY" \
+			-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$ENDPOINT/$BUCKET" || true)
+		[[ "$code" == 503 ]] || break
+		sleep 0.5
+	done
 	case "$code" in
 	200 | 409) rm -f "$out" ;; # 409: BucketAlreadyOwnedByYou
 	*) die "creating bucket $BUCKET at $ENDPOINT answered ${code:-nothing}: $(cat "$out" 2>/dev/null)" ;;
