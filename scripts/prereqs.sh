@@ -6,9 +6,9 @@
 #
 #   run     what `make run` needs: Go, gcc, pkg-config and libxml2's headers
 #           (the dte command links libxml2), curl, flock, setsid, RabbitMQ
-#           (make starts it when it is not running), xmllint (the SII
-#           simulator validates every upload)
-#   test    all of that, and what the tests use besides: xmlsec1, git,
+#           (make starts it when it is not running); the SII simulator
+#           validates in process, with the schemas built in
+#   test    all of that, and what the tests use besides: xmllint, xmlsec1, git,
 #           chromium (headless, for the dashboard's browser test),
 #           /usr/bin/python3 with jsonschema, yaml, zxing-cpp, lxml, xmlsec
 #           and cryptography, poppler's pdftoppm
@@ -76,8 +76,8 @@ need "curl"                       curl             curl       'command -v curl'
 need "flock"                      util-linux       flock      'command -v flock'
 need "setsid"                     util-linux       util-linux 'command -v setsid'
 need "RabbitMQ (rabbitmq-server, rabbitmqctl)" rabbitmq-server rabbitmq 'command -v rabbitmq-server && command -v rabbitmqctl'
-need "xmllint"                    libxml2-utils    libxml2    'command -v xmllint'
 if [[ $target == test ]]; then
+  need "xmllint"                  libxml2-utils    libxml2    'command -v xmllint'
   need "xmlsec1"                  xmlsec1          libxmlsec1 'command -v xmlsec1'
   need "git"                      git              git        'command -v git'
   need "chromium (the dashboard's browser test)" chromium - 'command -v chromium || command -v chromium-browser'
