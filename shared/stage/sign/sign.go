@@ -3,9 +3,12 @@
 // announces it (cl.dte.signed).
 //
 // A folio is signed once. The archived DTE carries the digest of the
-// request it was built from: a redelivered request finds its document and
-// reuses it (no second signature with a new timestamp), while a different
-// request under the same dtekey is refused for good ("folio already used").
+// request it was built from: a redelivered request's create-only write is
+// refused and the archived document is announced (no second signature with
+// a new timestamp is ever archived or sent), while a different request
+// under the same dtekey is refused for good ("folio already used"). The
+// happy path reads nothing from the archive: one create-only write of the
+// DTE, one of its state, both carried on in cl.dte.signed.
 package sign
 
 import (

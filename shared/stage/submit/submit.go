@@ -22,6 +22,13 @@
 //     status checks included, and delivery publishes them with confirms;
 //   - event ids derive from the document and the TrackID, so a repeated
 //     event is the same event, which Odoo drops.
+//
+// The events carry the state as the stage before wrote it (a seed, with its
+// ETag) and cl.dte.signed the signed DTE: on the happy path submit reads
+// nothing from the archive, and each state write is conditional on the
+// ETag of the last one. A seed that is not current any more (a redelivered
+// or duplicated event) is found out by that condition, and the event is
+// then handled from the stored state, as above.
 package submit
 
 import (
