@@ -90,13 +90,23 @@ func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, er
 	if err != nil {
 		return nil, errs.Permanent(err)
 	}
-	doc, err := f.sign(ctx, k, req, digest)
+	// A first attempt signs and writes without reading: the create-only
+	// write finds a repeat out. A delivery known to be a repeat looks
+	// first, and signs only when nothing was archived.
+	var doc archive.Document
+	from := &archive.Version{} // "no state yet", the usual case: one create-only write
+	err = archive.ErrNotFound
+	if stage.Attempt(ctx) > 1 {
+		doc, err = f.existing(ctx, k, digest)
+		from = nil
+	}
+	if errors.Is(err, archive.ErrNotFound) {
+		doc, err = f.sign(ctx, k, req, digest)
+	}
 	if err != nil {
 		return nil, err
 	}
-	// Started from "no state yet", the usual case: one create-only write,
-	// no read (a redelivery's write is refused, and the update reads).
-	v, err := f.archive.UpdateStateFrom(ctx, k, &archive.Version{}, func(s *archive.State) error {
+	v, err := f.archive.UpdateStateFrom(ctx, k, from, func(s *archive.State) error {
 		if s.ArchiveKey == doc.Key && s.Digest == doc.Digest {
 			return archive.ErrNoUpdate // a redelivery: recorded already
 		}
@@ -131,11 +141,12 @@ func (f *Function) existing(ctx context.Context, k dtekey.Key, digest string) (a
 
 // sign makes the document and archives it, create-only; if another
 // delivery archived one first, that one is used (or refused, if it came
-// from another request). The archive is not read first: a redelivery signs
-// again, its write is refused, and the archived document is the one used
-// (no second signature is ever archived or sent). When signing fails (a
-// CAF that expired since, say), a document archived earlier for the same
-// request is used.
+// from another request). The archive is not read first (Handle does, for
+// a delivery known to be a repeat): a repeat the platform did not tell
+// signs again, its write is refused, and the archived document is the one
+// used (no second signature is ever archived or sent). When signing fails
+// (a CAF that expired since, say), a document archived earlier for the
+// same request is used.
 func (f *Function) sign(ctx context.Context, k dtekey.Key, req *request.Request, digest string) (archive.Document, error) {
 	signed, err := f.make(ctx, k, req)
 	if err != nil {

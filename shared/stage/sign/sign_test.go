@@ -17,6 +17,7 @@ import (
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/request"
+	"github.com/dtecl/pipeline/shared/stage"
 )
 
 // handle runs the stage and returns the one event it emits, which is at
@@ -145,9 +146,12 @@ func TestSameFolioOtherContentIsRefused(t *testing.T) {
 	}
 }
 
+// TestCrashAfterArchiveBeforeState: sign crashed after archiving the DTE
+// and before recording the state; the delivery that comes again (attempt
+// 2) finds the archived DTE and uses it without signing again.
 func TestCrashAfterArchiveBeforeState(t *testing.T) {
-	f, _, a := setup(t)
-	ctx := context.Background()
+	f, s, a := setup(t)
+	ctx := stage.WithAttempt(context.Background(), 2)
 	body := sample(t, "guia-despacho-52.json")
 	e := requested(t, body)
 	req, _ := f.validator.Parse(body)
@@ -157,8 +161,8 @@ func TestCrashAfterArchiveBeforeState(t *testing.T) {
 		t.Fatal(err)
 	}
 	next, err := handle(ctx, f, e)
-	if err != nil {
-		t.Fatalf("err %v; want the archived DTE reused", err)
+	if err != nil || s.calls != 0 {
+		t.Fatalf("err %v, %d signatures; want the archived DTE reused", err, s.calls)
 	}
 	d, _ := events.Decode[events.Signed](*next)
 	if d.Digest != archive.Digest([]byte("signed before the crash")) {

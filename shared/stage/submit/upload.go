@@ -34,7 +34,9 @@ func (f *Function) onSigned(ctx context.Context, e events.Event, seeded bool) ([
 	if err != nil {
 		return nil, err
 	}
-	if v := archive.VersionOf(k, d.State); seeded && v != nil && carriedTrackID(e) == "" && untouched(v.State) {
+	// The seed is used on a first attempt only: a retry or a redelivery
+	// has most likely found the state changed.
+	if v := archive.VersionOf(k, d.State); seeded && v != nil && stage.Attempt(ctx) == 1 && carriedTrackID(e) == "" && untouched(v.State) {
 		if wait, err := f.referencesReady(ctx, e, k, d); err != nil || wait != nil {
 			return wait, err
 		}
@@ -142,6 +144,9 @@ func (f *Function) submitted(k dtekey.Key, trackID, envioKey string, attempt int
 // not, errStale (the envelope archived meanwhile stays unused).
 func (f *Function) upload(ctx context.Context, e events.Event, k dtekey.Key, st archive.State, from *archive.Version, d events.Signed) ([]stage.Emit, error) {
 	envio, err := f.envelope(ctx, k, st, d)
+	if err != nil && from != nil && errors.Is(err, archive.ErrExists) {
+		return nil, errStale // an envelope of this second is there: a repeat
+	}
 	if err != nil {
 		return nil, err
 	}
