@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -18,21 +17,7 @@ func TestReplicasUploadOnce(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{replicas: map[string]int{"sign": 3, "submit": 3}, notifyParallelism: 1})
 	docs := s.manyDocs(700, 30)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for _, d := range docs {
-		s.Odoo.AddMove(d.move, d.key.String())
-		for range 3 {
-			wg.Go(func() {
-				<-start
-				if _, err := s.enqueue(d.body); err != nil {
-					t.Errorf("enqueue %s: %v", d.key, err)
-				}
-			})
-		}
-	}
-	close(start)
-	wg.Wait()
+	s.sendCopiesAtOnce(docs, 3)
 	s.waitAccepted(3*time.Minute, docs)
 	// Copies that found an upload in progress come back after
 	// LOST_UPLOAD_GRACE (25 s) and only re-announce it: let them.
