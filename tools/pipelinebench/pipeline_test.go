@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func runPipeline(b *testing.B, rate float64, replicas int) {
 		BinDir: bin, WorkDir: workDir(b), AMQPURL: bustest.VHost(b), S3: s3Config(),
 		SIIStep: 0, Parallelism: 8, Replicas: map[string]int{"sign": replicas, "submit": replicas},
 		CAFs:        []local.CAFRange{{Issuer: "76086428-5", Type: 33, From: 1, To: 1_000_000}},
-		FunctionEnv: map[string][]string{"submit": {"CHECK_DELAYS=1s"}, "sign": {"LOG_LEVEL=warn"}, "notify": {"LOG_LEVEL=warn"}, "enqueue": {"LOG_LEVEL=warn"}},
+		FunctionEnv: functionEnv(),
 		OnCallback:  rec.callback,
 		Telemetry:   telemetryFromEnv(b),
 	})
@@ -117,6 +118,17 @@ func runPipeline(b *testing.B, rate float64, replicas int) {
 	b.ReportMetric(pct(sent, 0.99), "p99-sent-ms")
 	b.ReportMetric(pct(accepted, 0.50), "p50-accepted-ms")
 	b.ReportMetric(pct(accepted, 0.99), "p99-accepted-ms")
+}
+
+// functionEnv is the functions' environment in these runs, with
+// DTE_BENCH_FUNCTION_ENV's VAR=value words added to each (experiments:
+// DTE_BENCH_FUNCTION_ENV=GOGC=400).
+func functionEnv() map[string][]string {
+	env := map[string][]string{"submit": {"CHECK_DELAYS=1s"}, "sign": {"LOG_LEVEL=warn"}, "notify": {"LOG_LEVEL=warn"}, "enqueue": {"LOG_LEVEL=warn"}}
+	for name := range env {
+		env[name] = append(env[name], strings.Fields(os.Getenv("DTE_BENCH_FUNCTION_ENV"))...)
+	}
+	return env
 }
 
 // telemetryFromEnv is the dispatcher's tracing from the OTEL_* variables,
