@@ -171,8 +171,13 @@ load-enqueue: build rabbitmq
 bench-printout:
 	$(GO) test -run '^$$' -bench Render -cpu 1 -benchtime 3s ./shared/printout/
 
+# 1,000 facturas at once, 1,000 at a steady 20/s, and sign and submit as 1, 2
+# and 4 processes each; -v prints per run the S3 calls per document of each
+# function and the CPU per 1,000 documents of each process (RabbitMQ's and
+# the S3 server's included). DTE_BENCH_PROFILE=DIR records perf profiles of
+# the functions and the benchmark's process (perf report -i DIR/sign.data).
 bench-pipeline: build services
-	$(S3ENV) && $(GO) test -run '^$$' -bench Pipeline -benchtime 1000x -timeout 30m ./tools/pipelinebench/
+	$(S3ENV) && $(GO) test -v -run '^$$' -bench Pipeline -benchtime 1000x -timeout 60m ./tools/pipelinebench/
 
 # The dashboard: its process's CPU fed 100 documents/s (600 events/s) for
 # 30 s, and a page load with 1,000,000 documents in its projection (filling

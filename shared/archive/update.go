@@ -47,56 +47,95 @@ func (a *Archive) LoadState(ctx context.Context, k dtekey.Key) (State, string, e
 // returns the current state and nil), or another error to abort (returned
 // wrapped). UpdateState sets DTEKey and UpdatedAt itself.
 func (a *Archive) UpdateState(ctx context.Context, k dtekey.Key, fn func(*State) error) (State, error) {
+	v, err := a.UpdateStateFrom(ctx, k, nil, fn)
+	return v.State, err
+}
+
+// Version is a document's state with the ETag of the object that holds
+// it; an empty ETag means "no state yet". An event carries the version its
+// stage wrote (events.StateSeed), so that the next stage's update starts
+// from it instead of reading the object again.
+type Version struct {
+	State State
+	ETag  string
+}
+
+// UpdateStateFrom is UpdateState starting from a version believed current
+// (nil: read it). Its first write is conditional on that version's ETag
+// (If-None-Match: * for "no state yet"), so a version that is no longer
+// current costs one refused write and the update then goes on as
+// UpdateState's, reading the state and calling fn again. The answer is the
+// version now stored (the one fn left alone when it returned ErrNoUpdate).
+func (a *Archive) UpdateStateFrom(ctx context.Context, k dtekey.Key, from *Version, fn func(*State) error) (Version, error) {
 	key, err := StateObjectKey(k)
 	if err != nil {
-		return State{}, err
+		return Version{}, err
 	}
 	// Known before the read: the probe also says how to trust its ETag.
 	caps, err := a.caps.forWrite(ctx)
 	if err != nil {
-		return State{}, fmt.Errorf("update state %s: %w", k, err)
+		return Version{}, fmt.Errorf("update state %s: %w", k, err)
 	}
+	seed := from
 	for attempt := 1; ; attempt++ {
-		cur, etag, err := a.readState(ctx, k, key)
-		if err != nil {
-			return State{}, err
+		var cur State
+		var etag string
+		switch {
+		case seed != nil && seed.ETag == "":
+			cur = State{DTEKey: k.String(), History: []Entry{}}
+		case seed != nil:
+			cur, etag = seed.State, seed.ETag
+		default:
+			if cur, etag, err = a.readState(ctx, k, key); err != nil {
+				return Version{}, err
+			}
 		}
 		next := cur.clone()
 		if err := fn(&next); err != nil {
-			if errors.Is(err, ErrNoUpdate) {
-				return cur, nil
+			if errors.Is(err, ErrNoUpdate) && seed != nil {
+				// Nothing to write to a version not proved current: read
+				// the stored one and ask fn again.
+				seed = nil
+				continue
 			}
-			return State{}, fmt.Errorf("update state %s: %w", k, err)
+			if errors.Is(err, ErrNoUpdate) {
+				return Version{State: cur, ETag: etag}, nil
+			}
+			return Version{}, fmt.Errorf("update state %s: %w", k, err)
 		}
 		next.DTEKey = k.String()
 		next.UpdatedAt = a.now().UTC()
 		if next.Status != "" && !ValidStatus(next.Status) {
-			return State{}, errs.Permanentf("update state %s: unknown status %q", k, next.Status)
+			return Version{}, errs.Permanentf("update state %s: unknown status %q", k, next.Status)
 		}
 		body, err := json.MarshalIndent(next, "", "  ")
 		if err != nil {
-			return State{}, errs.Permanentf("update state %s: encode: %w", k, err)
+			return Version{}, errs.Permanentf("update state %s: encode: %w", k, err)
 		}
 		body = append(body, '\n')
-		err = a.writeState(ctx, caps, key, body, etag)
+		newTag, err := a.writeState(ctx, caps, key, body, etag)
 		if err == nil {
-			return next, nil
+			return Version{State: next, ETag: newTag}, nil
 		}
 		if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrExists) && !errors.Is(err, ErrNotFound) {
-			return State{}, fmt.Errorf("update state %s: %w", k, err)
+			return Version{}, fmt.Errorf("update state %s: %w", k, err)
 		}
 		// A conditional PUT whose answer was lost is retried by the SDK
 		// and then refused, although our own write is the one in place:
 		// recognise our bytes instead of applying fn a second time.
 		if obj, gerr := a.store.Get(ctx, key); gerr == nil && bytes.Equal(obj.Body, body) {
-			return next, nil
+			return Version{State: next, ETag: obj.ETag}, nil
 		}
 		if attempt >= a.maxAttempts {
-			return State{}, fmt.Errorf("update state %s: gave up after %d attempts: %w", k, attempt, err)
+			return Version{}, fmt.Errorf("update state %s: gave up after %d attempts: %w", k, attempt, err)
+		}
+		if seed != nil {
+			seed = nil
+			continue // the version given was not current: read it, no contention to wait out
 		}
 		a.log.Debug("archive: state changed by another writer, retrying", "dtekey", k.String(), "attempt", attempt)
 		if err := sleep(ctx, a.retryDelay(attempt)); err != nil {
-			return State{}, fmt.Errorf("update state %s: %w", k, err)
+			return Version{}, fmt.Errorf("update state %s: %w", k, err)
 		}
 	}
 }
@@ -122,7 +161,7 @@ func (a *Archive) readState(ctx context.Context, k dtekey.Key, key string) (Stat
 // on a server found to ignore it, writes and reads back (see
 // WithCapabilities). The body's sha256 goes along as metadata: with it a
 // read can tell a whole object from a torn one when the ETag is opaque.
-func (a *Archive) writeState(ctx context.Context, caps Capabilities, key string, body []byte, etag string) error {
+func (a *Archive) writeState(ctx context.Context, caps Capabilities, key string, body []byte, etag string) (string, error) {
 	opts := PutOptions{ContentType: contentTypeJSON, Metadata: map[string]string{MetaSHA256: Digest(body)}}
 	var unguarded bool
 	if etag == "" {
@@ -133,30 +172,29 @@ func (a *Archive) writeState(ctx context.Context, caps Capabilities, key string,
 		unguarded = !caps.IfMatch
 	}
 	if !unguarded {
-		_, err := a.put(ctx, key, body, opts)
-		return err
+		return a.put(ctx, key, body, opts)
 	}
 	cur, err := a.store.Get(ctx, key)
 	switch {
 	case etag == "" && err == nil:
-		return fmt.Errorf("%s: %w", key, ErrExists)
+		return "", fmt.Errorf("%s: %w", key, ErrExists)
 	case etag != "" && err == nil && cur.ETag != etag:
-		return fmt.Errorf("%s: %w", key, ErrConflict)
+		return "", fmt.Errorf("%s: %w", key, ErrConflict)
 	case err != nil && !errors.Is(err, ErrNotFound):
-		return err
+		return "", err
 	}
 	opts.IfMatch, opts.IfNoneMatch = "", ""
 	if _, err := a.put(ctx, key, body, opts); err != nil {
-		return err
+		return "", err
 	}
 	back, err := a.store.Get(ctx, key)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !bytes.Equal(back.Body, body) {
-		return fmt.Errorf("%s: overwritten right after our write: %w", key, ErrConflict)
+		return "", fmt.Errorf("%s: overwritten right after our write: %w", key, ErrConflict)
 	}
-	return nil
+	return back.ETag, nil
 }
 
 // put is store.Put that learns from the ETag the server answered what its

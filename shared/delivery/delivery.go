@@ -220,6 +220,7 @@ func (s *server) serve(ctx context.Context, w http.ResponseWriter, e events.Even
 	if failures, _ := events.RetryOf(e); failures+1 > attempt {
 		attempt = failures + 1
 	}
+	ctx = stage.WithAttempt(ctx, attempt)
 	stageName := s.stageName(e)
 	emits, err := s.call(ctx, e)
 	switch {

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/request"
@@ -19,6 +20,25 @@ type Signed struct {
 	// one modifies (notes): the SII must have accepted them first.
 	References []string     `json:"references,omitempty"`
 	Odoo       request.Odoo `json:"odoo"`
+	// DTE is the signed DTE as archived (its SHA-256 is Digest), so that
+	// submit need not read back what sign has just written. Optional: an
+	// event without it (or whose bytes do not match Digest) makes submit
+	// read ArchiveKey.
+	DTE []byte `json:"dte,omitempty"`
+	// State is the document's state as sign left it (StateSeed).
+	State *StateSeed `json:"state,omitempty"`
+}
+
+// StateSeed is a document's state as the stage that emitted the event
+// wrote it (the archive's state object, "Archive" in docs/design.md), with
+// the ETag that write got. The next stage starts its update from it with
+// If-Match on that ETag instead of reading the state again; when the state
+// has changed since (a redelivered or duplicated event), the write is
+// refused and the stage reads the state as it would without a seed. A seed
+// is a hint, never trusted without that condition.
+type StateSeed struct {
+	ETag  string          `json:"etag"`
+	State json.RawMessage `json:"state"`
 }
 
 // Submitted is the data of cl.dte.submitted.
@@ -40,6 +60,9 @@ type Check struct {
 	IssueDate string       `json:"issue_date"`
 	Total     int64        `json:"total"`
 	Odoo      request.Odoo `json:"odoo"`
+	// State is the document's state as the check's sender left it
+	// (StateSeed).
+	State *StateSeed `json:"state,omitempty"`
 }
 
 // Results of a settled document.

@@ -22,6 +22,28 @@ import (
 	"github.com/dtecl/pipeline/shared/events"
 )
 
+// attemptKey is the context key of the delivery attempt.
+type attemptKey struct{}
+
+// WithAttempt tells the stage which delivery attempt of its event this is
+// (delivery sets it, from the platform's attempt header or the event's
+// retry history).
+func WithAttempt(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, attemptKey{}, n)
+}
+
+// Attempt is the delivery attempt of the event being handled: 1 for the
+// first, or when the platform does not say (a platform's own redelivery may
+// then look like a first attempt). A stage may skip reading what only a
+// repeat would find done on a first attempt, never a check that keeps a
+// guarantee.
+func Attempt(ctx context.Context) int {
+	if n, ok := ctx.Value(attemptKey{}).(int); ok && n > 0 {
+		return n
+	}
+	return 1
+}
+
 // Handler is a stage's core.
 type Handler func(ctx context.Context, e events.Event) ([]Emit, error)
 

@@ -213,21 +213,7 @@ func TestIdenticalRequestsAtOnce(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{notifyParallelism: 1})
 	docs := s.manyDocs(500, 10)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for _, d := range docs {
-		s.Odoo.AddMove(d.move, d.key.String())
-		for range 20 {
-			wg.Go(func() {
-				<-start
-				if _, err := s.enqueue(d.body); err != nil {
-					t.Errorf("enqueue %s: %v", d.key, err)
-				}
-			})
-		}
-	}
-	close(start)
-	wg.Wait()
+	s.sendCopiesAtOnce(docs, 20)
 	s.waitAccepted(3*time.Minute, docs)
 	// The copies still waiting for the upload's result come back after
 	// LOST_UPLOAD_GRACE (25 s) and only re-announce it: let them.
@@ -246,6 +232,27 @@ func TestIdenticalRequestsAtOnce(t *testing.T) {
 	if n := s.SII.Stats()[siisim.OpGetEstDte]; n != 0 {
 		t.Errorf("%d per-document queries: a copy treated an upload in progress as lost", n)
 	}
+}
+
+// sendCopiesAtOnce registers each document's move in Odoo and enqueues
+// copies identical requests for each, all at the same moment.
+func (s *stack) sendCopiesAtOnce(docs []doc, copies int) {
+	s.t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, d := range docs {
+		s.Odoo.AddMove(d.move, d.key.String())
+		for range copies {
+			wg.Go(func() {
+				<-start
+				if _, err := s.enqueue(d.body); err != nil {
+					s.t.Errorf("enqueue %s: %v", d.key, err)
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
 }
 
 // TestDispatcherKilledMidRun kills the dispatcher (SIGKILL: its connections

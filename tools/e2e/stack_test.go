@@ -68,6 +68,9 @@ type stackOptions struct {
 	dispatcherProcess bool
 	// notifyParallelism: 1 keeps Odoo's callbacks in order, as kn/ does.
 	notifyParallelism int
+	// replicas runs sign and submit as several processes each
+	// (local.Config.Replicas).
+	replicas map[string]int
 }
 
 // stack is a local pipeline for one test: its own vhost, issuer RUT,
@@ -103,7 +106,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		BinDir: binDir, WorkDir: work, AMQPURL: vhost, S3: s3,
 		CAFs: cafs, SIIStep: 50 * time.Millisecond, FunctionEnv: o.functionEnv, StartUnready: o.startUnready,
 		Dashboard: o.dashboardToken != "", DashboardToken: o.dashboardToken,
-		DispatcherProcess: o.dispatcherProcess, NotifyParallelism: o.notifyParallelism,
+		DispatcherProcess: o.dispatcherProcess, NotifyParallelism: o.notifyParallelism, Replicas: o.replicas,
 		Logger: slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {

@@ -87,6 +87,10 @@ type Config struct {
 	NotifyParallelism int
 	// FunctionEnv adds environment variables per function (fault tests).
 	FunctionEnv map[string][]string
+	// Replicas runs sign or submit as that many processes (default 1),
+	// each fed by its own consumers of the same queue: horizontal scale on
+	// one machine. The extra ones are named "sign-2", "submit-3", ...
+	Replicas map[string]int
 	// OdooURL is a real Odoo's callback route (…/api/dte/callback). Empty:
 	// the stack runs its fake Odoo (Ports.Odoo) and notify calls that.
 	OdooURL string
@@ -373,7 +377,6 @@ func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error
 		"S3_ACCESS_KEY=" + s.cfg.S3.AccessKey, "S3_SECRET_KEY=" + s.cfg.S3.SecretKey,
 	}
 	cert := []string{"CERT_FILE=" + files.SignerP12, "CERT_PASSWORD=" + files.Password}
-	ports := map[string]*int{"enqueue": &s.cfg.Ports.Enqueue, "sign": &s.cfg.Ports.Sign, "submit": &s.cfg.Ports.Submit, "notify": &s.cfg.Ports.Notify}
 	// The slow retry tier in seconds, not minutes (the fast tier keeps its
 	// 1 s and 5 s), so that an outage on one machine heals in a demo's or a
 	// test's time; EVENT_TIMEOUT is shortened so that LOST_UPLOAD_GRACE,
@@ -390,44 +393,87 @@ func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error
 		"notify": {"ODOO_CALLBACK_URL=" + s.CallbackURL, "CALLBACK_SECRET=" + s.cfg.CallbackSecret},
 	}
 	for _, name := range Functions {
-		bin, err := binPath(s.cfg.BinDir, name)
-		if err != nil {
-			return err
-		}
-		port := *ports[name]
-		if port == 0 {
-			if port, err = freePort(); err != nil {
+		for r := 1; r <= max(s.cfg.Replicas[name], 1); r++ {
+			if err := s.startFunction(ctx, name, r, env[name], common); err != nil {
 				return err
 			}
-			*ports[name] = port
-		}
-		p := &process{
-			name: name, bin: bin, url: "http://127.0.0.1:" + strconv.Itoa(port),
-			log:       filepath.Join(s.cfg.WorkDir, "logs", name+".log"),
-			aliveOnly: s.cfg.StartUnready,
-			// Each process has its own lock file: one that stops must not
-			// remove another's.
-			env: append(append(append([]string{"PORT=" + strconv.Itoa(port), "LOCK_FILE=" + filepath.Join(s.cfg.WorkDir, name+".lock")},
-				common...), env[name]...), s.cfg.FunctionEnv[name]...),
-		}
-		s.procs[name] = p
-		if err := p.start(ctx); err != nil {
-			return err
 		}
 	}
 	s.EnqueueURL = s.procs["enqueue"].url + "/"
 	return nil
 }
 
-// routes are the dispatcher's: each function queue to its function.
+// startFunction starts replica r (1: the first, named as the function) of
+// a function.
+func (s *Stack) startFunction(ctx context.Context, name string, r int, env, common []string) error {
+	bin, err := binPath(s.cfg.BinDir, name)
+	if err != nil {
+		return err
+	}
+	ports := map[string]*int{"enqueue": &s.cfg.Ports.Enqueue, "sign": &s.cfg.Ports.Sign, "submit": &s.cfg.Ports.Submit, "notify": &s.cfg.Ports.Notify}
+	procName, port := replicaName(name, r), 0
+	if r == 1 {
+		port = *ports[name]
+	}
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return err
+		}
+		if r == 1 {
+			*ports[name] = port
+		}
+	}
+	p := &process{
+		name: procName, bin: bin, url: "http://127.0.0.1:" + strconv.Itoa(port),
+		log:       filepath.Join(s.cfg.WorkDir, "logs", procName+".log"),
+		aliveOnly: s.cfg.StartUnready,
+		// Each process has its own lock file: one that stops must not
+		// remove another's.
+		env: append(append(append([]string{"PORT=" + strconv.Itoa(port), "LOCK_FILE=" + filepath.Join(s.cfg.WorkDir, procName+".lock")},
+			common...), env...), s.cfg.FunctionEnv[name]...),
+	}
+	s.procs[procName] = p
+	return p.start(ctx)
+}
+
+// replicaName names replica r of a function: the function's own name for
+// the first, "sign-2" for the second.
+func replicaName(name string, r int) string {
+	if r == 1 {
+		return name
+	}
+	return name + "-" + strconv.Itoa(r)
+}
+
+// routes are the dispatcher's: each function queue to its function, one
+// route (its own consumers) per replica.
 func (s *Stack) routes() []dispatch.Route {
 	par := s.cfg.Parallelism
-	return []dispatch.Route{
-		{Queue: bus.QueueSign, URL: s.procs["sign"].url + "/", Parallelism: par},
-		{Queue: bus.QueueSubmit, URL: s.procs["submit"].url + "/", Parallelism: par},
-		{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: cmp.Or(s.cfg.NotifyParallelism, max(par/2, 1))},
-		{Queue: bus.QueueDead, URL: s.procs["notify"].url + "/dead", Parallelism: 1},
+	var out []dispatch.Route
+	for _, f := range []struct{ queue, name string }{{bus.QueueSign, "sign"}, {bus.QueueSubmit, "submit"}} {
+		for r := 1; r <= max(s.cfg.Replicas[f.name], 1); r++ {
+			out = append(out, dispatch.Route{Queue: f.queue, URL: s.procs[replicaName(f.name, r)].url + "/", Parallelism: par})
+		}
 	}
+	return append(out,
+		dispatch.Route{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: cmp.Or(s.cfg.NotifyParallelism, max(par/2, 1))},
+		dispatch.Route{Queue: bus.QueueDead, URL: s.procs["notify"].url + "/dead", Parallelism: 1},
+	)
+}
+
+// PIDs are the process ids of the stack's processes (functions, their
+// replicas, the dashboard and the dispatcher when they run as processes),
+// by name; a stopped one is left out.
+func (s *Stack) PIDs() map[string]int {
+	out := map[string]int{}
+	for name, p := range s.procs {
+		p.mu.Lock()
+		if p.cmd != nil && p.cmd.Process != nil {
+			out[name] = p.cmd.Process.Pid
+		}
+		p.mu.Unlock()
+	}
+	return out
 }
 
 // startDispatcher runs the dispatcher in this process, with its metrics and
@@ -540,8 +586,10 @@ func (s *Stack) Stop() {
 		errs = append(errs, p.stop(false))
 	}
 	for i := len(Functions) - 1; i >= 0; i-- {
-		if p, ok := s.procs[Functions[i]]; ok {
-			errs = append(errs, p.stop(false))
+		for r := max(s.cfg.Replicas[Functions[i]], 1); r >= 1; r-- {
+			if p, ok := s.procs[replicaName(Functions[i], r)]; ok {
+				errs = append(errs, p.stop(false))
+			}
 		}
 	}
 	if p, ok := s.procs[DashboardName]; ok {

@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,15 +29,27 @@ import (
 // from enqueue to "sent" (TrackID known) and to "accepted". The first status
 // check waits a second (the shortest delay tier), which bounds the
 // enqueue → accepted latency from below, not the throughput.
-func BenchmarkPipeline(b *testing.B) { runPipeline(b, 0) }
+func BenchmarkPipeline(b *testing.B) { runPipeline(b, 0, 1) }
 
 // BenchmarkPipelinePaced offers documents at a steady 20 per second, below
 // what the machine sustains, so the latencies are a document's own and not
 // the time it queued behind a burst.
-func BenchmarkPipelinePaced(b *testing.B) { runPipeline(b, 20) }
+func BenchmarkPipelinePaced(b *testing.B) { runPipeline(b, 20, 1) }
 
-// runPipeline sends b.N documents, all at once (rate 0) or rate per second.
-func runPipeline(b *testing.B, rate float64) {
+// BenchmarkPipelineReplicas is BenchmarkPipeline with sign and submit run
+// as 1, 2 and 4 processes each, every one fed by its own consumers of the
+// same queue. Besides the throughput it reports the duplicates: uploads
+// per document the SII received and distinct TrackIDs per document (1.00
+// each when nothing was done twice).
+func BenchmarkPipelineReplicas(b *testing.B) {
+	for _, n := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) { runPipeline(b, 0, n) })
+	}
+}
+
+// runPipeline sends b.N documents, all at once (rate 0) or rate per second,
+// with sign and submit run as replicas processes each.
+func runPipeline(b *testing.B, rate float64, replicas int) {
 	ctx := context.Background()
 	bin := b.TempDir()
 	if err := local.BuildFunctions(ctx, bin); err != nil {
@@ -50,9 +62,9 @@ func runPipeline(b *testing.B, rate float64) {
 	rec := newRecorder()
 	stack, err := local.Start(ctx, local.Config{
 		BinDir: bin, WorkDir: workDir(b), AMQPURL: bustest.VHost(b), S3: s3Config(),
-		SIIStep: 0, Parallelism: 8,
+		SIIStep: 0, Parallelism: 8, Replicas: map[string]int{"sign": replicas, "submit": replicas},
 		CAFs:        []local.CAFRange{{Issuer: "76086428-5", Type: 33, From: 1, To: 1_000_000}},
-		FunctionEnv: map[string][]string{"submit": {"CHECK_DELAYS=1s"}, "sign": {"LOG_LEVEL=warn"}, "notify": {"LOG_LEVEL=warn"}, "enqueue": {"LOG_LEVEL=warn"}},
+		FunctionEnv: functionEnv(),
 		OnCallback:  rec.callback,
 		Telemetry:   telemetryFromEnv(b),
 	})
@@ -69,33 +81,54 @@ func runPipeline(b *testing.B, rate float64) {
 	for i := range bodies {
 		bodies[i] = withFolio(b, base, int64(i+1))
 	}
+	pids := processes(b, stack, s3Config().Endpoint)
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	before := measure(b, stack, pids)
+	prof := startProfiles(b, pids, "sign", "submit", "enqueue", "notify", "self")
 	start := time.Now()
 	sendAll(b, stack, bodies, rec, 16, rate)
-	if err := rec.wait(b.N, 10*time.Minute); err != nil {
-		b.Fatal(err)
-	}
+	err = rec.wait(b.N, 10*time.Minute)
 	elapsed := time.Since(start)
 	b.StopTimer()
-	// The functions' CPU is counted once they have exited (stopped).
+	prof.stop()
+	if err != nil {
+		for i, r := range stack.SII.Received() {
+			if i < 5 {
+				b.Logf("upload %s: status %d %v %s %+v", r.TrackID, r.Status, r.Detail, r.Reason, r.Documents)
+			}
+		}
+		b.Fatal(err)
+	}
+	// Late events (the last callbacks' retries, if any) are not waited
+	// for: every document has reached Odoo as accepted.
+	after := measure(b, stack, pids)
 	stack.Stop()
 	stopped = true
-	cpu := cpuTime() - cpu0
 	if v := stack.Odoo.Violations(); len(v) > 0 {
 		b.Fatalf("callback contract violations: %v", v)
 	}
-	if n := len(stack.SII.Received()); n != b.N {
-		b.Fatalf("the SII received %d uploads for %d documents", n, b.N)
-	}
+	uploads, trackIDs := duplicates(stack)
 	b.Logf("SII calls: %v", stack.SII.Stats())
+	report(b, before, after, b.N)
 	sent, accepted := rec.latencies()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "docs/s")
-	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/doc")
+	b.ReportMetric(float64(uploads)/float64(b.N), "uploads/doc")
+	b.ReportMetric(float64(trackIDs)/float64(b.N), "trackids/doc")
 	b.ReportMetric(pct(sent, 0.50), "p50-sent-ms")
 	b.ReportMetric(pct(sent, 0.99), "p99-sent-ms")
 	b.ReportMetric(pct(accepted, 0.50), "p50-accepted-ms")
 	b.ReportMetric(pct(accepted, 0.99), "p99-accepted-ms")
+}
+
+// functionEnv is the functions' environment in these runs, with
+// DTE_BENCH_FUNCTION_ENV's VAR=value words added to each (experiments:
+// DTE_BENCH_FUNCTION_ENV=GOGC=400).
+func functionEnv() map[string][]string {
+	env := map[string][]string{"submit": {"CHECK_DELAYS=1s"}, "sign": {"LOG_LEVEL=warn"}, "notify": {"LOG_LEVEL=warn"}, "enqueue": {"LOG_LEVEL=warn"}}
+	for name := range env {
+		env[name] = append(env[name], strings.Fields(os.Getenv("DTE_BENCH_FUNCTION_ENV"))...)
+	}
+	return env
 }
 
 // telemetryFromEnv is the dispatcher's tracing from the OTEL_* variables,
@@ -109,17 +142,20 @@ func telemetryFromEnv(b *testing.B) config.Telemetry {
 	return t
 }
 
-// cpuTime is the CPU (user and system) used so far by this process (the
-// dispatcher, the SII simulator, the fake Odoo, the sender) and by its
-// children that have exited (the four functions, once stopped): the
-// pipeline's own work, without RabbitMQ's and the S3 server's. Less
-// sensitive than documents per second to what else runs on the machine.
-func cpuTime() time.Duration {
-	var self, children syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
-	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
-	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
-	return tv(self.Utime) + tv(self.Stime) + tv(children.Utime) + tv(children.Stime)
+// duplicates counts what the SII took: uploads, and distinct TrackIDs
+// given per document (both b.N when nothing was done twice).
+func duplicates(stack *local.Stack) (uploads, trackIDs int) {
+	seen := map[string]bool{}
+	for _, r := range stack.SII.Received() {
+		uploads++
+		for _, d := range r.Documents {
+			if r.TrackID != "" && !seen[d.DTEKey+" "+r.TrackID] {
+				seen[d.DTEKey+" "+r.TrackID] = true
+				trackIDs++
+			}
+		}
+	}
+	return uploads, trackIDs
 }
 
 func s3Config() archive.S3Config {
@@ -140,13 +176,26 @@ func withFolio(b *testing.B, base []byte, folio int64) []byte {
 	if err := json.Unmarshal(base, &m); err != nil {
 		b.Fatal(err)
 	}
-	m["document"].(map[string]any)["folio"] = folio
+	d := m["document"].(map[string]any)
+	d["folio"] = folio
+	// Issued today in Chile: the stack's CAFs are authorised today, and the
+	// simulator rejects a document issued before its CAF.
+	d["issue_date"] = today()
+	delete(d, "due_date")
 	m["odoo"].(map[string]any)["move_id"] = folio
 	out, err := json.Marshal(m)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return out
+}
+
+func today() string {
+	loc, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		loc = time.UTC
+	}
+	return time.Now().In(loc).Format(time.DateOnly)
 }
 
 func sendAll(b *testing.B, stack *local.Stack, bodies [][]byte, rec *recorder, workers int, rate float64) {

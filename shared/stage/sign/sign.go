@@ -3,9 +3,12 @@
 // announces it (cl.dte.signed).
 //
 // A folio is signed once. The archived DTE carries the digest of the
-// request it was built from: a redelivered request finds its document and
-// reuses it (no second signature with a new timestamp), while a different
-// request under the same dtekey is refused for good ("folio already used").
+// request it was built from: a redelivered request's create-only write is
+// refused and the archived document is announced (no second signature with
+// a new timestamp is ever archived or sent), while a different request
+// under the same dtekey is refused for good ("folio already used"). The
+// happy path reads nothing from the archive: one create-only write of the
+// DTE, one of its state, both carried on in cl.dte.signed.
 package sign
 
 import (
@@ -35,7 +38,7 @@ type Signer interface {
 // Archive is what sign needs from the archive.
 type Archive interface {
 	LoadState(ctx context.Context, k dtekey.Key) (archive.State, string, error)
-	UpdateState(ctx context.Context, k dtekey.Key, fn func(*archive.State) error) (archive.State, error)
+	UpdateStateFrom(ctx context.Context, k dtekey.Key, from *archive.Version, fn func(*archive.State) error) (archive.Version, error)
 	PutDTE(ctx context.Context, k dtekey.Key, signed []byte, requestDigest string) (archive.Document, error)
 	GetDTE(ctx context.Context, k dtekey.Key) (archive.Document, error)
 	CAFs(ctx context.Context, issuer rut.RUT, docType int) ([]archive.CAFFile, error)
@@ -87,14 +90,23 @@ func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, er
 	if err != nil {
 		return nil, errs.Permanent(err)
 	}
-	doc, err := f.existing(ctx, k, digest)
+	// A first attempt signs and writes without reading: the create-only
+	// write finds a repeat out. A delivery known to be a repeat looks
+	// first, and signs only when nothing was archived.
+	var doc archive.Document
+	from := &archive.Version{} // "no state yet", the usual case: one create-only write
+	err = archive.ErrNotFound
+	if stage.Attempt(ctx) > 1 {
+		doc, err = f.existing(ctx, k, digest)
+		from = nil
+	}
 	if errors.Is(err, archive.ErrNotFound) {
 		doc, err = f.sign(ctx, k, req, digest)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
+	v, err := f.archive.UpdateStateFrom(ctx, k, from, func(s *archive.State) error {
 		if s.ArchiveKey == doc.Key && s.Digest == doc.Digest {
 			return archive.ErrNoUpdate // a redelivery: recorded already
 		}
@@ -103,10 +115,11 @@ func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, er
 			s.Record(f.now(), archive.StatusSigned, "signed DTE "+doc.Key, e.ID())
 		}
 		return nil
-	}); err != nil && !errors.Is(err, archive.ErrNoUpdate) {
+	})
+	if err != nil && !errors.Is(err, archive.ErrNoUpdate) {
 		return nil, fmt.Errorf("sign %s: record state: %w", k, err)
 	}
-	return stage.One(signedEvent(k, req, doc))
+	return stage.One(signedEvent(k, req, doc, v))
 }
 
 // existing returns the document already signed for this request, or
@@ -128,18 +141,23 @@ func (f *Function) existing(ctx context.Context, k dtekey.Key, digest string) (a
 
 // sign makes the document and archives it, create-only; if another
 // delivery archived one first, that one is used (or refused, if it came
-// from another request).
+// from another request). The archive is not read first (Handle does, for
+// a delivery known to be a repeat): a repeat the platform did not tell
+// signs again, its write is refused, and the archived document is the one
+// used (no second signature is ever archived or sent). When signing fails
+// (a CAF that expired since, say), a document archived earlier for the
+// same request is used.
 func (f *Function) sign(ctx context.Context, k dtekey.Key, req *request.Request, digest string) (archive.Document, error) {
-	cafs, err := f.cafs.get(ctx, k)
+	signed, err := f.make(ctx, k, req)
 	if err != nil {
-		return archive.Document{}, fmt.Errorf("sign %s: %w", k, err)
-	}
-	signed, err := f.signer.Sign(ctx, req, cafs)
-	if err != nil {
-		return archive.Document{}, fmt.Errorf("sign %s: %w", k, err)
-	}
-	for _, w := range signed.Warnings {
-		f.log.WarnContext(ctx, "sign warning", "dtekey", k.String(), "code", w.Code, "message", w.Message)
+		doc, eerr := f.existing(ctx, k, digest)
+		switch {
+		case eerr == nil:
+			return doc, nil
+		case errors.Is(eerr, ErrFolioUsed):
+			return archive.Document{}, eerr
+		}
+		return archive.Document{}, err
 	}
 	doc, err := f.archive.PutDTE(ctx, k, signed.XML, digest)
 	if errors.Is(err, archive.ErrExists) {
@@ -151,7 +169,26 @@ func (f *Function) sign(ctx context.Context, k dtekey.Key, req *request.Request,
 	return doc, nil
 }
 
-func signedEvent(k dtekey.Key, req *request.Request, doc archive.Document) (*events.Event, error) {
+// make builds, stamps and signs the document.
+func (f *Function) make(ctx context.Context, k dtekey.Key, req *request.Request) (*dte.Signed, error) {
+	cafs, err := f.cafs.get(ctx, k)
+	if err != nil {
+		return nil, fmt.Errorf("sign %s: %w", k, err)
+	}
+	signed, err := f.signer.Sign(ctx, req, cafs)
+	if err != nil {
+		return nil, fmt.Errorf("sign %s: %w", k, err)
+	}
+	for _, w := range signed.Warnings {
+		f.log.WarnContext(ctx, "sign warning", "dtekey", k.String(), "code", w.Code, "message", w.Message)
+	}
+	return signed, nil
+}
+
+// signedEvent is cl.dte.signed, carrying the signed DTE and the state
+// written (so that submit reads neither back). Its id depends only on the
+// document.
+func signedEvent(k dtekey.Key, req *request.Request, doc archive.Document, v archive.Version) (*events.Event, error) {
 	var refs []string
 	for _, r := range req.References {
 		t, terr := strconv.Atoi(r.Type)
@@ -165,6 +202,7 @@ func signedEvent(k dtekey.Key, req *request.Request, doc archive.Document) (*eve
 		DTEKey: k.String(), ArchiveKey: doc.Key, Digest: doc.Digest,
 		Receiver: req.Receiver.RUT, IssueDate: req.Document.IssueDate, Total: req.Totals.Total,
 		Resolution: req.Issuer.Resolution, References: refs, Odoo: req.Odoo,
+		DTE: doc.Body, State: v.Seed(),
 	})
 	if err != nil {
 		return nil, err

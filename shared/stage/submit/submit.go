@@ -22,6 +22,13 @@
 //     status checks included, and delivery publishes them with confirms;
 //   - event ids derive from the document and the TrackID, so a repeated
 //     event is the same event, which Odoo drops.
+//
+// The events carry the state as the stage before wrote it (a seed, with its
+// ETag) and cl.dte.signed the signed DTE: on the happy path submit reads
+// nothing from the archive, and each state write is conditional on the
+// ETag of the last one. A seed that is not current any more (a redelivered
+// or duplicated event) is found out by that condition, and the event is
+// then handled from the stored state, as above.
 package submit
 
 import (
@@ -63,6 +70,7 @@ type Enveloper interface {
 type Archive interface {
 	LoadState(ctx context.Context, k dtekey.Key) (archive.State, string, error)
 	UpdateState(ctx context.Context, k dtekey.Key, fn func(*archive.State) error) (archive.State, error)
+	UpdateStateFrom(ctx context.Context, k dtekey.Key, from *archive.Version, fn func(*archive.State) error) (archive.Version, error)
 	GetDocument(ctx context.Context, key string) (archive.Document, error)
 	PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, envioID string, signed []byte) (archive.Document, error)
 }
@@ -120,9 +128,9 @@ var Types = []string{events.TypeSigned, events.TypeCheck}
 func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, error) {
 	switch e.Type() {
 	case events.TypeSigned:
-		return f.onSigned(ctx, e)
+		return f.onSigned(ctx, e, true)
 	case events.TypeCheck:
-		return f.onCheck(ctx, e)
+		return f.onCheck(ctx, e, true)
 	}
 	return nil, nil
 }

@@ -104,6 +104,7 @@ type fixture struct {
 	arch  *archive.Archive
 	now   time.Time
 	key   dtekey.Key
+	seed  archive.Version // the state as sign wrote it
 }
 
 // testConfig is the stage's timing in these tests.
@@ -161,13 +162,34 @@ func (x *fixture) signed(t *testing.T, k dtekey.Key) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := x.arch.UpdateState(ctx, k, func(s *archive.State) error {
+	v, err := x.arch.UpdateStateFrom(ctx, k, &archive.Version{}, func(s *archive.State) error {
 		s.DTEKey, s.ArchiveKey, s.Digest, s.RequestDigest = k.String(), doc.Key, doc.Digest, "req"
 		s.Record(x.now, archive.StatusSigned, "", "")
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if k == x.key {
+		x.seed = v
+	}
+}
+
+// seededEvent is cl.dte.signed as sign emits it: with the signed DTE and
+// the state it wrote.
+func (x *fixture) seededEvent(t *testing.T) events.Event {
+	t.Helper()
+	e := x.signedEvent(t)
+	d, _ := events.Decode[events.Signed](e)
+	doc, err := x.arch.GetDTE(context.Background(), x.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.DTE, d.State = doc.Body, x.seed.Seed()
+	if err := e.SetData(events.ContentTypeJSON, d); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func (x *fixture) signedEvent(t *testing.T, refs ...string) events.Event {

@@ -23,10 +23,28 @@ const ExtTrackID = "trackid"
 // onSigned uploads a signed DTE, unless the state shows it was uploaded
 // already (then it only re-announces the TrackID) or is being uploaded by
 // another delivery (then it waits for that upload's result).
-func (f *Function) onSigned(ctx context.Context, e events.Event) ([]stage.Emit, error) {
+//
+// With seeded set, the state sign wrote and the event carries (the usual
+// case: nothing has happened to the document since) stands for the stored
+// one: the upload's first write is conditional on its ETag. When that write
+// finds the state changed, the event is handled again from the stored
+// state.
+func (f *Function) onSigned(ctx context.Context, e events.Event, seeded bool) ([]stage.Emit, error) {
 	k, d, err := decode[events.Signed](e)
 	if err != nil {
 		return nil, err
+	}
+	// The seed is used on a first attempt only: a retry or a redelivery
+	// has most likely found the state changed.
+	if v := archive.VersionOf(k, d.State); seeded && v != nil && stage.Attempt(ctx) == 1 && carriedTrackID(e) == "" && untouched(v.State) {
+		if wait, err := f.referencesReady(ctx, e, k, d); err != nil || wait != nil {
+			return wait, err
+		}
+		out, err := f.upload(ctx, e, k, v.State, v, d)
+		if !errors.Is(err, errStale) {
+			return out, err
+		}
+		return f.onSigned(ctx, e, false)
 	}
 	st, _, err := f.archive.LoadState(ctx, k)
 	if err != nil {
@@ -46,8 +64,18 @@ func (f *Function) onSigned(ctx context.Context, e events.Event) ([]stage.Emit, 
 	if wait, err := f.referencesReady(ctx, e, k, d); err != nil || wait != nil {
 		return wait, err
 	}
-	return f.upload(ctx, e, k, st, d)
+	return f.upload(ctx, e, k, st, nil, d)
 }
+
+// untouched reports whether a state shows nothing of an upload: what sign
+// leaves.
+func untouched(st archive.State) bool {
+	return !archive.FinalStatus(st.Status) && st.TrackID == "" && st.UploadStartedAt == nil && st.EnvioKey == ""
+}
+
+// errStale is an upload that found, at its first write, that the state
+// carried by the event was not the stored one.
+var errStale = errors.New("the state the event carries is not current")
 
 func carriedTrackID(e events.Event) string {
 	s, _ := e.Extensions()[ExtTrackID].(string)
@@ -66,7 +94,7 @@ func (f *Function) announce(k dtekey.Key, st archive.State, d events.Signed) ([]
 		}
 		return []stage.Emit{stage.Now(*e)}, nil
 	}
-	return f.submitted(k, st.TrackID, st.EnvioKey, 1, d)
+	return f.submitted(k, st.TrackID, st.EnvioKey, 1, d, nil)
 }
 
 // recordTrackID records the TrackID an earlier attempt got from the SII
@@ -93,17 +121,17 @@ func (f *Function) recordTrackID(ctx context.Context, k dtekey.Key, trackID stri
 	if err != nil {
 		return nil, stage.Carry(fmt.Errorf("submit %s: record TrackID %s: %w", k, trackID, err), map[string]string{ExtTrackID: trackID})
 	}
-	return f.submitted(k, trackID, st.EnvioKey, 1, d)
+	return f.submitted(k, trackID, st.EnvioKey, 1, d, nil)
 }
 
 // submitted is cl.dte.submitted, at once, and the status check with the
-// given attempt number, later.
-func (f *Function) submitted(k dtekey.Key, trackID, envioKey string, attempt int, d events.Signed) ([]stage.Emit, error) {
+// given attempt number, later, carrying the state v when known.
+func (f *Function) submitted(k dtekey.Key, trackID, envioKey string, attempt int, d events.Signed, v *archive.Version) ([]stage.Emit, error) {
 	e, err := f.submittedEvent(k, trackID, envioKey, d)
 	if err != nil {
 		return nil, err
 	}
-	check, err := f.nextCheck(k, trackID, attempt, docOfSigned(d))
+	check, err := f.nextCheck(k, trackID, attempt, docOfSigned(d), v)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +139,14 @@ func (f *Function) submitted(k dtekey.Key, trackID, envioKey string, attempt int
 }
 
 // upload builds (or reuses) the EnvioDTE, records that an upload starts,
-// sends it and records the TrackID.
-func (f *Function) upload(ctx context.Context, e events.Event, k dtekey.Key, st archive.State, d events.Signed) ([]stage.Emit, error) {
+// sends it and records the TrackID. from, when not nil, is the version st
+// is believed to be (the event's seed): when the first write finds it is
+// not, errStale (the envelope archived meanwhile stays unused).
+func (f *Function) upload(ctx context.Context, e events.Event, k dtekey.Key, st archive.State, from *archive.Version, d events.Signed) ([]stage.Emit, error) {
 	envio, err := f.envelope(ctx, k, st, d)
+	if err != nil && from != nil && errors.Is(err, archive.ErrExists) {
+		return nil, errStale // an envelope of this second is there: a repeat
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -121,13 +154,17 @@ func (f *Function) upload(ctx context.Context, e events.Event, k dtekey.Key, st 
 	// on another delivery waits for this upload's result, and after the
 	// grace asks the SII before sending anything again.
 	started := f.now().UTC()
-	if _, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
+	v, err := f.archive.UpdateStateFrom(ctx, k, from, func(s *archive.State) error {
 		if s.TrackID != "" || s.UploadStartedAt != nil || (s.EnvioKey != "" && s.EnvioKey != envio.Key) {
 			return errConcurrent
 		}
 		s.EnvioKey, s.UploadStartedAt = envio.Key, &started
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
+		if errors.Is(err, errConcurrent) && from != nil {
+			return nil, errStale
+		}
 		if errors.Is(err, errConcurrent) {
 			// Another delivery got there first: its result wins; look
 			// again once it must be known.
@@ -139,7 +176,9 @@ func (f *Function) upload(ctx context.Context, e events.Event, k dtekey.Key, st 
 	if err != nil {
 		return stage.One(f.uploadFailed(ctx, k, d, err))
 	}
-	st, err = f.archive.UpdateState(ctx, k, func(s *archive.State) error {
+	// From the version just written: nobody else writes while the upload
+	// mark is there, so this is one conditional write, no read.
+	v, err = f.archive.UpdateStateFrom(ctx, k, &v, func(s *archive.State) error {
 		s.TrackID, s.UploadStartedAt, s.EnvioKey = receipt.TrackID, nil, envio.Key
 		s.Record(f.now(), archive.StatusSent, "TrackID "+receipt.TrackID, "")
 		return nil
@@ -149,7 +188,7 @@ func (f *Function) upload(ctx context.Context, e events.Event, k dtekey.Key, st 
 		// retried event carries it to the next attempt.
 		return nil, stage.Carry(fmt.Errorf("submit %s: record TrackID %s: %w", k, receipt.TrackID, err), map[string]string{ExtTrackID: receipt.TrackID})
 	}
-	return f.submitted(k, receipt.TrackID, envio.Key, 1, d)
+	return f.submitted(k, receipt.TrackID, envio.Key, 1, d, &v)
 }
 
 var errConcurrent = errors.New("concurrent upload")
@@ -165,9 +204,9 @@ func (f *Function) envelope(ctx context.Context, k dtekey.Key, st archive.State,
 		}
 		return doc, nil
 	}
-	dte, err := f.archive.GetDocument(ctx, d.ArchiveKey)
+	dte, err := f.signedDTE(ctx, k, d)
 	if err != nil {
-		return archive.Document{}, fmt.Errorf("submit %s: read signed DTE: %w", k, err)
+		return archive.Document{}, err
 	}
 	if dte.Digest != d.Digest {
 		return archive.Document{}, errs.Permanentf("submit %s: the archived DTE (%s) is not the one signed (%s)", k, dte.Digest, d.Digest)
@@ -182,6 +221,19 @@ func (f *Function) envelope(ctx context.Context, k dtekey.Key, st archive.State,
 		return archive.Document{}, fmt.Errorf("submit %s: %w", k, err)
 	}
 	return doc, nil
+}
+
+// signedDTE is the signed DTE the event carries when its bytes are the
+// ones signed (their digest), else the archived one.
+func (f *Function) signedDTE(ctx context.Context, k dtekey.Key, d events.Signed) (archive.Document, error) {
+	if len(d.DTE) > 0 && archive.Digest(d.DTE) == d.Digest {
+		return archive.Document{Key: d.ArchiveKey, Body: d.DTE, Digest: d.Digest}, nil
+	}
+	dte, err := f.archive.GetDocument(ctx, d.ArchiveKey)
+	if err != nil {
+		return archive.Document{}, fmt.Errorf("submit %s: read signed DTE: %w", k, err)
+	}
+	return dte, nil
 }
 
 // uploadFailed decides what a failed upload means. A refusal of the file
@@ -263,7 +315,7 @@ func (f *Function) lostAnswer(ctx context.Context, e events.Event, k dtekey.Key,
 		return nil, fmt.Errorf("submit %s: clear lost upload: %w", k, err)
 	}
 	st.UploadStartedAt = nil
-	return f.upload(ctx, e, k, st, d)
+	return f.upload(ctx, e, k, st, nil, d)
 }
 
 func envioFilename(k dtekey.Key) string {
