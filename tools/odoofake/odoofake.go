@@ -45,7 +45,7 @@ type Callback struct {
 	Attachments      []Attachment `json:"attachments,omitempty"`
 	AttachmentsError string       `json:"attachments_error,omitempty"`
 	Received         time.Time    `json:"-"`
-	Result        string    `json:"-"` // applied, duplicate, ignored
+	Result           string       `json:"-"` // applied, duplicate, ignored
 }
 
 // Attachment is a file of an accepted document, as the addon reads it.
