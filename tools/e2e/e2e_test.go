@@ -149,7 +149,8 @@ func (s *stack) checkHandover(t *testing.T, d doc, signed []byte, trusted [][]by
 		if err := dtetest.XMLSec1Verify(t, envio, dtetest.XMLSec1{IDNode: "SetDTE", Node: "/*/*[local-name()='Signature']", Trusted: trusted}); err != nil {
 			t.Errorf("%s: %v", envKey, err)
 		}
-		if !bytes.Contains(envio, signed[bytes.Index(signed, []byte("<DTE")):]) {
+		el := signed[bytes.Index(signed, []byte("<DTE ")) : bytes.LastIndex(signed, []byte("</DTE>"))+len("</DTE>")]
+		if !bytes.Contains(envio, el) {
 			t.Errorf("%s does not hold the signed DTE byte for byte", envKey)
 		}
 	} else if _, err := s.Archive.GetDocument(context.Background(), envKey); !errors.Is(err, archive.ErrNotFound) {

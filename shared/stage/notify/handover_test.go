@@ -74,7 +74,7 @@ type accepted struct {
 
 // acceptedDocument signs samples/requests/<name>.json after edit and
 // archives it in mem, as sign would.
-func acceptedDocument(t *testing.T, a *archive.Archive, name, result string, edit func(string) string) accepted {
+func acceptedDocument(t testing.TB, a *archive.Archive, name, result string, edit func(string) string) accepted {
 	t.Helper()
 	s, err := signingOnce()
 	if err != nil {
