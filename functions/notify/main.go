@@ -41,7 +41,10 @@ func run(ctx context.Context, src config.Source) error {
 		return err
 	}
 	defer tel.Close(logger)
-	maker, arch, err := newHandover(ctx, cfg, tel, logger)
+	// No readiness check on the archive: with S3 down notify still tells
+	// Odoo every status; only accepted documents wait (their delivery is
+	// retried).
+	maker, err := newHandover(ctx, cfg, tel, logger)
 	if err != nil {
 		return err
 	}
@@ -49,38 +52,35 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
-	opts := serve.FunctionOptions(cfg.Base, h, serve.ReadyChecks(readyTTL, serve.Check{Name: "archive", Probe: arch.Ready}), logger)
+	opts := serve.FunctionOptions(cfg.Base, h, nil, logger)
 	opts.Metrics = tel.Handler()
 	return serve.Run(ctx, opts)
 }
 
-// readyTTL is how long an answer of the readiness probe is reused.
-const readyTTL = 5 * time.Second
-
 // newHandover wires what accepted documents hand over to the customer:
 // the archive, the certificate that signs the receiver's EnvioDTE and the
 // SII keys the printed timbre's CAF is checked with.
-func newHandover(ctx context.Context, cfg config.Notify, tel *telemetry.Telemetry, logger *slog.Logger) (*handover.Maker, *archive.Archive, error) {
+func newHandover(ctx context.Context, cfg config.Notify, tel *telemetry.Telemetry, logger *slog.Logger) (*handover.Maker, error) {
 	cert, err := certs.LoadFile(cfg.Cert.File, cfg.Cert.KeyFile, cfg.Cert.Password)
 	if err != nil {
-		return nil, nil, fmt.Errorf("certificate %s: %w", cfg.Cert.File, err)
+		return nil, fmt.Errorf("certificate %s: %w", cfg.Cert.File, err)
 	}
 	if err := cert.ValidAt(time.Now()); err != nil {
 		logger.Error("the signing certificate cannot sign now; receivers' EnvioDTEs will not be made until it is replaced", "error", err)
 	}
 	keys, err := caf.SIIKeys(cfg.SIIKeysDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	signer, err := dte.NewSigner(cert, dte.WithSIIKeys(keys), dte.WithLogger(logger))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	arch, err := archive.Open(ctx, archive.ConfigFrom(cfg.S3), cfg.Probe.Probe, logger, tel.Store)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return handover.New(arch, signer, keys), arch, nil
+	return handover.New(arch, signer, keys), nil
 }
 
 // newHandler serves status events on / and dead letters on /dead, posting
