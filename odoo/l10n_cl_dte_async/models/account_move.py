@@ -633,9 +633,12 @@ class AccountMove(models.Model):
             self.write(values)
         if created:
             bot = self._dte_async_bot()
-            self.message_post(body=_html(messages.attachments_text([a.name for a in new])),
-                              author_id=bot.id, attachment_ids=created.ids,
-                              message_type='comment', subtype_xmlid='mail.mt_note')
+            # disable_attachment_import: account's hook would otherwise take the
+            # XML off the invoice and try to import it as a vendor e-invoice.
+            self.with_context(disable_attachment_import=True).message_post(
+                body=_html(messages.attachments_text([a.name for a in new])),
+                author_id=bot.id, attachment_ids=created.ids,
+                message_type='comment', subtype_xmlid='mail.mt_note')
         return created
 
     def action_dte_async_print_pdf(self):
