@@ -135,12 +135,24 @@ func s3Config() archive.S3Config {
 	}
 }
 
+var chile = func() *time.Location {
+	if loc, err := time.LoadLocation("America/Santiago"); err == nil {
+		return loc
+	}
+	return time.FixedZone("CLT", -3*3600)
+}()
+
 func withFolio(b *testing.B, base []byte, folio int64) []byte {
 	var m map[string]any
 	if err := json.Unmarshal(base, &m); err != nil {
 		b.Fatal(err)
 	}
-	m["document"].(map[string]any)["folio"] = folio
+	d := m["document"].(map[string]any)
+	d["folio"] = folio
+	// Dated today in Chile: the stack's CAF is authorised today, and the
+	// SII rejects a document dated before its CAF (the sample's date).
+	d["issue_date"] = time.Now().In(chile).Format(time.DateOnly)
+	delete(d, "due_date")
 	m["odoo"].(map[string]any)["move_id"] = folio
 	out, err := json.Marshal(m)
 	if err != nil {
