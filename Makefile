@@ -24,7 +24,7 @@ export CRYPTO
 
 .PHONY: help run build test test-go test-s3 test-faults test-broker-restart test-odoo test-odoo-plain \
         test-odoo-framework vet services rabbitmq s3 minio prereqs-run prereqs-test deploy-check \
-        images coldstart bench bench-enqueue load-enqueue bench-dte bench-signer bench-printout \
+        images coldstart bench bench-enqueue load-enqueue bench-dte bench-signer bench-printout bench-notify \
         bench-pipeline bench-dashboard print-samples fuzz-verify clean
 
 help:
@@ -140,7 +140,7 @@ coldstart: services
 
 # --- benchmarks --------------------------------------------------------------
 
-bench: bench-enqueue load-enqueue bench-dte bench-signer bench-printout bench-pipeline bench-dashboard
+bench: bench-enqueue load-enqueue bench-dte bench-signer bench-printout bench-notify bench-pipeline bench-dashboard
 
 bench-enqueue: services
 	$(S3ENV) && $(GO) test -run '^$$' -bench Enqueue -benchtime 3000x ./shared/stage/enqueue/
@@ -170,6 +170,11 @@ load-enqueue: build rabbitmq
 
 bench-printout:
 	$(GO) test -run '^$$' -bench Render -cpu 1 -benchtime 3s ./shared/printout/
+
+# notify's CPU per accepted document with and without what the customer
+# receives (the printed DTE, the receiver's EnvioDTE): rendering's cost.
+bench-notify:
+	$(GO) test -run '^$$' -bench NotifyAccepted -cpu 1 -benchtime 3s ./shared/stage/notify/
 
 # 1,000 facturas at once, 1,000 at a steady 20/s, and sign and submit as 1, 2
 # and 4 processes each; -v prints per run the S3 calls per document of each

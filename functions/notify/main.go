@@ -5,12 +5,19 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
+	"github.com/dtecl/pipeline/shared/archive"
+	"github.com/dtecl/pipeline/shared/caf"
 	"github.com/dtecl/pipeline/shared/callback"
+	"github.com/dtecl/pipeline/shared/certs"
 	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/delivery"
+	"github.com/dtecl/pipeline/shared/dte"
+	"github.com/dtecl/pipeline/shared/handover"
 	"github.com/dtecl/pipeline/shared/serve"
 	"github.com/dtecl/pipeline/shared/stage/notify"
 	"github.com/dtecl/pipeline/shared/telemetry"
@@ -34,7 +41,14 @@ func run(ctx context.Context, src config.Source) error {
 		return err
 	}
 	defer tel.Close(logger)
-	h, err := newHandler(cfg, tel, logger)
+	// No readiness check on the archive: with S3 down notify still tells
+	// Odoo every status; only accepted documents wait (their delivery is
+	// retried).
+	maker, err := newHandover(ctx, cfg, tel, logger)
+	if err != nil {
+		return err
+	}
+	h, err := newHandler(cfg, maker, tel, logger)
 	if err != nil {
 		return err
 	}
@@ -43,11 +57,37 @@ func run(ctx context.Context, src config.Source) error {
 	return serve.Run(ctx, opts)
 }
 
+// newHandover wires what accepted documents hand over to the customer:
+// the archive, the certificate that signs the receiver's EnvioDTE and the
+// SII keys the printed timbre's CAF is checked with.
+func newHandover(ctx context.Context, cfg config.Notify, tel *telemetry.Telemetry, logger *slog.Logger) (*handover.Maker, error) {
+	cert, err := certs.LoadFile(cfg.Cert.File, cfg.Cert.KeyFile, cfg.Cert.Password)
+	if err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", cfg.Cert.File, err)
+	}
+	if err := cert.ValidAt(time.Now()); err != nil {
+		logger.Error("the signing certificate cannot sign now; receivers' EnvioDTEs will not be made until it is replaced", "error", err)
+	}
+	keys, err := caf.SIIKeys(cfg.SIIKeysDir)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := dte.NewSigner(cert, dte.WithSIIKeys(keys), dte.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	arch, err := archive.Open(ctx, archive.ConfigFrom(cfg.S3), cfg.Probe.Probe, logger, tel.Store)
+	if err != nil {
+		return nil, err
+	}
+	return handover.New(arch, signer, keys), nil
+}
+
 // newHandler serves status events on / and dead letters on /dead, posting
 // to Odoo once per delivery (the platform's deliveries are the retries).
-func newHandler(cfg config.Notify, tel *telemetry.Telemetry, logger *slog.Logger) (http.Handler, error) {
+func newHandler(cfg config.Notify, h notify.Handover, tel *telemetry.Telemetry, logger *slog.Logger) (http.Handler, error) {
 	odoo := &http.Client{Transport: tel.CallbackTransport(http.DefaultTransport)}
-	f := notify.New(&callback.Client{URL: cfg.CallbackURL, Secret: []byte(cfg.Secret), Timeout: cfg.CallbackTimeout, HTTP: odoo}, logger)
+	f := notify.New(&callback.Client{URL: cfg.CallbackURL, Secret: []byte(cfg.Secret), Timeout: cfg.CallbackTimeout, HTTP: odoo}, h, logger)
 	// notify emits nothing: no publisher. A permanent failure is
 	// dead-lettered, not turned into cl.dte.failed, which would come back
 	// here.

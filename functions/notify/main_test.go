@@ -40,7 +40,9 @@ func TestConfigurationProblemsAreListed(t *testing.T) {
 }
 
 func TestStartsInDevelopmentMode(t *testing.T) {
-	servetest.StartAndStop(t, run, map[string]string{config.DevModeVar: "true"})
+	env := servetest.CertificateEnv(t)
+	env[config.DevModeVar] = "true"
+	servetest.StartAndStop(t, run, env)
 }
 
 // odoo records callbacks and answers each with the next status.
@@ -84,14 +86,14 @@ func TestMux(t *testing.T) {
 	srv := httptest.NewServer(o)
 	t.Cleanup(srv.Close)
 	var cfg config.Notify
-	if _, err := config.Load(config.Map(map[string]string{"CALLBACK_SECRET": "cb-secret", "ODOO_CALLBACK_URL": srv.URL}), &cfg); err != nil {
+	if _, err := config.Load(config.Map(map[string]string{"CALLBACK_SECRET": "cb-secret", "ODOO_CALLBACK_URL": srv.URL, "CERT_FILE": "unused.p12"}), &cfg); err != nil {
 		t.Fatal(err)
 	}
 	tel, err := telemetry.New(t.Context(), "notify", cfg.Telemetry)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := newHandler(cfg, tel, slog.New(slog.DiscardHandler))
+	h, err := newHandler(cfg, nil, tel, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

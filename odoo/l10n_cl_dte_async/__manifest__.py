@@ -22,6 +22,7 @@ en /api/dte/callback y el estado y el chatter de la factura se actualizan solos.
         'views/dte_async_event_views.xml',
         'views/account_move_views.xml',
         'views/res_config_settings_views.xml',
+        'views/res_partner_views.xml',
         'data/ir_actions_server.xml',
     ],
     'assets': {

@@ -24,13 +24,14 @@ EXTERNAL_REFS = {
     "account.view_move_form", "account.view_invoice_tree", "account.view_account_invoice_filter",
     "account.res_config_settings_view_form", "account.model_account_move", "account.menu_finance_configuration",
     "account.group_account_invoice", "account.group_account_readonly", "account.group_account_manager",
-    "base.group_system", "base.group_multi_company",
+    "base.group_system", "base.group_multi_company", "base.view_partner_form",
 }
 # Fields of other modules that the addon's views use (account.move from account/l10n_cl, magic fields).
 EXTERNAL_FIELDS = {
     "account.move": {"country_code", "move_type", "l10n_latam_document_type_id_code"},
     "l10n_cl_dte_async.event": {"create_date"},
     "res.config.settings": set(),
+    "res.partner": {"category_id", "parent_id"},
 }
 MODIFIERS = ("invisible", "readonly", "required", "column_invisible")
 

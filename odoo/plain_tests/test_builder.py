@@ -151,6 +151,22 @@ class TestRefusals(SchemaMixin, unittest.TestCase):
         self.assertAccepted(wire)
         self.assertNotIn("activity", wire["receiver"])
 
+    def test_exchange_email_goes_to_the_receiver(self):
+        inv = _support.load_fixture(33)
+        inv["partner"]["exchange_email"] = " dte@cliente.cl "
+        wire, _ = build(inv)
+        self.assertAccepted(wire)
+        self.assertEqual("dte@cliente.cl", wire["receiver"]["exchange_email"])
+        inv["partner"]["exchange_email"] = ""
+        wire, _ = build(inv)
+        self.assertNotIn("exchange_email", wire["receiver"])
+
+    def test_exchange_email_must_be_an_address(self):
+        for bad in ("dte@cliente", "DTE <dte@cliente.cl>", "a@b.cl, c@d.cl", "x" * 80 + "@b.cl"):
+            inv = _support.load_fixture(33)
+            inv["partner"]["exchange_email"] = bad
+            self.assertProblem(inv, "Correo de intercambio DTE")
+
     def test_33_receiver_without_giro_address_commune(self):
         inv = _support.load_fixture(33)
         for key in ("activity", "street", "commune"):

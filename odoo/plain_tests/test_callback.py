@@ -223,3 +223,66 @@ class TestAnswers(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def attachment(kind="pdf", name="76086428-5-33-1042.pdf", content=b"%PDF-1.4 timbre", **over):
+    data = content
+    import base64
+    import hashlib
+    item = {"kind": kind, "name": name,
+            "mimetype": {"pdf": "application/pdf", "receiver_envelope": "application/xml"}.get(kind, "x/y"),
+            "archive_key": "pdf/76086428-5/33/1042.pdf", "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data), "data": base64.b64encode(data).decode()}
+    item.update(over)
+    return item
+
+
+class TestAttachments(unittest.TestCase):
+    """The accepted callback's files (docs/design.md, "What the customer receives")."""
+
+    def test_accepted_carries_its_files(self):
+        xml = b"<EnvioDTE/>"
+        raw = body("accepted", attachments=[attachment(), attachment("receiver_envelope", "EnvioDTE-76086428-5-33-1042.xml", xml)])
+        event = callback.parse_event(raw)
+        self.assertEqual(["pdf", "receiver_envelope"], [a.kind for a in event.attachments])
+        self.assertEqual(b"%PDF-1.4 timbre", event.attachments[0].data)
+        self.assertEqual(xml, event.attachments[1].data)
+        store = MemoryStore()
+        self.assertEqual(200, call(store, raw).status)
+
+    def test_other_statuses_and_old_pipelines(self):
+        self.assertEqual((), callback.parse_event(body("accepted")).attachments)  # an older pipeline
+        self.assertEqual("", callback.parse_event(body("objected")).attachments_error)
+        with self.assertRaises(callback.PayloadError):
+            callback.parse_event(body("sent", attachments=[attachment()]))
+
+    def test_without_data_but_with_the_reason(self):
+        event = callback.parse_event(body("accepted", attachments=[attachment(content=b"x" * 10, data="")],
+                                          attachments_error="too large"))
+        self.assertEqual(b"", event.attachments[0].data)
+        self.assertEqual("too large", event.attachments_error)
+
+    def test_bad_files_are_refused(self):
+        cases = {
+            "not base64": attachment(content=b"abc", data="@@@"),
+            "size lies": attachment(size=3),
+            "sha256 lies": attachment(sha256="0" * 64),
+            "unknown kind": attachment(kind="zip"),
+            "wrong mimetype": attachment(mimetype="text/html"),
+            "path as name": attachment(name="../../etc/passwd"),
+        }
+        for what, item in cases.items():
+            with self.subTest(what), self.assertRaises(callback.PayloadError):
+                callback.parse_event(body("accepted", attachments=[item]))
+        with self.assertRaises(callback.PayloadError):
+            callback.parse_event(body("accepted", attachments=[attachment(), attachment()]))  # two PDFs
+        self.assertEqual(400, call(MemoryStore(), body("accepted", attachments=[attachment(size=1)])).status)
+
+    def test_replayed_files_are_not_attached_again(self):
+        import hashlib
+        files = callback.parse_event(body("accepted", attachments=[attachment()])).attachments
+        self.assertEqual(files, tuple(callback.attachments_to_create([], files)))
+        same = [(files[0].name, hashlib.sha1(files[0].data).hexdigest())]
+        self.assertEqual([], callback.attachments_to_create(same, files))
+        other_bytes = [(files[0].name, hashlib.sha1(b"older").hexdigest())]
+        self.assertEqual(list(files), callback.attachments_to_create(other_bytes, files))

@@ -78,6 +78,38 @@ func (a *Archive) PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, en
 	return doc, nil
 }
 
+// contentTypePDF is the content type of a printed DTE.
+const contentTypePDF = "application/pdf"
+
+// PutPDF archives the printed DTE of k at PDFObjectKey, only if absent
+// (ErrExists otherwise: a redelivery; read it back with GetDocument).
+func (a *Archive) PutPDF(ctx context.Context, k dtekey.Key, pdf []byte) (Document, error) {
+	key, err := PDFObjectKey(k)
+	if err != nil {
+		return Document{}, err
+	}
+	return a.putArtifact(ctx, k, key, pdf, contentTypePDF, "printed DTE")
+}
+
+// PutReceiverEnvelope archives the receiver's EnvioDTE of k at
+// ReceiverEnvelopeObjectKey, only if absent (ErrExists otherwise).
+func (a *Archive) PutReceiverEnvelope(ctx context.Context, k dtekey.Key, envio []byte) (Document, error) {
+	key, err := ReceiverEnvelopeObjectKey(k)
+	if err != nil {
+		return Document{}, err
+	}
+	return a.putArtifact(ctx, k, key, envio, contentTypeXML, "receiver EnvioDTE")
+}
+
+func (a *Archive) putArtifact(ctx context.Context, k dtekey.Key, key string, body []byte, contentType, what string) (Document, error) {
+	doc := Document{Key: key, Body: body, Digest: Digest(body)}
+	meta := map[string]string{MetaSHA256: doc.Digest, MetaDTEKey: k.String()}
+	if err := a.putIfAbsent(ctx, key, body, PutOptions{ContentType: contentType, Metadata: meta}); err != nil {
+		return Document{}, fmt.Errorf("archive %s of %s: %w", what, k, err)
+	}
+	return doc, nil
+}
+
 // GetDocument reads any archived document by its object key, e.g. the
 // archive_key or envio_key of a state.
 func (a *Archive) GetDocument(ctx context.Context, key string) (Document, error) {

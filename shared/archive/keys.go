@@ -17,6 +17,11 @@ const (
 	PrefixEnvio = "envio/"
 	PrefixState = "state/"
 	PrefixCAF   = "caf/"
+	// PrefixPDF and PrefixReceiverEnvelope hold what the customer receives
+	// once the SII accepted a document (docs/design.md, "What the customer
+	// receives").
+	PrefixPDF              = "pdf/"
+	PrefixReceiverEnvelope = "envio-receptor/"
 )
 
 // maxDocType bounds tipoDTE: the SII's codes have at most three digits.
@@ -31,6 +36,23 @@ func DTEObjectKey(k dtekey.Key) (string, error) {
 		return "", err
 	}
 	return PrefixDTE + docPath(k) + ".xml", nil
+}
+
+// PDFObjectKey is where the printed DTE of k lives: pdf/{rut}/{type}/{folio}.pdf.
+func PDFObjectKey(k dtekey.Key) (string, error) {
+	if err := checkDTEKey(k); err != nil {
+		return "", err
+	}
+	return PrefixPDF + docPath(k) + ".pdf", nil
+}
+
+// ReceiverEnvelopeObjectKey is where the EnvioDTE addressed to the receiver
+// of k lives: envio-receptor/{rut}/{type}/{folio}.xml.
+func ReceiverEnvelopeObjectKey(k dtekey.Key) (string, error) {
+	if err := checkDTEKey(k); err != nil {
+		return "", err
+	}
+	return PrefixReceiverEnvelope + docPath(k) + ".xml", nil
 }
 
 // StateObjectKey is where the state of k lives: state/{rut}/{type}/{folio}.json.

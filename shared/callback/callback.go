@@ -51,7 +51,40 @@ type Payload struct {
 	// NextAttemptAt is, for retrying, about when the next attempt comes
 	// (RFC 3339, UTC); "" for every other status.
 	NextAttemptAt string `json:"next_attempt_at"`
+	// Attachments are, on accepted and objected, what the customer
+	// receives (docs/design.md, "What the customer receives"): the printed
+	// DTE and, for a receiver with a DTE exchange address, its EnvioDTE.
+	// Absent for every other status.
+	Attachments []Attachment `json:"attachments,omitempty"`
+	// AttachmentsError says, in English for an operator, why an accepted
+	// document comes without (some of) its attachments; "" otherwise.
+	AttachmentsError string `json:"attachments_error,omitempty"`
 }
+
+// Kinds of Attachment.
+const (
+	AttachmentPDF              = "pdf"               // the printed DTE
+	AttachmentReceiverEnvelope = "receiver_envelope" // the EnvioDTE addressed to the receiver
+)
+
+// Attachment is one file of an accepted document, inline.
+type Attachment struct {
+	Kind       string `json:"kind"`        // AttachmentPDF or AttachmentReceiverEnvelope
+	Name       string `json:"name"`        // a file name, e.g. 76086428-5-33-1042.pdf
+	MimeType   string `json:"mimetype"`    // application/pdf, application/xml
+	ArchiveKey string `json:"archive_key"` // where the archive keeps it
+	SHA256     string `json:"sha256"`      // hex SHA-256 of the file
+	Size       int    `json:"size"`        // bytes of the file
+	// Data is the file, base64 (standard alphabet, padded); "" when the
+	// attachments were over MaxAttachmentBytes (AttachmentsError says so).
+	Data string `json:"data,omitempty"`
+}
+
+// MaxAttachmentBytes bounds the files one callback carries inline (before
+// base64): a printed DTE is tens of KB, the 60-line one about 60 KB, an
+// EnvioDTE around 10 KB. The addon's body limit (2 MiB) leaves room for
+// them in base64 (4/3) and the rest of the body.
+const MaxAttachmentBytes = 1 << 20
 
 // Client posts callbacks to one Odoo.
 type Client struct {

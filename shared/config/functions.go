@@ -66,6 +66,14 @@ type Notify struct {
 	CallbackURL     string        `env:"ODOO_CALLBACK_URL" default:"http://127.0.0.1:8069/api/dte/callback" help:"Odoo's callback route"`
 	Secret          string        `env:"CALLBACK_SECRET,secret" dev:"local-dev-callback-secret" help:"HMAC key shared with the addon"`
 	CallbackTimeout time.Duration `env:"CALLBACK_TIMEOUT" default:"10s" help:"one POST to Odoo; a failed one is retried by the platform's deliveries"`
+	// What the customer receives (docs/design.md): on an accepted
+	// document notify reads the signed DTE, prints it, builds the
+	// receiver's EnvioDTE (signed with the company's certificate) and
+	// archives both.
+	S3         S3
+	Probe      S3Probe
+	Cert       Cert
+	SIIKeysDir string `env:"SII_CAF_KEYS" help:"a directory of extra CAF-signing keys (the local run's test SII); the SII's IDK 100 and 300 keys are built in"`
 }
 
 // Dashboard is the operations dashboard's configuration.

@@ -115,6 +115,13 @@ func writeIdDoc(w *writer, req *request.Request) {
 	} else if d.TransferType != 0 || d.DispatchType != 0 {
 		w.invalid("document.transfer_type", "IndTraslado", "only a guía de despacho (52) carries IndTraslado and TipoDespacho")
 	}
+	switch d.PrintFormat {
+	case request.PrintTicket:
+		w.raw("TpoImpresion", "T") // the printout follows it (printout.FormatAuto)
+	case "", request.PrintLetter:
+	default:
+		w.invalid("document.print_format", "TpoImpresion", "must be letter or ticket, got %q", d.PrintFormat)
+	}
 	if d.PaymentForm != 0 {
 		if d.PaymentForm < 1 || d.PaymentForm > 3 {
 			w.invalid("document.payment_form", "FmaPago", "must be 1 (contado), 2 (crédito) or 3 (sin costo), got %d", d.PaymentForm)

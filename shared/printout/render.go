@@ -45,6 +45,10 @@ type Options struct {
 	// "CEDIBLE CON SU FACTURA"). Asking it for a document that has none
 	// (56, 61, a guía that is not a sale) is an error.
 	Cedible bool
+	// CedibleIfAny adds the cedible copy when the document has one (a
+	// factura, a guía that is a sale) and prints the original alone
+	// otherwise: what the pipeline archives.
+	CedibleIfAny bool
 	// Resolution is the SII resolution that authorises the issuer
 	// (FchResol, NroResol), printed under the timbre. A DTE does not carry
 	// it; an EnvioDTE's Carátula does and is used when this is nil.
@@ -108,6 +112,9 @@ func render(signed []byte, o Options) ([]byte, error) {
 	}
 	if _, err := timbre.Verify(d.TED, o.SIIKeys); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCannotPrint, err)
+	}
+	if o.CedibleIfAny && HasCedible(d.Type) && (d.Type != 52 || saleTransfers[d.Transfer]) {
+		o.Cedible = true
 	}
 	r := &renderer{d: d}
 	switch {

@@ -47,7 +47,16 @@ type Document struct {
 	DueDate      string `json:"due_date,omitempty"`      // FchVenc, YYYY-MM-DD
 	TransferType int    `json:"transfer_type,omitempty"` // IndTraslado (52 only, required there): 1..9
 	DispatchType int    `json:"dispatch_type,omitempty"` // TipoDespacho (52 only): 1..3
+	// PrintFormat is the paper the customer's printout is made on:
+	// "letter" (default) or "ticket" (80 mm roll; IdDoc/TpoImpresion T).
+	PrintFormat string `json:"print_format,omitempty"`
 }
+
+// Print formats of Document.PrintFormat.
+const (
+	PrintLetter = "letter"
+	PrintTicket = "ticket"
+)
 
 // Resolution is the SII resolution that authorises the issuer (Carátula).
 type Resolution struct {
@@ -80,6 +89,11 @@ type Receiver struct {
 	City     string `json:"city,omitempty"`
 	Contact  string `json:"contact,omitempty"`
 	Email    string `json:"email,omitempty"`
+	// ExchangeEmail is the receiver's DTE exchange address (the "correo
+	// de intercambio" an electronic issuer registers with the SII): when
+	// set, the receiver gets the accepted DTE in an EnvioDTE addressed to
+	// it (docs/printout.md). Not part of the DTE.
+	ExchangeEmail string `json:"exchange_email,omitempty"`
 }
 
 // Line is one Detalle line.
@@ -127,6 +141,27 @@ type Totals struct {
 type Odoo struct {
 	Database string `json:"database"`
 	MoveID   int64  `json:"move_id"`
+	// Handover is set by sign in the events it makes (OdooForEvents),
+	// never sent by Odoo (the schema refuses it): what notify needs, once
+	// the SII accepted the document, to hand it over to the customer.
+	// Every later event copies Odoo, so it reaches notify without submit
+	// knowing about it.
+	Handover *Handover `json:"handover,omitempty"`
+}
+
+// Handover is what the printout and the receiver's EnvioDTE need beyond
+// the signed DTE (docs/design.md, "What the customer receives").
+type Handover struct {
+	Resolution    Resolution `json:"sii_resolution"`           // printed under the timbre; the receiver EnvioDTE's Carátula
+	ExchangeEmail string     `json:"exchange_email,omitempty"` // the receiver's DTE exchange address; "" for none
+}
+
+// OdooForEvents is r.Odoo with its Handover, for the events about the
+// document.
+func (r *Request) OdooForEvents() Odoo {
+	o := r.Odoo
+	o.Handover = &Handover{Resolution: r.Issuer.Resolution, ExchangeEmail: r.Receiver.ExchangeEmail}
+	return o
 }
 
 // Key is the document's identity across the pipeline. Only call it on a

@@ -3,7 +3,9 @@ package request
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/latin1"
@@ -22,6 +24,7 @@ func checkRules(vs *violations, r *Request) {
 	checkDate(vs, "issuer.sii_resolution.date", r.Issuer.Resolution.Date)
 	checkDocument(vs, r)
 	checkReceiver(vs, r)
+	checkExchangeEmail(vs, r)
 	checkReferences(vs, r)
 	linesOK := checkLines(vs, r)
 	adjOK := checkAdjustments(vs, r)
@@ -101,6 +104,30 @@ func checkReceiver(vs *violations, r *Request) {
 			vs.add(field, "required", "is required by the SII on document type %d", r.Document.Type)
 		}
 	}
+}
+
+// checkExchangeEmail: the receiver's DTE exchange address is one bare
+// e-mail address (local@domain), as the SII's registry of electronic
+// issuers lists it.
+func checkExchangeEmail(vs *violations, r *Request) {
+	e := r.Receiver.ExchangeEmail
+	if e == "" || vs.has("receiver.exchange_email") {
+		return
+	}
+	if !ValidEmail(e) {
+		vs.add("receiver.exchange_email", "email", "%q is not an e-mail address (local@domain, nothing else: no name, no spaces, no angle brackets)", e)
+	}
+}
+
+// ValidEmail reports whether s is one bare e-mail address: what net/mail
+// parses, written exactly so, with a dot in the domain.
+func ValidEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && strings.Contains(s[at+1:], ".") && !strings.HasSuffix(s, ".")
 }
 
 var dteTypes = map[string]bool{"33": true, "34": true, "39": true, "41": true, "43": true, "46": true, "52": true, "56": true, "61": true, "110": true, "111": true, "112": true}

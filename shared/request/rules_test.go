@@ -54,6 +54,11 @@ func TestParseRejects(t *testing.T) {
 		{name: "issuer RUT with dots", edit: func(m map[string]any) { obj(m, "issuer")["rut"] = "76.086.428-5" }, field: "issuer.rut", rule: "rut-format"},
 		{name: "receiver RUT check digit", edit: func(m map[string]any) { obj(m, "receiver")["rut"] = "77654321-2" }, field: "receiver.rut", rule: "rut-check-digit"},
 		{name: "receiver RUT lower-case k", edit: func(m map[string]any) { obj(m, "receiver")["rut"] = "60803000-k" }, field: "receiver.rut", rule: "rut-format"},
+		{name: "exchange e-mail without domain", edit: func(m map[string]any) { obj(m, "receiver")["exchange_email"] = "dte@cliente" }, field: "receiver.exchange_email", rule: "email"},
+		{name: "exchange e-mail with a name", edit: func(m map[string]any) { obj(m, "receiver")["exchange_email"] = "DTE <dte@cliente.cl>" }, field: "receiver.exchange_email", rule: "email"},
+		{name: "exchange e-mail two addresses", edit: func(m map[string]any) { obj(m, "receiver")["exchange_email"] = "a@b.cl, c@d.cl" }, field: "receiver.exchange_email", rule: "email"},
+		{name: "exchange e-mail too long", edit: func(m map[string]any) { obj(m, "receiver")["exchange_email"] = strings.Repeat("a", 80) + "@b.cl" }, field: "receiver.exchange_email", rule: "max-length"},
+		{name: "print format unknown", edit: func(m map[string]any) { obj(m, "document")["print_format"] = "a4" }, field: "document.print_format", rule: "enum"},
 		{name: "no lines", edit: func(m map[string]any) { m["lines"] = []any{} }, field: "lines", rule: "min-items"},
 		{name: "61 lines", edit: func(m map[string]any) {
 			ls := make([]any, 61)

@@ -146,7 +146,7 @@ func setups(t testing.TB) []setup {
 		},
 		{
 			fn:  "notify",
-			env: append(slices.Clone(common), "ODOO_CALLBACK_URL="+srv.URL+"/api/dte/callback", "CALLBACK_SECRET=coldstart"),
+			env: append(append(slices.Clone(common), s3...), "ODOO_CALLBACK_URL="+srv.URL+"/api/dte/callback", "CALLBACK_SECRET=coldstart"),
 			probe: eventProbe("a cl.dte.signed CloudEvent (a callback to Odoo)", mustEvent(t, events.TypeSigned, events.Signed{
 				DTEKey: "76086428-5-33-1042", Odoo: request.Odoo{Database: "odoo", MoveID: 42},
 			}), http.StatusOK),

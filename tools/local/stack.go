@@ -390,7 +390,7 @@ func (s *Stack) startFunctions(ctx context.Context, files *localpki.Files) error
 			"CHECK_DELAYS=1s,1s,2s,5s", "NOTE_WAIT=1s", "NOTE_REFERENCE_GRACE=1m",
 			"EVENT_TIMEOUT=20s", "LOST_UPLOAD_GRACE=25s",
 		}, retry...), s3env...), cert...),
-		"notify": {"ODOO_CALLBACK_URL=" + s.CallbackURL, "CALLBACK_SECRET=" + s.cfg.CallbackSecret},
+		"notify": append(append([]string{"ODOO_CALLBACK_URL=" + s.CallbackURL, "CALLBACK_SECRET=" + s.cfg.CallbackSecret, "SII_CAF_KEYS=" + files.SIIKeysDir}, s3env...), cert...),
 	}
 	for _, name := range Functions {
 		for r := 1; r <= max(s.cfg.Replicas[name], 1); r++ {

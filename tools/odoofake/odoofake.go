@@ -8,6 +8,9 @@ package odoofake
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -36,10 +39,31 @@ type Callback struct {
 	OccurredAt string `json:"occurred_at"`
 	TraceID    string `json:"trace_id"`
 	// NextAttemptAt is set for retrying only.
-	NextAttemptAt string    `json:"next_attempt_at"`
-	Received      time.Time `json:"-"`
-	Result        string    `json:"-"` // applied, duplicate, ignored
+	NextAttemptAt string `json:"next_attempt_at"`
+	// Attachments and AttachmentsError come with accepted and objected
+	// only (docs/design.md, "What the customer receives"); optional.
+	Attachments      []Attachment `json:"attachments,omitempty"`
+	AttachmentsError string       `json:"attachments_error,omitempty"`
+	Received         time.Time    `json:"-"`
+	Result           string       `json:"-"` // applied, duplicate, ignored
 }
+
+// Attachment is a file of an accepted document, as the addon reads it.
+type Attachment struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	MimeType   string `json:"mimetype"`
+	ArchiveKey string `json:"archive_key"`
+	SHA256     string `json:"sha256"`
+	Size       int    `json:"size"`
+	Data       string `json:"data,omitempty"`
+}
+
+// Bytes decodes the file (nil when it came without data).
+func (a Attachment) Bytes() ([]byte, error) { return base64.StdEncoding.DecodeString(a.Data) }
+
+// MaxBody is the addon's bound on a callback's body (MAX_BODY_BYTES).
+const MaxBody = 2 << 20
 
 // Move is an invoice Odoo knows: its dtekey and current status.
 type Move struct {
@@ -125,6 +149,9 @@ var rank = map[string]int{"queued": 1, "signed": 2, "sent": 3, "accepted": 4, "o
 
 var fields = []string{"event_id", "dtekey", "move_id", "status", "track_id", "sii_state", "message", "occurred_at", "trace_id", "next_attempt_at"}
 
+// optionalFields may be absent.
+var optionalFields = []string{"attachments", "attachments_error"}
+
 // traceIDRE is a callback's trace_id: 32 lowercase hex digits, or empty.
 var traceIDRE = regexp.MustCompile(`^([0-9a-f]{32})?$`)
 
@@ -147,9 +174,12 @@ func (s *Server) handle(r *http.Request) (int, map[string]string) {
 		s.failNext = s.failNext[1:]
 		return st, map[string]string{"error": "injected failure"}
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return s.violation(400, "unreadable body: %v", err)
+	}
+	if len(raw) > MaxBody {
+		return s.violation(413, "body over %d bytes", MaxBody)
 	}
 	if r.Method != http.MethodPost {
 		return s.violation(405, "method %s", r.Method)
@@ -235,7 +265,7 @@ func (s *Server) decode(raw []byte) (Callback, error) {
 		}
 	}
 	for k := range generic {
-		if !contains(fields, k) {
+		if !contains(fields, k) && !contains(optionalFields, k) {
 			extra = append(extra, k)
 		}
 	}
@@ -264,10 +294,47 @@ func (s *Server) decode(raw []byte) (Callback, error) {
 	if cb.Status == "sent" && cb.TrackID == "" {
 		return Callback{}, fmt.Errorf("status sent without a track_id")
 	}
+	if err := checkAttachments(cb); err != nil {
+		return Callback{}, err
+	}
 	if next, err := time.Parse(time.RFC3339, cb.NextAttemptAt); (cb.Status == "retrying") != (err == nil) || (err == nil && next.Before(s.now().Add(-time.Hour))) {
 		return Callback{}, fmt.Errorf("next_attempt_at %q with status %s: an RFC 3339 time for retrying only", cb.NextAttemptAt, cb.Status)
 	}
 	return cb, nil
+}
+
+// checkAttachments: only on accepted and objected; each file's data (when
+// given) is base64 whose size and SHA-256 are the ones announced.
+func checkAttachments(cb Callback) error {
+	if len(cb.Attachments) == 0 && cb.AttachmentsError == "" {
+		return nil
+	}
+	if cb.Status != "accepted" && cb.Status != "objected" {
+		return fmt.Errorf("attachments with status %s: only accepted and objected carry them", cb.Status)
+	}
+	for _, a := range cb.Attachments {
+		if a.Kind != "pdf" && a.Kind != "receiver_envelope" {
+			return fmt.Errorf("attachment kind %q", a.Kind)
+		}
+		if a.Name == "" || a.MimeType == "" || a.ArchiveKey == "" {
+			return fmt.Errorf("attachment %q: empty name, mimetype or archive_key", a.Kind)
+		}
+		if a.Data == "" {
+			if cb.AttachmentsError == "" {
+				return fmt.Errorf("attachment %s without data and without attachments_error", a.Name)
+			}
+			continue
+		}
+		b, err := a.Bytes()
+		if err != nil {
+			return fmt.Errorf("attachment %s: data is not base64: %w", a.Name, err)
+		}
+		sum := sha256.Sum256(b)
+		if len(b) != a.Size || hex.EncodeToString(sum[:]) != a.SHA256 {
+			return fmt.Errorf("attachment %s: size or sha256 do not match its data", a.Name)
+		}
+	}
+	return nil
 }
 
 func (s *Server) violation(status int, format string, args ...any) (int, map[string]string) {

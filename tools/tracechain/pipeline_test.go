@@ -190,10 +190,11 @@ func startPipeline(t *testing.T, cafSpec localpki.CAFSpec) *pipeline {
 		Stages: map[string]string{events.TypeCheck: "check"}, Retry: retry,
 	}))
 
-	// notify (functions/notify/main.go).
+	// notify (functions/notify/main.go), without the handover of accepted
+	// documents (its S3 calls are spans like sign's and submit's).
 	telN := newTel("notify")
 	fNotify := notify.New(&callback.Client{URL: odooURL + odoofake.Path, Secret: []byte(callbackSecret),
-		HTTP: &http.Client{Transport: telN.CallbackTransport(http.DefaultTransport)}}, logger("notify"))
+		HTTP: &http.Client{Transport: telN.CallbackTransport(http.DefaultTransport)}}, nil, logger("notify"))
 	mux := http.NewServeMux()
 	mux.Handle("/", mustDelivery(t, fNotify.Handle, delivery.Config{Stage: "notify", Types: notify.Types, Logger: logger("notify"), DeadLetterPermanent: true, Observer: telN.Deliveries("notify")}))
 	mux.Handle("/dead", mustDelivery(t, fNotify.HandleDead, delivery.Config{Stage: "notify", Logger: logger("notify"), DeadLetterPermanent: true, Observer: telN.DeadLetters()}))

@@ -15,11 +15,13 @@ from ..dtelib import callback, transitions
 _logger = logging.getLogger(__name__)
 
 UNIQUE_VIOLATION = '23505'
-# A callback is a few hundred bytes (its texts are cut at 4,000 characters);
-# anything larger is refused before it is read, and before the signature is
-# checked, so an unsigned caller cannot make Odoo read Odoo's own limit
-# (128 MiB) of body.
-MAX_BODY_BYTES = 64 * 1024
+# A callback is a few hundred bytes (its texts are cut at 4,000 characters),
+# except the accepted one, which carries the printed DTE and the receiver's
+# XML in base64 (the pipeline bounds them at 1 MiB before base64; a PDF is
+# tens of KB). Anything larger is refused before it is read, and before the
+# signature is checked, so an unsigned caller cannot make Odoo read Odoo's
+# own limit (128 MiB) of body.
+MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 @contextlib.contextmanager
@@ -109,6 +111,10 @@ class OdooCallbackStore:
             raise
         if decision.applied:
             self.env['account.move'].browse(move.move_id)._dte_async_apply_event(event, decision)
+        if event.status in callback.ACCEPTED_STATUSES and (event.attachments or event.attachments_error):
+            # Also when the status was already final (another event said so
+            # first): the files are attached once whatever the order.
+            self.env['account.move'].browse(move.move_id)._dte_async_attach_files(event)
         elif event.status == transitions.ERROR and move.status in transitions.FINAL:
             self.env['account.move'].browse(move.move_id)._dte_async_warn_final_error(event)
         return True

@@ -13,7 +13,7 @@ and that the fixtures under ``odoo/plain_tests/fixtures`` spell out by hand::
                   "commune", "city", "email", "phone",
                   "sii_resolution_number", "sii_resolution_date"},
       "partner": {"rut", "name", "activity", "street", "street2", "commune",
-                  "city", "email", "contact"},
+                  "city", "email", "contact", "exchange_email"},
       "lines": [{"product_code", "product_name", "name", "quantity", "uom",
                  "price_unit", "discount", "subtotal",
                  "taxes": [{"name", "sii_code", "amount", "amount_type",
@@ -440,7 +440,23 @@ def _receiver(partner, doc_type, problems):
         value = texts.field(_get(partner, key) or "", limit)
         if value:
             receiver[key] = value
+    exchange = str(_get(partner, "exchange_email") or "").strip()
+    if exchange:
+        if is_exchange_email(exchange):
+            receiver["exchange_email"] = exchange
+        else:
+            problems.add(f"{who} tiene un «Correo de intercambio DTE» que no es una dirección de correo "
+                         f"(nombre@dominio.cl, sin espacios ni nombres): {exchange!r}.")
     return receiver
+
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def is_exchange_email(value):
+    """One bare e-mail address (local@domain.tld) of at most 80 characters,
+    as the request's receiver.exchange_email accepts it."""
+    return len(value) <= 80 and bool(_EMAIL.match(value))
 
 
 def _reference(raw, issue_date, where, problems, note_type=None):

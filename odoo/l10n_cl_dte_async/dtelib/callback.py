@@ -26,7 +26,10 @@ Every event that passes 1-6 is recorded, applied or ignored, so that a replay
 of it is a duplicate.
 """
 
+import base64
+import binascii
 import datetime
+import hashlib
 import json
 import re
 from collections import namedtuple
@@ -36,7 +39,15 @@ from . import signature, transitions
 DB_HEADER = "X-Odoo-Database"
 MAX_TEXT = 4000
 
-Event = namedtuple("Event", "event_id dtekey move_id status track_id sii_state message occurred_at trace_id")
+Event = namedtuple("Event", "event_id dtekey move_id status track_id sii_state message occurred_at trace_id "
+                           "attachments attachments_error", defaults=((), ""))
+# One file of an accepted document (docs/design.md, "What the customer
+# receives"): kind "pdf" (the printed DTE) or "receiver_envelope" (the
+# EnvioDTE addressed to the receiver); data is the decoded bytes, b"" when
+# the pipeline sent it without (attachments_error says why).
+Attachment = namedtuple("Attachment", "kind name mimetype archive_key sha256 size data")
+ATTACHMENT_KINDS = {"pdf": "application/pdf", "receiver_envelope": "application/xml"}
+ACCEPTED_STATUSES = ("accepted", "objected")
 MoveState = namedtuple("MoveState", "move_id scope dtekey status status_at")
 Response = namedtuple("Response", "status body")
 
@@ -110,8 +121,73 @@ def parse_event(raw):
     trace_id = _text(doc, "trace_id", limit=64)
     if trace_id and (not _TRACE_ID.match(trace_id) or not int(trace_id, 16)):
         raise PayloadError(f"trace_id {trace_id!r} is not 32 lowercase hex digits")
+    attachments = parse_attachments(doc.get("attachments"), status)
     return Event(event_id, dtekey, move_id, status, _text(doc, "track_id", limit=64),
-                 _text(doc, "sii_state", limit=64), _text(doc, "message"), occurred_at, trace_id)
+                 _text(doc, "sii_state", limit=64), _text(doc, "message"), occurred_at, trace_id,
+                 attachments, _text(doc, "attachments_error"))
+
+
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def parse_attachments(value, status):
+    """The callback's optional ``attachments``: a tuple of Attachment.
+
+    Only accepted and objected carry them; each file's data must be base64
+    whose size and SHA-256 are the ones announced, and its kind, name and
+    mimetype those the contract allows. Raise PayloadError otherwise.
+    """
+    if value is None or value == []:
+        return ()
+    if not isinstance(value, list):
+        raise PayloadError("attachments must be a list")
+    if status not in ACCEPTED_STATUSES:
+        raise PayloadError(f"attachments come with accepted or objected, not {status}")
+    if len(value) > len(ATTACHMENT_KINDS):
+        raise PayloadError(f"at most {len(ATTACHMENT_KINDS)} attachments")
+    out, kinds = [], set()
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise PayloadError(f"attachments[{i}] must be an object")
+        kind = _text(item, "kind", required=True, limit=32)
+        if kind not in ATTACHMENT_KINDS or kind in kinds:
+            raise PayloadError(f"attachments[{i}].kind {kind!r}: one each of {', '.join(sorted(ATTACHMENT_KINDS))}")
+        kinds.add(kind)
+        name = _text(item, "name", required=True, limit=200)
+        if not _FILE_NAME.match(name):
+            raise PayloadError(f"attachments[{i}].name {name!r} is not a plain file name")
+        mimetype = _text(item, "mimetype", required=True, limit=64)
+        if mimetype != ATTACHMENT_KINDS[kind]:
+            raise PayloadError(f"attachments[{i}].mimetype {mimetype!r}: a {kind} is {ATTACHMENT_KINDS[kind]}")
+        digest = _text(item, "sha256", required=True, limit=64).lower()
+        size = item.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise PayloadError(f"attachments[{i}].size must be a non-negative integer")
+        data = b""
+        encoded = item.get("data") or ""
+        if encoded:
+            if not isinstance(encoded, str):
+                raise PayloadError(f"attachments[{i}].data must be a string")
+            try:
+                data = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                raise PayloadError(f"attachments[{i}].data is not base64") from None
+            if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+                raise PayloadError(f"attachments[{i}] ({name}): its data does not match its size and sha256")
+        out.append(Attachment(kind, name, mimetype, _text(item, "archive_key", limit=200), digest, size, data))
+    return tuple(out)
+
+
+def attachments_to_create(existing, attachments):
+    """Which of ``attachments`` (with data) a move does not hold yet.
+
+    ``existing`` are the move's attachments as (name, sha1 hex) pairs, sha1
+    being what Odoo's ir.attachment stores as its checksum: a replayed
+    callback, or the same files under another event, adds nothing.
+    """
+    have = {(name, checksum) for name, checksum in existing}
+    return [a for a in attachments
+            if a.data and (a.name, hashlib.sha1(a.data).hexdigest()) not in have]
 
 
 def _header(headers, name):

@@ -122,6 +122,19 @@ def final_error_warning(status, message=""):
             f"su estado no cambia y la solicitud que falló no se emitió. {detail}")
 
 
+def attachments_text(names):
+    """Chatter text when the pipeline's files of an accepted DTE were attached."""
+    return ("Documentos del DTE adjuntos (se envían con «Enviar e imprimir»; el PDF está en el menú "
+            f"Imprimir): {', '.join(names)}.")
+
+
+def attachments_error_text(error):
+    """Chatter warning when an accepted DTE came without its files."""
+    detail = (error or "").strip() or "sin detalle"
+    return ("Aviso: el SII aceptó el documento, pero el pipeline no pudo generar el PDF o el XML para el "
+            f"cliente; pida a un operador que los genere («dte print»). Detalle: {detail}")
+
+
 def queued_text(dtekey):
     """Chatter text when Odoo got the 202 from enqueue."""
     return f"Enviado a la cola de emisión (clave {dtekey})."

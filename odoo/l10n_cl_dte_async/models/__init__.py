@@ -6,3 +6,5 @@ from . import account_move_line
 from . import account_move_reversal
 from . import account_debit_note
 from . import ir_websocket
+from . import res_partner
+from . import account_move_send

@@ -8,7 +8,7 @@ from odoo import api, fields, models
 from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 from odoo.exceptions import UserError
 
-from ..dtelib import builder, enqueue_client, jsonenc, messages, transitions
+from ..dtelib import builder, callback, enqueue_client, jsonenc, messages, transitions
 
 _logger = logging.getLogger(__name__)
 
@@ -120,6 +120,14 @@ class AccountMove(models.Model):
         string='Traza', copy=False, readonly=True,
         help='Identificador de la traza del documento en el pipeline (OpenTelemetry): búsquelo en el '
              'sistema de trazas o en los registros de las funciones para ver cada paso del envío.')
+    dte_async_pdf_id = fields.Many2one(
+        'ir.attachment', string='DTE impreso (PDF)', copy=False, readonly=True,
+        help='La representación impresa del DTE con su timbre electrónico (PDF417), hecha por el '
+             'pipeline cuando el SII aceptó el documento. «Enviar e imprimir» la adjunta al correo.')
+    dte_async_receiver_xml_id = fields.Many2one(
+        'ir.attachment', string='EnvioDTE para el receptor', copy=False, readonly=True,
+        help='El DTE en un EnvioDTE dirigido al cliente, para clientes con correo de intercambio DTE. '
+             '«Enviar e imprimir» lo adjunta al correo.')
     dte_async_event_ids = fields.One2many(
         'l10n_cl_dte_async.event', 'move_id', string='Eventos del pipeline', readonly=True)
     dte_async_can_send = fields.Boolean(
@@ -279,6 +287,7 @@ class AccountMove(models.Model):
                 'commune': address.city,
                 'email': partner.email or commercial.email,
                 'contact': partner.name if partner != commercial else '',
+                'exchange_email': commercial.dte_async_exchange_email or '',
             },
             'lines': lines,
             'origin': origin,
@@ -584,6 +593,73 @@ class AccountMove(models.Model):
         self.message_post(body=_html(text), author_id=bot.id,
                           message_type='comment', subtype_xmlid='mail.mt_note')
         self._dte_async_notify_bus()
+
+    def _dte_async_attach_files(self, event):
+        """Attach what the customer receives (the callback's attachments) to the invoice.
+
+        Idempotent: a file the move already holds (same name, same bytes) is not
+        attached again, so a replayed callback adds nothing. The PDF and the
+        receiver's XML are remembered on the move, for «Enviar e imprimir» and the
+        Print menu.
+        """
+        self.ensure_one()
+        if event.attachments_error:
+            self.message_post(body=_html(messages.attachments_error_text(event.attachments_error)),
+                              author_id=self._dte_async_bot().id,
+                              message_type='comment', subtype_xmlid='mail.mt_note')
+        files = [a for a in event.attachments if a.data]
+        if not files:
+            return self.env['ir.attachment']
+        Attachment = self.env['ir.attachment'].sudo()
+        existing = Attachment.search([('res_model', '=', self._name), ('res_id', '=', self.id),
+                                      ('name', 'in', [a.name for a in files])])
+        new = callback.attachments_to_create([(a.name, a.checksum) for a in existing], files)
+        created = Attachment.create([{
+            'name': a.name,
+            'raw': a.data,
+            'mimetype': a.mimetype,
+            'res_model': self._name,
+            'res_id': self.id,
+            'description': f'DTE {event.dtekey} ({a.archive_key})',
+        } for a in new]) if new else Attachment
+        everything = existing | created
+        values = {}
+        for kind, field in (('pdf', 'dte_async_pdf_id'), ('receiver_envelope', 'dte_async_receiver_xml_id')):
+            names = [a.name for a in files if a.kind == kind]
+            match = everything.filtered(lambda att: att.name in names)
+            if match:
+                values[field] = match.sorted('id')[-1].id
+        if values:
+            self.write(values)
+        if created:
+            bot = self._dte_async_bot()
+            # disable_attachment_import: account's hook would otherwise take the
+            # XML off the invoice and try to import it as a vendor e-invoice.
+            self.with_context(disable_attachment_import=True).message_post(
+                body=_html(messages.attachments_text([a.name for a in new])),
+                author_id=bot.id, attachment_ids=created.ids,
+                message_type='comment', subtype_xmlid='mail.mt_note')
+        return created
+
+    def action_dte_async_print_pdf(self):
+        """Print menu: the DTE's printed representation (the PDF the pipeline made)."""
+        moves = self.filtered('dte_async_pdf_id')
+        if not moves:
+            raise UserError(self.env._(
+                'El PDF del DTE todavía no existe: el pipeline lo genera cuando el SII acepta el documento.'))
+        if len(moves) == 1:
+            return {
+                'type': 'ir.actions.act_url',
+                'url': f'/web/content/{moves.dte_async_pdf_id.id}?download=true',
+                'target': 'download',
+            }
+        return {
+            'type': 'ir.actions.act_window',
+            'name': self.env._('DTE impresos'),
+            'res_model': 'ir.attachment',
+            'view_mode': 'list,form',
+            'domain': [('id', 'in', moves.dte_async_pdf_id.ids)],
+        }
 
     def _dte_async_warn_final_error(self, event):
         """Post a failure reported for a document already final, as a warning.

@@ -1,9 +1,12 @@
+import base64
 import datetime
+import hashlib
 import json
 import time
 
 from unittest.mock import MagicMock, patch
 
+from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..controllers.callback import MAX_BODY_BYTES
@@ -234,6 +237,67 @@ class TestDteAsyncCallback(DteAsyncCommon, HttpCase):
         self.assertFalse(channels_of(accountant, [f'l10n_cl_dte_async.account.move_{self.invoice.id}x'])[0])
         employee = new_test_user(self.env, login='dte_employee', groups='base.group_user')
         self.assertFalse(channels_of(employee, [channel])[0])  # may not read invoices
+
+    def _files(self, pdf=b'%PDF-1.4 DTE con timbre', xml=b'<?xml version="1.0"?><EnvioDTE/>'):
+        key = self.dtekey
+        def one(kind, name, mimetype, data):
+            return {'kind': kind, 'name': name, 'mimetype': mimetype, 'archive_key': f'{kind}/{key}',
+                    'sha256': hashlib.sha256(data).hexdigest(), 'size': len(data),
+                    'data': base64.b64encode(data).decode()}
+        return [one('pdf', f'{key}.pdf', 'application/pdf', pdf),
+                one('receiver_envelope', f'EnvioDTE-{key}.xml', 'application/xml', xml)]
+
+    def _dte_attachments(self):
+        return self.env['ir.attachment'].search([('res_model', '=', 'account.move'), ('res_id', '=', self.invoice.id),
+                                                 ('name', 'like', self.dtekey)])
+
+    def test_accepted_attaches_the_pdf_and_the_receiver_xml(self):
+        """Issue 16: an accepted invoice holds the printed DTE and the receiver's
+        EnvioDTE, once however often the callback comes, and offers them to
+        «Enviar e imprimir» and the Print menu."""
+        files = self._files()
+        self.assertAnswer(self._post(self._payload('accepted', 'ev-acc', 3, track_id='1', sii_state='EPR',
+                                                   attachments=files)), 200, 'applied')
+        self.assertEqual(self.invoice.dte_async_status, 'accepted')
+        attached = self._dte_attachments()
+        self.assertEqual(sorted(attached.mapped('name')), sorted(f['name'] for f in files))
+        pdf, xml = self.invoice.dte_async_pdf_id, self.invoice.dte_async_receiver_xml_id
+        self.assertEqual(pdf.raw, b'%PDF-1.4 DTE con timbre')
+        self.assertEqual(pdf.mimetype, 'application/pdf')
+        self.assertEqual(xml.raw, b'<?xml version="1.0"?><EnvioDTE/>')
+        self.assertEqual((pdf | xml), attached)
+        self.assertChatter(self.invoice, 'Documentos del DTE adjuntos')
+        # replayed: the same event is a duplicate; the same files under another
+        # event id (a dead letter replayed) attach nothing either
+        self.assertAnswer(self._post(self._payload('accepted', 'ev-acc', 3, attachments=files)), 200, 'duplicate')
+        self.assertAnswer(self._post(self._payload('accepted', 'ev-acc-again', 3, attachments=files)), 200, 'ignored')
+        self.assertEqual(self._dte_attachments(), attached)
+        self.assertEqual(self.invoice.dte_async_pdf_id, pdf)
+        # «Enviar e imprimir» sends them; the Print menu offers the PDF
+        extra = self.env['account.move.send']._get_invoice_extra_attachments(self.invoice)
+        self.assertIn(pdf, extra)
+        self.assertIn(xml, extra)
+        action = self.env.ref('l10n_cl_dte_async.action_dte_async_print_pdf')
+        self.assertEqual(action.binding_type, 'report')
+        result = action.with_context(active_model='account.move', active_ids=self.invoice.ids,
+                                     active_id=self.invoice.id).run()
+        self.assertEqual(result['type'], 'ir.actions.act_url')
+        self.assertIn(f'/web/content/{pdf.id}', result['url'])
+
+    def test_accepted_without_files_says_why(self):
+        payload = self._payload('accepted', 'ev-acc', 3, attachments_error='handover: cannot print')
+        self.assertAnswer(self._post(payload), 200, 'applied')
+        self.assertFalse(self.invoice.dte_async_pdf_id)
+        self.assertChatter(self.invoice, 'handover: cannot print')
+        with self.assertRaises(UserError):
+            self.invoice.action_dte_async_print_pdf()
+
+    def test_bad_files_are_refused(self):
+        files = self._files()
+        files[0]['sha256'] = '0' * 64
+        self.assertAnswer(self._post(self._payload('accepted', 'ev-acc', 3, attachments=files)), 400)
+        self.assertEqual(self.invoice.dte_async_status, 'queued')
+        self.assertFalse(self._dte_attachments())
 
     def test_body_over_the_limit_is_refused_before_reading(self):
         payload = self._payload('accepted', 'ev-big', 1, message='x' * (MAX_BODY_BYTES + 1))

@@ -60,6 +60,18 @@ class TestDteAsyncMove(DteAsyncCommon):
         self.assertEqual(request['totals']['total'], invoice.amount_total)
         self.assertEqual(request['odoo'], {'database': self.env.cr.dbname, 'move_id': invoice.id})
         self.assertEqual(invoice._dte_async_expected_dtekey(), f'{COMPANY_RUT}-33-{folio}')
+        self.assertNotIn('exchange_email', request['receiver'])
+
+    def test_exchange_email_of_the_customer(self):
+        """The partner's DTE exchange address goes in the request (receiver.exchange_email)
+        and must be an address."""
+        invoice = self._create_move()
+        partner = invoice.commercial_partner_id
+        partner.dte_async_exchange_email = 'dte@cliente.cl'
+        request, _body = invoice._dte_async_build_request()
+        self.assertEqual(request['receiver']['exchange_email'], 'dte@cliente.cl')
+        with self.assertRaises(ValidationError):
+            partner.dte_async_exchange_email = 'DTE <dte@cliente.cl>'
 
     def test_send_queues_and_logs(self):
         invoice = self._create_move()

@@ -11,8 +11,10 @@ import (
 	"strings"
 
 	"github.com/dtecl/pipeline/shared/callback"
+	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/events"
+	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/stage"
 )
 
@@ -24,18 +26,26 @@ type Sender interface {
 // Types are the events notify takes on its main path.
 var Types = []string{events.TypeRequested, events.TypeSigned, events.TypeSubmitted, events.TypeSettled, events.TypeFailed, events.TypeRetrying}
 
-// Function is the notify stage.
-type Function struct {
-	sender Sender
-	logger *slog.Logger
+// Handover makes what the customer receives from an accepted document
+// (handover.Maker in production).
+type Handover interface {
+	Attachments(ctx context.Context, k dtekey.Key, h *request.Handover) ([]callback.Attachment, error)
 }
 
-// New returns the notify stage posting through sender.
-func New(sender Sender, logger *slog.Logger) *Function {
+// Function is the notify stage.
+type Function struct {
+	sender   Sender
+	handover Handover
+	logger   *slog.Logger
+}
+
+// New returns the notify stage posting through sender. handover, when not
+// nil, makes the attachments of accepted and objected documents.
+func New(sender Sender, handover Handover, logger *slog.Logger) *Function {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Function{sender: sender, logger: logger}
+	return &Function{sender: sender, handover: handover, logger: logger}
 }
 
 // Handle tells Odoo about one status event; it emits nothing. One POST per
@@ -54,7 +64,36 @@ func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, er
 	if odoo.MoveID <= 0 {
 		return nil, errs.Permanentf("%s %s has no Odoo move to report to", e.Type(), p.DTEKey)
 	}
+	if err := f.attach(ctx, e, odoo, &p); err != nil {
+		return nil, err
+	}
 	return nil, f.sender.Send(ctx, odoo.Database, p)
+}
+
+// attach adds to an accepted (or objected) document's callback what the
+// customer receives. A transient failure (S3) is returned, so that the
+// delivery is retried before Odoo is told; a permanent one (a DTE that
+// cannot be printed) must not keep Odoo from learning that the SII
+// accepted the document: the callback goes without the files and says why.
+func (f *Function) attach(ctx context.Context, e events.Event, odoo request.Odoo, p *callback.Payload) error {
+	if f.handover == nil || (p.Status != callback.StatusAccepted && p.Status != callback.StatusObjected) {
+		return nil
+	}
+	key, err := events.Key(e)
+	if err != nil {
+		return errs.Permanent(err)
+	}
+	files, err := f.handover.Attachments(ctx, key, odoo.Handover)
+	if err != nil && !errs.IsPermanent(err) {
+		return err
+	}
+	p.Attachments = files
+	if err != nil {
+		p.AttachmentsError = err.Error()
+		f.logger.ErrorContext(ctx, "accepted document: what the customer receives could not be made; Odoo is told without it",
+			"dtekey", key.String(), "ce_id", e.ID(), "error", err)
+	}
+	return nil
 }
 
 // HandleDead takes a message that died after its attempts. A status event

@@ -45,7 +45,7 @@ func event(t *testing.T, typ string, data any, ext map[string]string) events.Eve
 
 func TestHandleReportsStatus(t *testing.T) {
 	s := &fakeSender{}
-	f := New(s, nil)
+	f := New(s, nil, nil)
 	if _, err := f.Handle(context.Background(), event(t, events.TypeSubmitted, events.Submitted{TrackID: "99", Odoo: odoo}, nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestHandleDead(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &fakeSender{err: tt.sendErr}
 			e := tt.e(t)
-			_, err := New(s, nil).HandleDead(context.Background(), e)
+			_, err := New(s, nil, nil).HandleDead(context.Background(), e)
 			if (err != nil) != tt.wantErr || errs.IsPermanent(err) {
 				t.Fatalf("err %v", err)
 			}
@@ -109,7 +109,7 @@ func TestHandleDeadPoison(t *testing.T) {
 	s := &fakeSender{}
 	e := event(t, events.TypeRequested, map[string]any{}, nil)
 	e.SetExtension(events.ExtDTEKey, nil)
-	if _, err := New(s, nil).HandleDead(context.Background(), e); err != nil || len(s.got) != 0 {
+	if _, err := New(s, nil, nil).HandleDead(context.Background(), e); err != nil || len(s.got) != 0 {
 		t.Fatalf("a dead letter without a document: err %v, sent %d", err, len(s.got))
 	}
 }

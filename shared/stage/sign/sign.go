@@ -201,7 +201,7 @@ func signedEvent(k dtekey.Key, req *request.Request, doc archive.Document, v arc
 	e, err := events.New(events.ID(k, "signed", doc.Digest), events.TypeSigned, events.SourceSign, k, events.Signed{
 		DTEKey: k.String(), ArchiveKey: doc.Key, Digest: doc.Digest,
 		Receiver: req.Receiver.RUT, IssueDate: req.Document.IssueDate, Total: req.Totals.Total,
-		Resolution: req.Issuer.Resolution, References: refs, Odoo: req.Odoo,
+		Resolution: req.Issuer.Resolution, References: refs, Odoo: req.OdooForEvents(),
 		DTE: doc.Body, State: v.Seed(),
 	})
 	if err != nil {

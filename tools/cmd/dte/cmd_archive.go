@@ -21,7 +21,7 @@ func runArchive(ctx context.Context, env *cliEnv, args []string) error {
 		return runArchiveURL(ctx, env, args[1:])
 	}
 	return subcommandUsage(env, args, "url",
-		"usage: dte archive url [flags] DTEKEY   a presigned link to the signed DTE (--envio: its EnvioDTE, --state: its state)",
+		"usage: dte archive url [flags] DTEKEY   a presigned link to the signed DTE (--envio: its EnvioDTE, --state: its state, --pdf: its printout, --receiver: its receiver's EnvioDTE)",
 		"Run 'dte archive url -h' for its flags.")
 }
 
@@ -32,6 +32,8 @@ func runArchiveURL(ctx context.Context, env *cliEnv, args []string) error {
 	expires := fs.Duration("expires", defaultURLExpiry, fmt.Sprintf("how long the link works (at most %v)", archive.MaxPresignExpiry))
 	envio := fs.Bool("envio", false, "link the EnvioDTE the document was sent to the SII in, instead of the signed DTE")
 	state := fs.Bool("state", false, "link the document's state (JSON), instead of the signed DTE")
+	pdf := fs.Bool("pdf", false, "link the printed DTE (PDF, made once the SII accepted it), instead of the signed DTE")
+	receiver := fs.Bool("receiver", false, "link the EnvioDTE addressed to the receiver (made once the SII accepted it, for a receiver with a DTE exchange address), instead of the signed DTE")
 	s3f := addS3Flags(fs)
 	if err := parseArgs(env, fs, args); err != nil {
 		return err
@@ -40,8 +42,8 @@ func runArchiveURL(ctx context.Context, env *cliEnv, args []string) error {
 		fs.Usage()
 		return exitError{code: 2, msg: "want exactly one DTEKEY, e.g. 76086428-5-33-1042"}
 	}
-	if *envio && *state {
-		return exitError{code: 2, msg: "--envio and --state: choose one"}
+	if n := countTrue(*envio, *state, *pdf, *receiver); n > 1 {
+		return exitError{code: 2, msg: "--envio, --state, --pdf and --receiver: choose one"}
 	}
 	if *expires <= 0 || *expires > archive.MaxPresignExpiry {
 		return exitError{code: 2, msg: fmt.Sprintf("--expires %v: want more than 0 and at most %v (168h)", *expires, archive.MaxPresignExpiry)}
@@ -54,7 +56,17 @@ func runArchiveURL(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	key, what, err := urlTarget(ctx, store, k, *envio, *state)
+	var key, what string
+	switch {
+	case *pdf:
+		what = "printed DTE"
+		key, err = archive.PDFObjectKey(k)
+	case *receiver:
+		what = "receiver's EnvioDTE"
+		key, err = archive.ReceiverEnvelopeObjectKey(k)
+	default:
+		key, what, err = urlTarget(ctx, store, k, *envio, *state)
+	}
 	if err != nil {
 		return err
 	}
@@ -71,6 +83,16 @@ func runArchiveURL(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintln(env.stdout, link)
 	fmt.Fprintf(env.stderr, "%s of %s (%s), valid until %s\n", what, k, key, time.Now().Add(*expires).UTC().Format(time.RFC3339))
 	return nil
+}
+
+func countTrue(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // urlTarget is the object key to link and what it is. The EnvioDTE's key

@@ -60,12 +60,45 @@ func runStatus(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printState(env.stdout, st)
+	files, err := handedOver(ctx, store, k, st.Status)
+	if err != nil {
+		return err
+	}
+	return printState(env.stdout, st, files...)
+}
+
+// handedOver lists what the customer receives of an accepted document
+// (docs/design.md, "What the customer receives"), as table rows: the
+// printed DTE and the receiver's EnvioDTE, those the archive holds.
+func handedOver(ctx context.Context, store archive.Store, k dtekey.Key, status string) ([][2]string, error) {
+	if status != archive.StatusAccepted && status != archive.StatusObjected {
+		return nil, nil
+	}
+	var rows [][2]string
+	for _, f := range []struct {
+		name string
+		key  func(dtekey.Key) (string, error)
+	}{{"printed DTE", archive.PDFObjectKey}, {"receiver EnvioDTE", archive.ReceiverEnvelopeObjectKey}} {
+		key, err := f.key(k)
+		if err != nil {
+			return nil, err
+		}
+		infos, err := store.List(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		for _, info := range infos {
+			if info.Key == key {
+				rows = append(rows, [2]string{f.name, fmt.Sprintf("%s (%d bytes)", key, info.Size)})
+			}
+		}
+	}
+	return rows, nil
 }
 
 // printState writes the state as two aligned blocks: the fields that are
 // set, then the history.
-func printState(w io.Writer, st archive.State) error {
+func printState(w io.Writer, st archive.State, files ...[2]string) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	row := func(name, value string) {
@@ -80,6 +113,9 @@ func printState(w io.Writer, st archive.State) error {
 	row("signed DTE", st.ArchiveKey)
 	row("DTE sha256", st.Digest)
 	row("EnvioDTE", st.EnvioKey)
+	for _, f := range files {
+		row(f[0], f[1])
+	}
 	if st.UploadStartedAt != nil {
 		row("upload started", formatTime(*st.UploadStartedAt))
 	}

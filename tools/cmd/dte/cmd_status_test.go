@@ -46,6 +46,11 @@ func TestStatus(t *testing.T) {
 	arc := newArchiveCLI(t)
 	seedState(t, arc.store, "76086428-5-33-1042")
 	stateKey := "state/76086428-5/33/1042.json"
+	// objected: what the customer receives is listed (its printout here;
+	// no receiver EnvioDTE)
+	if _, err := arc.store.Put(context.Background(), "pdf/76086428-5/33/1042.pdf", []byte("%PDF-1.4 printout"), archive.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("table", func(t *testing.T) {
 		stdout, stderr, code := runArchiveCmd(t, arc.env, "status", "76086428-5-33-1042")
