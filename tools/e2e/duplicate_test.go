@@ -112,8 +112,11 @@ func TestSameInvoiceTwice(t *testing.T) {
 			seq, msg = append(seq, c.Status), c.Message
 		}
 	}
-	if !slices.Equal(seq, []string{"queued", "error"}) || !strings.Contains(msg, sign.ErrFolioUsed.Error()) {
-		t.Errorf("move %d: Odoo applied %v, last message %q; want queued, error naming %q", refused.move, seq, msg, sign.ErrFolioUsed)
+	// notify handles events concurrently: when "error" arrives before the
+	// "queued" of the same second, Odoo rightly ignores the late "queued".
+	inOrder := slices.Equal(seq, []string{"queued", "error"}) || slices.Equal(seq, []string{"error"})
+	if !inOrder || !strings.Contains(msg, sign.ErrFolioUsed.Error()) {
+		t.Errorf("move %d: Odoo applied %v, last message %q; want (queued,) error naming %q", refused.move, seq, msg, sign.ErrFolioUsed)
 	}
 	if n := s.SII.Stats()["upload"]; n != 2 {
 		t.Errorf("%d upload calls, want 2 (folios 1042 and 77)", n)

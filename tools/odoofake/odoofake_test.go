@@ -119,3 +119,33 @@ func TestRetrying(t *testing.T) {
 		}
 	}
 }
+
+// TestAfterError is the addon's rule from error (transitions.py): only an
+// event that happened strictly later moves the document on, so a "queued"
+// handled after the "error" of the same second stays ignored; an error
+// replaces an error only when newer.
+func TestAfterError(t *testing.T) {
+	s := New(secret, "odoo", nil)
+	s.AddMove(1, "76086428-5-33-1")
+	t0 := time.Now().UTC().Truncate(time.Second)
+	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
+	steps := []struct {
+		body               string
+		wantResult, status string
+	}{
+		{cb("e1", "error", at(0)), "applied", "error"},
+		{cb("q", "queued", at(0)), "ignored", "error"},
+		{cb("e0", "error", at(0)), "ignored", "error"},
+		{cb("e2", "error", at(time.Second)), "applied", "error"},
+		{cb("s", "signed", at(2*time.Second)), "applied", "signed"},
+	}
+	for i, st := range steps {
+		code, result := post(t, s, st.body, true, "odoo")
+		if code != 200 || result != st.wantResult {
+			t.Fatalf("step %d: %d %q, want 200 %q", i, code, result, st.wantResult)
+		}
+		if m, _ := s.Move(1); m.Status != st.status {
+			t.Fatalf("step %d: status %q, want %q", i, m.Status, st.status)
+		}
+	}
+}
