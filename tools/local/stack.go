@@ -81,8 +81,9 @@ type Config struct {
 	// SIIStep is how long the simulator keeps an upload in each state
 	// (0 settles at once).
 	SIIStep time.Duration
-	// Parallelism of the dispatcher per function queue (default 4; notify
-	// half of it, or NotifyParallelism when set).
+	// Parallelism of the dispatcher per function queue (default 4), and of
+	// notify's queue (default 1, as kn/ deploys it: one callback at a time
+	// keeps a document's statuses reaching Odoo in the order they happened).
 	Parallelism       int
 	NotifyParallelism int
 	// FunctionEnv adds environment variables per function (fault tests).
@@ -456,7 +457,7 @@ func (s *Stack) routes() []dispatch.Route {
 		}
 	}
 	return append(out,
-		dispatch.Route{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: cmp.Or(s.cfg.NotifyParallelism, max(par/2, 1))},
+		dispatch.Route{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: cmp.Or(s.cfg.NotifyParallelism, 1)},
 		dispatch.Route{Queue: bus.QueueDead, URL: s.procs["notify"].url + "/dead", Parallelism: 1},
 	)
 }
