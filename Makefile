@@ -144,6 +144,7 @@ bench: bench-enqueue load-enqueue bench-dte bench-signer bench-printout bench-no
 
 bench-enqueue: services
 	$(S3ENV) && $(GO) test -run '^$$' -bench Enqueue -benchtime 3000x ./shared/stage/enqueue/
+	$(GO) test -run '^$$' -bench 'HandlerNoBroker|Parse' -benchmem ./shared/stage/enqueue/ ./shared/request/
 
 bench-dte:
 	$(GO) test -run '^$$' -bench . -cpu 1 -benchtime 3s ./shared/dte/

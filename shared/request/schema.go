@@ -50,27 +50,12 @@ func NewValidator() (*Validator, error) {
 // only when it is valid.
 func (v *Validator) Parse(body []byte) (*Request, error) {
 	var vs violations
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-	if err != nil {
-		vs.add("(request)", "json-syntax", "the body is not valid JSON: %v", jsonSyntaxDetail(body))
-		return nil, vs.err()
-	}
-	// One clear error for a body that is not an object (null, a list, a
-	// number): checking its fields would only invent missing ones.
-	if _, ok := inst.(map[string]any); !ok {
-		vs.add("(request)", "type", "the request must be a JSON object, got %s", jsonKind(inst))
-		return nil, vs.err()
-	}
-	switch dup, found, err := duplicateKey(body); {
-	case errors.Is(err, errTooDeep):
-		vs.add("(request)", "json-depth", "the request has %v", err)
-		return nil, vs.err()
-	case err != nil:
-		vs.add("(request)", "json-syntax", "the body is not valid JSON: %v", err)
-		return nil, vs.err()
-	case found:
-		vs.add(dup, "duplicate-key", "the key %q appears twice in the same object; send each field once", lastKey(dup))
-		return nil, vs.err()
+	inst, fast := readObject(body)
+	if !fast {
+		var stop bool
+		if inst, stop = generic(&vs, body); stop {
+			return nil, vs.err()
+		}
 	}
 	if err := v.schema.Validate(inst); err != nil {
 		var ve *jsonschema.ValidationError
@@ -79,20 +64,57 @@ func (v *Validator) Parse(body []byte) (*Request, error) {
 		}
 		v.collect(&vs, ve)
 	}
-	var req Request
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
-		// The schema already names the field whose type is wrong.
-		if len(vs.list) == 0 {
-			vs.add("(request)", "type", "cannot read the request: %v", err)
-		}
-		return nil, vs.err()
+	var req *Request
+	if fast && len(vs.list) == 0 {
+		req, _ = toRequest(inst)
 	}
-	checkRules(&vs, &req)
+	if req == nil {
+		req = &Request{}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if err := dec.Decode(req); err != nil {
+			// The schema already names the field whose type is wrong.
+			if len(vs.list) == 0 {
+				vs.add("(request)", "type", "cannot read the request: %v", err)
+			}
+			return nil, vs.err()
+		}
+	}
+	checkRules(&vs, req)
 	if err := vs.err(); err != nil {
 		return nil, err
 	}
-	return &req, nil
+	return req, nil
+}
+
+// generic is the general path to the value the schema validates, for a
+// body readObject gave up on: it reads the body again for each check so
+// as to name the problem exactly (stop true: vs says why the request
+// cannot be validated at all).
+func generic(vs *violations, body []byte) (inst map[string]any, stop bool) {
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		vs.add("(request)", "json-syntax", "the body is not valid JSON: %v", jsonSyntaxDetail(body))
+		return nil, true
+	}
+	// One clear error for a body that is not an object (null, a list, a
+	// number): checking its fields would only invent missing ones.
+	m, ok := v.(map[string]any)
+	if !ok {
+		vs.add("(request)", "type", "the request must be a JSON object, got %s", jsonKind(v))
+		return nil, true
+	}
+	switch dup, found, err := duplicateKey(body); {
+	case errors.Is(err, errTooDeep):
+		vs.add("(request)", "json-depth", "the request has %v", err)
+		return nil, true
+	case err != nil:
+		vs.add("(request)", "json-syntax", "the body is not valid JSON: %v", err)
+		return nil, true
+	case found:
+		vs.add(dup, "duplicate-key", "the key %q appears twice in the same object; send each field once", lastKey(dup))
+		return nil, true
+	}
+	return m, false
 }
 
 // jsonKind names the JSON type of a decoded value, for messages.

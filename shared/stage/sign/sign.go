@@ -79,6 +79,13 @@ func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, er
 	if err != nil {
 		return nil, errs.Permanent(err)
 	}
+	// Validated again, in full, though enqueue did: an event carries no
+	// proof that enqueue accepted its body (a dead letter replayed, an
+	// event an operator published, a request an older enqueue accepted
+	// under other rules), and a DTE signed from a bad request uses up the
+	// folio. The schema's checks (lengths, enums, ranges, unknown fields)
+	// and the SII's rules are what the DTE needs; no cheaper subset of
+	// them is safe.
 	req, err := f.validator.Parse(e.Data())
 	if err != nil {
 		return nil, errs.Permanent(fmt.Errorf("sign %s: %w", k, err))
