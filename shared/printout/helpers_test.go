@@ -7,7 +7,6 @@ import (
 	"sort"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dtecl/pipeline/shared/caf"
 	"github.com/dtecl/pipeline/shared/dte"
@@ -41,16 +40,8 @@ var fixtureOnce = sync.OnceValues(func() (*fixture, error) {
 		return nil, err
 	}
 	f := &fixture{pki: pki}
-	if f.signer, err = dte.NewSigner(pki.Signer, dte.WithSIIKeys(pki.Keys())); err != nil {
+	if f.signer, f.cafs, err = pki.SigningKit(); err != nil {
 		return nil, err
-	}
-	for _, typ := range dte.Types() {
-		c, _, err := pki.CAF(dtetest.CAFSpec{Issuer: dtetest.IssuerRUT, Name: "Comercial Ñandú y Compañía Limitada",
-			Type: typ, From: 1, To: 100000, Authorized: time.Now().AddDate(0, -1, 0)})
-		if err != nil {
-			return nil, err
-		}
-		f.cafs = append(f.cafs, c)
 	}
 	if f.v, err = request.NewValidator(); err != nil {
 		return nil, err

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/archive/archivetest"
@@ -49,16 +48,8 @@ var signingOnce = sync.OnceValues(func() (*signing, error) {
 		return nil, err
 	}
 	s := &signing{pki: pki}
-	if s.signer, err = dte.NewSigner(pki.Signer, dte.WithSIIKeys(pki.Keys())); err != nil {
+	if s.signer, s.cafs, err = pki.SigningKit(); err != nil {
 		return nil, err
-	}
-	for _, typ := range dte.Types() {
-		c, _, err := pki.CAF(dtetest.CAFSpec{Issuer: dtetest.IssuerRUT, Name: "Comercial Ñandú y Compañía Limitada",
-			Type: typ, From: 1, To: 100000, Authorized: time.Now().AddDate(0, -1, 0)})
-		if err != nil {
-			return nil, err
-		}
-		s.cafs = append(s.cafs, c)
 	}
 	s.v, err = request.NewValidator()
 	return s, err
