@@ -50,14 +50,14 @@ class TestMatrix(unittest.TestCase):
                 self.assertEqual(d.status, incoming if applied else current)
 
     def test_every_pair_with_an_older_event(self):
-        """Older events: only forward moves (by rank), errors on non-final, finals after retrying apply."""
+        """Older events: only forward moves (by rank), errors on non-final, finals after retrying or error apply."""
         for current, incoming in itertools.product(t.STATUSES, t.EVENT_STATUSES):
             with self.subTest(current=current, incoming=incoming):
                 d = t.decide(current, at(10), incoming, at(1))
                 if current in t.FINAL:
                     expected = False
                 elif current == t.ERROR:
-                    expected = False  # older than the error: stale
+                    expected = incoming in t.FINAL  # the SII decided; anything else is stale
                 elif incoming == t.ERROR:
                     expected = True   # error applies whenever not final
                 elif incoming == t.RETRYING:
@@ -134,6 +134,12 @@ class TestSequences(unittest.TestCase):
     def test_error_ignores_events_older_than_the_error(self):
         # a late 'signed' from before the failure does not hide the error
         self.assertEqual(run([(t.QUEUED, 0), (t.ERROR, 5), (t.SIGNED, 1)]), t.ERROR)
+
+    def test_final_after_error_applies_whatever_its_time(self):
+        # a replay accepted within the second of the error, or a late verdict
+        self.assertTrue(t.decide(t.ERROR, at(5), t.ACCEPTED, at(5)).applied)
+        self.assertTrue(t.decide(t.ERROR, at(5), t.REJECTED, at(4)).applied)
+        self.assertFalse(t.decide(t.ERROR, at(5), t.SENT, at(5)).applied)
 
     def test_error_applies_over_in_flight_even_when_older(self):
         self.assertEqual(run([(t.SENT, 5), (t.ERROR, 4)]), t.ERROR)

@@ -78,6 +78,11 @@ func TestSIIDownDeadLetterReplay(t *testing.T) {
 	}
 
 	s.SII.ClearFaults()
+	// An operator replays after Odoo shows the error. occurred_at has a
+	// resolution of one second and, from error, Odoo moves on only for an
+	// event of a later second (or a final status): replay in the next one.
+	s.waitStatus("error", d)
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
 	out, err := runDTE(t, "dead", "--amqp-url", s.amqpURL, "list")
 	if err != nil || !strings.Contains(out, d.key.String()) || !strings.Contains(out, bus.QueueSubmit) {
 		t.Fatalf("dte dead list: %v\n%s", err, out)

@@ -229,8 +229,8 @@ func (s *Server) handle(r *http.Request) (int, map[string]string) {
 // applies is the addon's rule (odoo/l10n_cl_dte_async/dtelib/transitions.py):
 // never backwards; finals never change; error over any non-final status
 // (over an error only when newer); retrying over any non-final status that
-// happened no later; from error, an event that happened later moves the
-// document on, and
+// happened no later; from error, a final status or an event that happened
+// later moves the document on, and
 // from retrying one that happened no earlier (occurred_at has a resolution
 // of one second, and `dte retry now` can succeed within it).
 func (s *Server) applies(m *Move, cb Callback) bool {
@@ -243,9 +243,10 @@ func (s *Server) applies(m *Move, cb Callback) bool {
 	case cb.Status == "error":
 		return cur != "error" || at.After(m.statusAt)
 	case cur == "error":
-		// Strictly later: an event of the same second as the error (a
-		// "queued" handled after the "error" it preceded) is stale.
-		return at.After(m.statusAt)
+		// A final status is the SII's word and always applies; any other
+		// event must be of a later second: one of the same second as the
+		// error (a "queued" handled after the "error" it preceded) is stale.
+		return rank[cb.Status] == 4 || at.After(m.statusAt)
 	case cb.Status == "retrying":
 		return cur == "" || !at.Before(m.statusAt)
 	case cur == "retrying":

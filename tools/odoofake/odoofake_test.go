@@ -121,9 +121,9 @@ func TestRetrying(t *testing.T) {
 }
 
 // TestAfterError is the addon's rule from error (transitions.py): only an
-// event that happened strictly later moves the document on, so a "queued"
-// handled after the "error" of the same second stays ignored; an error
-// replaces an error only when newer.
+// event that happened strictly later, or a final status, moves the document
+// on, so a "queued" handled after the "error" of the same second stays
+// ignored; an error replaces an error only when newer.
 func TestAfterError(t *testing.T) {
 	s := New(secret, "odoo", nil)
 	s.AddMove(1, "76086428-5-33-1")
@@ -138,6 +138,8 @@ func TestAfterError(t *testing.T) {
 		{cb("e0", "error", at(0)), "ignored", "error"},
 		{cb("e2", "error", at(time.Second)), "applied", "error"},
 		{cb("s", "signed", at(2*time.Second)), "applied", "signed"},
+		{cb("e3", "error", at(3*time.Second)), "applied", "error"},
+		{cb("a", "accepted", at(3*time.Second)), "applied", "accepted"},
 	}
 	for i, st := range steps {
 		code, result := post(t, s, st.body, true, "odoo")

@@ -14,9 +14,10 @@ Rules (docs/design.md, "Odoo callback"):
 - ``error`` is applied whenever the current status is not final (from
   ``error`` itself only when the new error is newer, so a late copy of an old
   failure does not overwrite a newer reason);
-- from ``error``, a later event (by ``occurred_at``) of any other status moves
-  the status on: a replayed dead letter completes the document; an event older
-  than the error is stale and ignored;
+- from ``error``, a final status (the SII's word, whenever it comes) or a
+  later event (by ``occurred_at``) of any other status moves the status on: a
+  replayed dead letter completes the document; an event no newer than the
+  error is stale and ignored;
 - ``retrying`` is applied over any status that is not final when it happened
   no earlier than the current one (a stale retry of an earlier stage does not
   hide progress); from ``retrying``, a final status, or any event that
@@ -84,7 +85,8 @@ def decide(current, current_at, incoming, incoming_at):
             return Decision(False, current, "older-error")
         return Decision(True, ERROR, "error")
     if current == ERROR:
-        if current_at is None or incoming_at > current_at:
+        # A final status is the SII's word: it applies whenever it comes.
+        if incoming in FINAL or current_at is None or incoming_at > current_at:
             return Decision(True, incoming, "after-error")
         return Decision(False, current, "older-than-error")
     if incoming == RETRYING:
