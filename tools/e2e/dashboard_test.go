@@ -237,8 +237,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	})
 	shots.take(tab, "dashboard-dead-letter")
 	s.SII.ClearFaults()
-	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(row+` button.replay`))); err != nil {
-		t.Fatal(err)
+	// Clicked from the page's own script: the live page re-renders its
+	// tables as events arrive, and a click at the button's coordinates can
+	// land on whatever moved there in between.
+	clicked, err := chromedp.Run(tab, chromedp.Evaluate[bool](`(() => { const b = document.querySelector('`+row+` button.replay'); if (!b) return false; b.click(); return true })()`))
+	if err != nil || !clicked {
+		t.Fatalf("clicking the replay button: %v (button found: %v)", err, clicked)
 	}
 	pollJS(t, tab, "the replay's answer", `document.getElementById("replay-msg").textContent.includes("1 reenviada")`, 30*time.Second)
 	s.waitStatus("accepted", guia)
