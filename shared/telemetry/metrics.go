@@ -85,7 +85,7 @@ const (
 	groupEnqueue  = "enqueue"
 	groupPublish  = "publish" // publishes with confirms: enqueue, sign, submit, dispatcher
 	groupSII      = "sii"     // submit
-	groupS3       = "s3"      // enqueue, sign, submit, dashboard
+	groupS3       = "s3"      // enqueue, sign, submit, notify, dashboard
 	groupCallback = "callback"
 	groupCAF      = "caf"
 	groupDispatch = "dispatch"
@@ -97,7 +97,7 @@ var serviceGroups = map[string][]string{
 	"enqueue":    {groupEnqueue, groupPublish, groupS3},
 	"sign":       {groupDelivery, groupPublish, groupS3, groupCAF},
 	"submit":     {groupDelivery, groupPublish, groupS3, groupSII},
-	"notify":     {groupDelivery, groupCallback},
+	"notify":     {groupDelivery, groupCallback, groupS3},
 	"dispatcher": {groupDispatch, groupPublish},
 	"dashboard":  {groupS3},
 }
