@@ -34,15 +34,7 @@ func declared(t *testing.T) (*Publisher, *amqp.Channel) {
 	url := bustest.VHost(t)
 	pub := NewPublisher(PublisherConfig{URL: url, OnConnect: Declaration().Declare})
 	t.Cleanup(func() { pub.Close() })
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := bustest.Channel(t, url)
 	if err := Declaration().Declare(ch); err != nil {
 		t.Fatalf("first declaration: %v", err)
 	}

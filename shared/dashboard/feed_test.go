@@ -26,15 +26,7 @@ type broker struct {
 func newBroker(t *testing.T) broker {
 	t.Helper()
 	url := bustest.VHost(t)
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := bustest.Channel(t, url)
 	if err := bus.Declaration().Declare(ch); err != nil {
 		t.Fatal(err)
 	}

@@ -65,15 +65,7 @@ type env struct {
 func setup(t *testing.T) env {
 	t.Helper()
 	url := bustest.VHost(t)
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := bustest.Channel(t, url)
 	if err := bus.Declaration().Declare(ch); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ package bustest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/dtecl/pipeline/shared/testenv"
 	"net"
 	"net/url"
 	"os"
@@ -16,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dtecl/pipeline/shared/testenv"
+	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // DefaultURL is the broker tests use unless TEST_AMQP_URL says otherwise.
@@ -74,3 +76,19 @@ func ctl(t testing.TB, args ...string) {
 }
 
 func ctlQuiet(args ...string) { _ = exec.Command("rabbitmqctl", args...).Run() }
+
+// Channel opens a connection to url and a channel on it, both closed when
+// the test ends: the test's own look at the broker (queue depths, messages).
+func Channel(t testing.TB, url string) *amqp.Channel {
+	t.Helper()
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}

@@ -26,15 +26,7 @@ func brokerHandler(t testing.TB, now time.Time) (*Handler, *amqp.Channel, *bus.P
 	if err := pub.Ready(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := bustest.Channel(t, url)
 	return newHandler(t, pub, now), ch, pub
 }
 
