@@ -179,11 +179,15 @@ launch_versitygw() {
 		backend+=(--sidecar "$SIDECAR_DIR")
 		log "metadata in sidecar files under $SIDECAR_DIR (no user xattrs here, or S3_FORCE_SIDECAR=1)"
 	fi
+	# --keep-alive: versitygw closes every connection after one answer unless
+	# told otherwise; S3 and MinIO keep them, and without it each archive call
+	# is a new TCP connection (a third of the pipeline's throughput, 4x
+	# enqueue's p99; archive TestServerKeepsConnectionsOpen).
 	# 9>&-: the server must not inherit the lock. A clean environment: versitygw reads many variables (LOGFILE, VGW_*,
 	# ROOT_*) and must see only ours.
 	setsid nohup env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
 		ROOT_ACCESS_KEY="$ACCESS_KEY" ROOT_SECRET_KEY="$SECRET_KEY" VGW_REGION="$REGION" \
-		"$BIN" --port "$HOST:$PORT" --health "$HEALTH_PATH" --quiet \
+		"$BIN" --port "$HOST:$PORT" --health "$HEALTH_PATH" --quiet --keep-alive \
 		"${backend[@]}" "$DATA_DIR" >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
 }
 

@@ -24,6 +24,11 @@ const (
 	PrefixReceiverEnvelope = "envio-receptor/"
 )
 
+// IssuerPrefixes are the prefixes above, each followed by an issuer's RUT:
+// everything the pipeline archives for an issuer (the local stack clears
+// them between runs).
+var IssuerPrefixes = []string{PrefixDTE, PrefixEnvio, PrefixState, PrefixCAF, PrefixPDF, PrefixReceiverEnvelope}
+
 // maxDocType bounds tipoDTE: the SII's codes have at most three digits.
 const maxDocType = 999
 

@@ -2,6 +2,11 @@ package archive_test
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,4 +113,44 @@ func FuzzParseCAFObjectKey(f *testing.F) {
 			t.Fatalf("%q parsed to %+v, which gives %q, %v", key, ref, back, err)
 		}
 	})
+}
+
+// Every Prefix constant is in IssuerPrefixes: a prefix added later and
+// left out would survive the local stack's clearing, and a new run would
+// read an earlier run's files for the same folio.
+func TestIssuerPrefixesListsEveryPrefix(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "keys.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, p := range archive.IssuerPrefixes {
+		listed[p] = true
+	}
+	n := 0
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, s := range g.Specs {
+			for i, name := range s.(*ast.ValueSpec).Names {
+				if !strings.HasPrefix(name.Name, "Prefix") {
+					continue
+				}
+				n++
+				lit, ok := s.(*ast.ValueSpec).Values[i].(*ast.BasicLit)
+				if !ok {
+					t.Fatalf("%s is not a string literal", name.Name)
+				}
+				v, _ := strconv.Unquote(lit.Value)
+				if !listed[v] {
+					t.Errorf("%s (%q) is not in IssuerPrefixes", name.Name, v)
+				}
+			}
+		}
+	}
+	if n == 0 || n != len(archive.IssuerPrefixes) {
+		t.Errorf("found %d Prefix constants, IssuerPrefixes has %d", n, len(archive.IssuerPrefixes))
+	}
 }

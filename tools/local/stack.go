@@ -82,8 +82,9 @@ type Config struct {
 	// (0 settles at once).
 	SIIStep time.Duration
 	// Parallelism of the dispatcher per function queue (default 4), and of
-	// notify's queue (default 1, as kn/ deploys it: one callback at a time
-	// keeps a document's statuses reaching Odoo in the order they happened).
+	// notify's queue (default 4, as openfaas/connector.yaml: that many
+	// documents at once, each document's statuses reaching Odoo one at a
+	// time in the order they happened; 1 is how kn/ deploys it).
 	Parallelism       int
 	NotifyParallelism int
 	// FunctionEnv adds environment variables per function (fault tests).
@@ -260,7 +261,7 @@ func (s *Stack) startArchive(ctx context.Context, pki *localpki.PKI, files *loca
 		issuers[r.Issuer] = true
 	}
 	for issuer := range issuers {
-		for _, prefix := range []string{"dte/", "state/", "envio/", "caf/"} {
+		for _, prefix := range archive.IssuerPrefixes {
 			if err := deletePrefix(ctx, store, prefix+issuer+"/"); err != nil {
 				return err
 			}
@@ -457,7 +458,7 @@ func (s *Stack) routes() []dispatch.Route {
 		}
 	}
 	return append(out,
-		dispatch.Route{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: cmp.Or(s.cfg.NotifyParallelism, 1)},
+		dispatch.Route{Queue: bus.QueueNotify, URL: s.procs["notify"].url + "/", Parallelism: cmp.Or(s.cfg.NotifyParallelism, 4), Order: dispatch.OrderDocument},
 		dispatch.Route{Queue: bus.QueueDead, URL: s.procs["notify"].url + "/dead", Parallelism: 1},
 	)
 }
@@ -532,6 +533,9 @@ func (s *Stack) startDispatcherProcess(ctx context.Context) error {
 	b.WriteString("attempts: 3\nbackoff: [1s, 5s]\nroutes:\n")
 	for _, r := range s.routes() {
 		fmt.Fprintf(&b, "  - queue: %s\n    url: %s\n    parallelism: %d\n", r.Queue, r.URL, r.Parallelism)
+		if r.Order != dispatch.OrderNone {
+			fmt.Fprintf(&b, "    order: %s\n", r.Order)
+		}
 	}
 	file := filepath.Join(s.cfg.WorkDir, "dispatch.yaml")
 	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
