@@ -49,18 +49,27 @@ func (r result) String() string {
 	return fmt.Sprintf("HTTP %d: %s", r.status, r.detail)
 }
 
+// decode reads the message's CloudEvent. A structured CloudEvent goes to
+// the function in binary mode; anything else (nil here) is passed on as it
+// is, and the function refuses it: poison.
+func decode(m amqp.Delivery) *events.Event {
+	if m.ContentType != events.ContentTypeStructured {
+		return nil
+	}
+	e, err := events.Unmarshal(m.Body)
+	if err != nil {
+		return nil
+	}
+	return &e
+}
+
 // handle delivers one message and settles it: ack after success, after a
 // confirmed retry, or after a confirmed dead letter. If the broker cannot
 // take the retry or dead letter, the message goes back to its queue.
-func (d *Dispatcher) handle(r Route, m amqp.Delivery) {
+// ev is the message's event, from decode.
+func (d *Dispatcher) handle(r Route, m amqp.Delivery, ev *events.Event) {
 	start := time.Now()
 	attempt := attemptOf(m)
-	// A structured CloudEvent goes to the function in binary mode; anything
-	// else is passed on as it is (the function refuses it: poison).
-	var ev *events.Event
-	if e, err := events.Unmarshal(m.Body); err == nil && m.ContentType == events.ContentTypeStructured {
-		ev = &e
-	}
 	ctx, end := d.observe(r, m, ev, attempt)
 	res := d.post(ctx, r, m, ev, attempt)
 	log := d.cfg.Logger.With("queue", r.Queue, "message_id", m.MessageId, "attempt", attempt, "status", res.status, "took", time.Since(start).String())

@@ -33,9 +33,14 @@ import (
 type Route struct {
 	Queue string
 	URL   string
-	// Parallelism is the prefetch and the number of concurrent deliveries
-	// (default 1, which keeps the queue's order).
+	// Parallelism is the number of concurrent deliveries (default 1, which
+	// keeps the queue's order).
 	Parallelism int
+	// Order, when OrderDocument, keeps each document's messages in the
+	// queue's order while different documents are delivered Parallelism at
+	// a time (see lanes.go). The default, OrderNone, delivers any
+	// Parallelism messages at once.
+	Order Order
 }
 
 // Config configures a Dispatcher.
@@ -100,6 +105,11 @@ func New(cfg Config) (*Dispatcher, error) {
 	if len(cfg.Routes) == 0 {
 		return nil, errors.New("dispatch: no routes")
 	}
+	for _, r := range cfg.Routes {
+		if err := r.Order.Valid(); err != nil {
+			return nil, fmt.Errorf("dispatch: route %s: %w", r.Queue, err)
+		}
+	}
 	pub := cfg.Publisher
 	if pub == nil {
 		pub = bus.NewPublisher(bus.PublisherConfig{URL: cfg.URL, Logger: cfg.Logger, Observer: cfg.PublishObserver})
@@ -153,7 +163,7 @@ func (d *Dispatcher) runOnce(ctx context.Context) error {
 			wg.Wait()
 			return fmt.Errorf("open channel for %s: %w", r.Queue, err)
 		}
-		if err := ch.Qos(r.Parallelism, 0, false); err != nil {
+		if err := ch.Qos(r.prefetch(), 0, false); err != nil {
 			cancel()
 			wg.Wait()
 			return fmt.Errorf("qos on %s: %w", r.Queue, err)
@@ -164,21 +174,7 @@ func (d *Dispatcher) runOnce(ctx context.Context) error {
 			wg.Wait()
 			return fmt.Errorf("consume %s: %w", r.Queue, err)
 		}
-		for i := 0; i < r.Parallelism; i++ {
-			wg.Add(1)
-			go func(r Route) {
-				defer wg.Done()
-				for m := range deliveries {
-					d.handle(r, m)
-				}
-				// The first worker to see its consumer end reports it; the
-				// others must not block on a full channel.
-				select {
-				case errc <- fmt.Errorf("consumer of %s stopped", r.Queue):
-				default:
-				}
-			}(r)
-		}
+		d.consume(r, deliveries, &wg, errc)
 	}
 	d.cfg.Logger.Info("dispatcher consuming", "routes", len(d.cfg.Routes))
 	var cause error

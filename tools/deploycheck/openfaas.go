@@ -13,6 +13,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/dtecl/pipeline/shared/dispatch"
 	"github.com/dtecl/pipeline/shared/serve"
 )
 
@@ -106,13 +107,18 @@ func LoadStack(path string) (Stack, error) {
 
 // Connector is openfaas/connector.yaml, the configuration of `dte dispatch`.
 type Connector struct {
-	Attempts int      `json:"attempts"`
-	Backoff  []string `json:"backoff"`
-	Routes   []struct {
-		Queue       string `json:"queue"`
-		URL         string `json:"url"`
-		Parallelism int    `json:"parallelism"`
-	} `json:"routes"`
+	Attempts int              `json:"attempts"`
+	Backoff  []string         `json:"backoff"`
+	Routes   []ConnectorRoute `json:"routes"`
+}
+
+// ConnectorRoute is one of the connector's routes: a queue fed to a
+// function.
+type ConnectorRoute struct {
+	Queue       string `json:"queue"`
+	URL         string `json:"url"`
+	Parallelism int    `json:"parallelism"`
+	Order       string `json:"order"`
 }
 
 // LoadConnector reads the connector's configuration as strictly as `dte
@@ -156,16 +162,26 @@ func (c Connector) Targets() (map[string]Sink, []string) {
 		if r.Parallelism < 1 {
 			problems = append(problems, fmt.Sprintf("connector route %s: parallelism %d, want at least 1", r.Queue, r.Parallelism))
 		}
+		if err := dispatch.Order(r.Order).Valid(); err != nil {
+			problems = append(problems, fmt.Sprintf("connector route %s: %v", r.Queue, err))
+		}
 		out[r.Queue] = Sink{Kind: "Function", Name: fn, Path: "/" + p}
 	}
 	return out, problems
 }
 
-// Parallelism maps each route's queue to its parallelism.
+// Parallelism maps each route's queue to the parallelism Knative's
+// sources and triggers must have for it. A route with `order: document`
+// keeps each document's messages in order at any parallelism; Knative's
+// RabbitMQ source and triggers have no such mode, so there it must be 1
+// (the queue's order).
 func (c Connector) Parallelism() map[string]int {
 	out := map[string]int{}
 	for _, r := range c.Routes {
 		out[r.Queue] = r.Parallelism
+		if r.Order == string(dispatch.OrderDocument) {
+			out[r.Queue] = 1
+		}
 	}
 	return out
 }

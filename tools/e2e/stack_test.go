@@ -66,7 +66,9 @@ type stackOptions struct {
 	dashboardToken string
 	// dispatcherProcess runs the dispatcher as a process the test can kill.
 	dispatcherProcess bool
-	// notifyParallelism: 1 keeps Odoo's callbacks in order, as kn/ does.
+	// notifyParallelism: 1 delivers Odoo's callbacks one at a time, as kn/
+	// does; 0 is the local stack's default (4 documents at once, each
+	// document's callbacks in order).
 	notifyParallelism int
 	// replicas runs sign and submit as several processes each
 	// (local.Config.Replicas).

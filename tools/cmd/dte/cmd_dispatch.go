@@ -25,6 +25,7 @@ type dispatchFile struct {
 		Queue       string `json:"queue"`
 		URL         string `json:"url"`
 		Parallelism int    `json:"parallelism"`
+		Order       string `json:"order"`
 	} `json:"routes"`
 }
 
@@ -117,7 +118,11 @@ func loadDispatchConfig(path string) (dispatch.Config, error) {
 		if r.Queue == "" || r.URL == "" {
 			return cfg, fmt.Errorf("%s: routes[%d] needs queue and url", path, i)
 		}
-		cfg.Routes = append(cfg.Routes, dispatch.Route{Queue: r.Queue, URL: r.URL, Parallelism: r.Parallelism})
+		route := dispatch.Route{Queue: r.Queue, URL: r.URL, Parallelism: r.Parallelism, Order: dispatch.Order(r.Order)}
+		if err := route.Order.Valid(); err != nil {
+			return cfg, fmt.Errorf("%s: routes[%d]: %w", path, i, err)
+		}
+		cfg.Routes = append(cfg.Routes, route)
 	}
 	return cfg, nil
 }

@@ -1,0 +1,144 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dtecl/pipeline/shared/bus"
+	"github.com/dtecl/pipeline/shared/dtekey"
+	"github.com/dtecl/pipeline/shared/events"
+)
+
+// orderRecorder is a function that takes a while per delivery and records,
+// per document, the sequence numbers in the order they arrived, how many
+// deliveries it had at once, and whether one document ever had two.
+type orderRecorder struct {
+	mu          sync.Mutex
+	seen        map[string][]int
+	busy        map[string]bool
+	inFlight    int
+	maxInFlight int
+	overlap     []string
+	total       int
+	done        chan struct{}
+	want        int
+}
+
+func (o *orderRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	doc := r.Header.Get("Ce-Dtekey")
+	seq, err := strconv.Atoi(r.Header.Get("Ce-Subject"))
+	if err != nil {
+		http.Error(w, "no sequence in ce-subject", http.StatusBadRequest)
+		return
+	}
+	o.mu.Lock()
+	if o.busy[doc] {
+		o.overlap = append(o.overlap, doc)
+	}
+	o.busy[doc] = true
+	o.inFlight++
+	o.maxInFlight = max(o.maxInFlight, o.inFlight)
+	o.seen[doc] = append(o.seen[doc], seq)
+	o.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	o.mu.Lock()
+	o.busy[doc] = false
+	o.inFlight--
+	o.total++
+	if o.total == o.want {
+		close(o.done)
+	}
+	o.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func TestOrderDocumentKeepsEachDocumentsOrder(t *testing.T) {
+	t.Parallel()
+	const docs, perDoc = 6, 8
+	e := setup(t)
+	rec := &orderRecorder{seen: map[string][]int{}, busy: map[string]bool{}, done: make(chan struct{}), want: docs * perDoc}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	// Each document's events one after the other, the hardest case: a
+	// route without per-document order hands them to several workers at
+	// once.
+	for d := 0; d < docs; d++ {
+		for seq := 0; seq < perDoc; seq++ {
+			k, err := dtekey.Parse(fmt.Sprintf("76086428-5-33-%d", 100+d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, err := events.New(fmt.Sprintf("ev-%d-%d", d, seq), events.TypeSubmitted, events.SourceSubmit, k, map[string]any{"trackid": "1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev.SetSubject(strconv.Itoa(seq))
+			msg, err := bus.Message(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.pub.Publish(context.Background(), "", bus.QueueNotify, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e.run(t, Route{Queue: bus.QueueNotify, URL: srv.URL, Parallelism: 4, Order: OrderDocument})
+	select {
+	case <-rec.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("delivered %d of %d", rec.total, rec.want)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.overlap) > 0 {
+		t.Errorf("documents delivered twice at once: %v", rec.overlap)
+	}
+	if len(rec.seen) != docs {
+		t.Errorf("saw %d documents, want %d", len(rec.seen), docs)
+	}
+	for doc, seqs := range rec.seen {
+		for i, s := range seqs {
+			if s != i {
+				t.Errorf("%s arrived in the order %v, want 0..%d", doc, seqs, perDoc-1)
+				break
+			}
+		}
+	}
+	// Six documents over four lanes: at least two lanes hold a document.
+	if rec.maxInFlight < 2 {
+		t.Errorf("at most %d deliveries at once, want several documents in parallel", rec.maxInFlight)
+	}
+	if rec.maxInFlight > 4 {
+		t.Errorf("%d deliveries at once, over the route's parallelism 4", rec.maxInFlight)
+	}
+}
+
+func TestOrderIsChecked(t *testing.T) {
+	t.Parallel()
+	_, err := New(Config{URL: "amqp://127.0.0.1:1/", Routes: []Route{{Queue: bus.QueueNotify, URL: "http://127.0.0.1:1/", Order: "dtekey"}}})
+	if err == nil {
+		t.Fatal("New accepted order \"dtekey\"")
+	}
+}
+
+func TestLaneOfIsStableAndSpreads(t *testing.T) {
+	t.Parallel()
+	used := map[int]bool{}
+	for i := 0; i < 100; i++ {
+		doc := fmt.Sprintf("76086428-5-33-%d", i)
+		l := laneOf(doc, 4)
+		if l != laneOf(doc, 4) || l < 0 || l >= 4 {
+			t.Fatalf("laneOf(%q, 4) = %d, not stable or out of range", doc, l)
+		}
+		used[l] = true
+	}
+	if len(used) != 4 {
+		t.Errorf("100 documents used %d of 4 lanes", len(used))
+	}
+}
