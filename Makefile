@@ -166,7 +166,7 @@ bench-signer:
 # enqueue driven from outside (dte load, a separate process) at a fixed
 # rate against the real RabbitMQ, in a virtual host of its own: the README's
 # enqueue figures. RATE (500), DURATION (60s).
-load-enqueue: build rabbitmq
+load-enqueue: build rabbitmq s3
 	scripts/load-enqueue.sh
 
 bench-printout:

@@ -181,8 +181,8 @@ launch_versitygw() {
 	fi
 	# --keep-alive: versitygw closes every connection after one answer unless
 	# told otherwise; S3 and MinIO keep them, and without it each archive call
-	# is a new TCP connection (a third of the pipeline's throughput, 4x
-	# enqueue's p99; archive TestServerKeepsConnectionsOpen).
+	# is a new TCP connection (4x enqueue's p99 at 500 requests/s; archive
+	# TestServerKeepsConnectionsOpen).
 	# 9>&-: the server must not inherit the lock. A clean environment: versitygw reads many variables (LOGFILE, VGW_*,
 	# ROOT_*) and must see only ours.
 	setsid nohup env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
