@@ -33,7 +33,10 @@ func TestServerKeepsConnectionsOpen(t *testing.T) {
 			key := "keepalive/" + t.Name() + ".json"
 			_ = st.Delete(ctx, key)
 			calls := []func(context.Context) error{
-				func(ctx context.Context) error { _, err := st.Put(ctx, key, []byte("{}"), archive.PutOptions{}); return err },
+				func(ctx context.Context) error {
+					_, err := st.Put(ctx, key, []byte("{}"), archive.PutOptions{})
+					return err
+				},
 				func(ctx context.Context) error { _, err := st.Get(ctx, key); return err },
 				func(ctx context.Context) error {
 					_, err := st.Get(ctx, key+".missing")
