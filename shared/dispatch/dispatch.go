@@ -174,7 +174,7 @@ func (d *Dispatcher) runOnce(ctx context.Context) error {
 			wg.Wait()
 			return fmt.Errorf("consume %s: %w", r.Queue, err)
 		}
-		d.consume(r, deliveries, &wg, errc)
+		d.consume(rctx, r, deliveries, &wg, errc)
 	}
 	d.cfg.Logger.Info("dispatcher consuming", "routes", len(d.cfg.Routes))
 	var cause error

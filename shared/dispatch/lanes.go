@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"sync"
@@ -45,10 +46,11 @@ func (r Route) prefetch() int {
 	return r.Parallelism
 }
 
-// consume starts the route's workers on deliveries. Each worker that sees
-// the consumer end reports it on errc (once; the others must not block on
-// a full channel).
-func (d *Dispatcher) consume(r Route, deliveries <-chan amqp.Delivery, wg *sync.WaitGroup, errc chan<- error) {
+// consume starts the route's workers on deliveries until the consumer
+// ends; stop ends when the dispatcher stops consuming (ctx done, the
+// connection lost). The first worker that sees the consumer end reports it
+// on errc (once; the others must not block on a full channel).
+func (d *Dispatcher) consume(stop context.Context, r Route, deliveries <-chan amqp.Delivery, wg *sync.WaitGroup, errc chan<- error) {
 	stopped := func() {
 		select {
 		case errc <- fmt.Errorf("consumer of %s stopped", r.Queue):
@@ -80,6 +82,12 @@ func (d *Dispatcher) consume(r Route, deliveries <-chan amqp.Delivery, wg *sync.
 		go func(lane <-chan lanedDelivery) {
 			defer wg.Done()
 			for ld := range lane {
+				// Once consuming stopped, what waits in the lane is left
+				// unacknowledged: the broker delivers it again (in order)
+				// when the channel closes, so it is not posted now.
+				if stop.Err() != nil {
+					continue
+				}
 				d.handle(r, ld.m, ld.ev)
 			}
 		}(lanes[i])

@@ -142,3 +142,70 @@ func TestLaneOfIsStableAndSpreads(t *testing.T) {
 		t.Errorf("100 documents used %d of 4 lanes", len(used))
 	}
 }
+
+// When the dispatcher stops, what waits in a lane is not posted: it stays
+// unacknowledged and the broker keeps it, in order, for the next consumer.
+func TestOrderDocumentStopLeavesTheLaneToTheBroker(t *testing.T) {
+	t.Parallel()
+	const n = 8
+	e := setup(t)
+	var mu sync.Mutex
+	calls := 0
+	first := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		if calls == 1 {
+			close(first)
+		}
+		mu.Unlock()
+		time.Sleep(300 * time.Millisecond)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	k, err := dtekey.Parse("76086428-5-33-200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ { // one document: one lane
+		ev, err := events.New(fmt.Sprintf("ev-stop-%d", i), events.TypeSubmitted, events.SourceSubmit, k, map[string]any{"trackid": "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := bus.Message(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.pub.Publish(context.Background(), "", bus.QueueNotify, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := New(Config{URL: e.url, Routes: []Route{{Queue: bus.QueueNotify, URL: srv.URL, Parallelism: 4, Order: OrderDocument}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	select {
+	case <-first:
+	case <-time.After(30 * time.Second):
+		t.Fatal("nothing delivered")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	mu.Lock()
+	posted := calls
+	mu.Unlock()
+	if posted != 1 {
+		t.Errorf("%d deliveries posted after the stop began, want only the one in hand", posted)
+	}
+	eventually(t, fmt.Sprintf("%d messages back in %s", n-posted, bus.QueueNotify), func() bool { return e.depth(t, bus.QueueNotify) == n-posted })
+}
