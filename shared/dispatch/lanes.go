@@ -72,9 +72,9 @@ func (d *Dispatcher) consume(stop context.Context, r Route, deliveries <-chan am
 	}
 	// Lanes: one worker each, a document always in the same lane, so its
 	// messages are delivered one after the other in the order the queue
-	// gave them. The router reads in queue order; a lane's buffer holds
-	// what the prefetch lets in, so the router never waits on a busy lane
-	// for longer than that lane's current delivery.
+	// gave them. The router reads in queue order; each lane's buffer holds
+	// the whole prefetch, so the router never waits on a busy lane and a
+	// slow document holds up only the documents that share its lane.
 	lanes := make([]chan lanedDelivery, r.Parallelism)
 	for i := range lanes {
 		lanes[i] = make(chan lanedDelivery, r.prefetch())
