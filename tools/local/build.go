@@ -12,7 +12,13 @@ import (
 // BuildFunctions builds the four function binaries into dir, static (CGO
 // off) as the images are, with the workspace of the repository that holds
 // this package's source (so tests and benchmarks run the code under test).
-func BuildFunctions(ctx context.Context, dir string) error {
+// crypto is the build's crypto, as scripts/gobuild.sh's CRYPTO: "" or
+// "std", or "boringcrypto" for the functions that sign (sign and submit
+// then link BoringCrypto through cgo; enqueue and notify stay CGO off).
+func BuildFunctions(ctx context.Context, dir, crypto string) error {
+	if crypto != "" && crypto != "std" && crypto != "boringcrypto" {
+		return fmt.Errorf("CRYPTO=%s: want std or boringcrypto", crypto)
+	}
 	root, err := repoRoot(ctx)
 	if err != nil {
 		return err
@@ -21,6 +27,9 @@ func BuildFunctions(ctx context.Context, dir string) error {
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(dir, fn), "./functions/"+fn)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if crypto == "boringcrypto" && (fn == "sign" || fn == "submit") {
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOEXPERIMENT=boringcrypto")
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("build %s: %w\n%s", fn, err, out)
 		}

@@ -6,6 +6,7 @@
 package pipelinebench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -52,9 +53,12 @@ func BenchmarkPipelineReplicas(b *testing.B) {
 func runPipeline(b *testing.B, rate float64, replicas int) {
 	ctx := context.Background()
 	bin := b.TempDir()
-	if err := local.BuildFunctions(ctx, bin); err != nil {
+	// CRYPTO=boringcrypto (make bench-pipeline CRYPTO=boringcrypto): sign
+	// and submit on BoringCrypto, as scripts/gobuild.sh builds them.
+	if err := local.BuildFunctions(ctx, bin, os.Getenv("CRYPTO")); err != nil {
 		b.Fatal(err)
 	}
+	b.Logf("functions built with CRYPTO=%s", cmp.Or(os.Getenv("CRYPTO"), "std"))
 	base, err := os.ReadFile("../../samples/requests/factura-33.json")
 	if err != nil {
 		b.Fatal(err)
