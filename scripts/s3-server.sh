@@ -205,6 +205,10 @@ cmd_start() {
 	mkdir -p "$RUN_DIR"
 	exec 9>"$RUN_DIR/lock"
 	flock -w 30 9 || die "another start or stop holds $RUN_DIR/lock"
+	if pid_alive && outdated; then
+		log "restarting versitygw: it was started without --keep-alive (by an older scripts/s3-server.sh)"
+		stop_ours
+	fi
 	if pid_alive; then
 		answers || die "$SERVER (pid $(<"$PID_FILE")) runs but $ENDPOINT$HEALTH_PATH does not answer; see $LOG_FILE"
 		create_bucket
@@ -256,6 +260,11 @@ cmd_stop() {
 		log "not running"
 		return 0
 	fi
+	stop_ours
+}
+
+# stop_ours stops the server of PID_FILE (the caller holds the lock).
+stop_ours() {
 	local pid i
 	pid=$(<"$PID_FILE")
 	kill -TERM "$pid" 2>/dev/null || true
@@ -269,6 +278,13 @@ cmd_stop() {
 	fi
 	rm -f "$PID_FILE"
 	log "stopped (pid $pid)"
+}
+
+# outdated says whether our running versitygw was started by an older
+# version of this script, without --keep-alive.
+outdated() {
+	[[ "$SERVER" == versitygw ]] || return 1
+	! tr '\0' ' ' <"/proc/$(<"$PID_FILE")/cmdline" 2>/dev/null | grep -q -- '--keep-alive'
 }
 
 cmd_status() {
