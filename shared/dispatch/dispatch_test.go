@@ -74,16 +74,36 @@ func setup(t *testing.T) env {
 	return env{url: url, ch: ch, pub: pub}
 }
 
+// run starts a dispatcher of routes (1 s between attempts) until the test
+// ends.
 func (e env) run(t *testing.T, routes ...Route) {
 	t.Helper()
-	d, err := New(Config{URL: e.url, Routes: routes, Backoff: []time.Duration{time.Second}})
+	t.Cleanup(e.start(t, Config{Routes: routes, Backoff: []time.Duration{time.Second}}))
+}
+
+// start runs a dispatcher of cfg on the test's broker; stop ends it and
+// fails the test unless Run returns nil within 30 s.
+func (e env) start(t *testing.T, cfg Config) (stop func()) {
+	t.Helper()
+	cfg.URL = e.url
+	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = d.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("Run did not return after its context ended")
+		}
+	}
 }
 
 func (e env) publishEvent(t *testing.T) events.Event {
@@ -93,11 +113,20 @@ func (e env) publishEvent(t *testing.T) events.Event {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, _ := bus.Message(ev)
-	if err := e.pub.Publish(context.Background(), "", bus.QueueSign, msg); err != nil {
+	e.publish(t, bus.QueueSign, ev)
+	return ev
+}
+
+// publish puts ev in queue q.
+func (e env) publish(t *testing.T, q string, ev events.Event) {
+	t.Helper()
+	msg, err := bus.Message(ev)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return ev
+	if err := e.pub.Publish(context.Background(), "", q, msg); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (e env) depth(t *testing.T, q string) int {
@@ -254,24 +283,10 @@ func TestRunStopsWithManyWorkers(t *testing.T) {
 	e := setup(t)
 	srv := httptest.NewServer(newScripted(200))
 	defer srv.Close()
-	d, err := New(Config{URL: e.url, Routes: []Route{
+	stop := e.start(t, Config{Routes: []Route{
 		{Queue: bus.QueueSign, URL: srv.URL, Parallelism: 8},
 		{Queue: bus.QueueSubmit, URL: srv.URL, Parallelism: 8},
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
 	time.Sleep(500 * time.Millisecond)
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return after its context ended")
-	}
+	stop()
 }

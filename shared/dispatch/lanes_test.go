@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -79,13 +78,7 @@ func TestOrderDocumentKeepsEachDocumentsOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			ev.SetSubject(strconv.Itoa(seq))
-			msg, err := bus.Message(ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.pub.Publish(context.Background(), "", bus.QueueNotify, msg); err != nil {
-				t.Fatal(err)
-			}
+			e.publish(t, bus.QueueNotify, ev)
 		}
 	}
 	e.run(t, Route{Queue: bus.QueueNotify, URL: srv.URL, Parallelism: 4, Order: OrderDocument})
@@ -172,35 +165,15 @@ func TestOrderDocumentStopLeavesTheLaneToTheBroker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg, err := bus.Message(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.pub.Publish(context.Background(), "", bus.QueueNotify, msg); err != nil {
-			t.Fatal(err)
-		}
+		e.publish(t, bus.QueueNotify, ev)
 	}
-	d, err := New(Config{URL: e.url, Routes: []Route{{Queue: bus.QueueNotify, URL: srv.URL, Parallelism: 4, Order: OrderDocument}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
+	stop := e.start(t, Config{Routes: []Route{{Queue: bus.QueueNotify, URL: srv.URL, Parallelism: 4, Order: OrderDocument}}})
 	select {
 	case <-first:
 	case <-time.After(30 * time.Second):
 		t.Fatal("nothing delivered")
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return")
-	}
+	stop()
 	mu.Lock()
 	posted := calls
 	mu.Unlock()
