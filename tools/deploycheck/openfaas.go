@@ -9,12 +9,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/dtecl/pipeline/shared/dispatch"
 	"github.com/dtecl/pipeline/shared/serve"
+	"github.com/dtecl/pipeline/tools/dispatchconfig"
 )
 
 // SecretsDir is where OpenFaaS mounts a function's secrets.
@@ -105,39 +105,14 @@ func LoadStack(path string) (Stack, error) {
 	return st, nil
 }
 
-// Connector is openfaas/connector.yaml, the configuration of `dte dispatch`.
-type Connector struct {
-	Attempts int              `json:"attempts"`
-	Backoff  []string         `json:"backoff"`
-	Routes   []ConnectorRoute `json:"routes"`
-}
+// Connector is openfaas/connector.yaml, the configuration of `dte
+// dispatch`, read as `dte dispatch` reads it (dispatchconfig).
+type Connector struct{ dispatch.Config }
 
-// ConnectorRoute is one of the connector's routes: a queue fed to a
-// function.
-type ConnectorRoute struct {
-	Queue       string `json:"queue"`
-	URL         string `json:"url"`
-	Parallelism int    `json:"parallelism"`
-	Order       string `json:"order"`
-}
-
-// LoadConnector reads the connector's configuration as strictly as `dte
-// dispatch` does.
+// LoadConnector reads the connector's configuration.
 func LoadConnector(path string) (Connector, error) {
-	var c Connector
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return c, err
-	}
-	if err := yaml.UnmarshalStrict(raw, &c); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	for i, b := range c.Backoff {
-		if d, err := time.ParseDuration(b); err != nil || d <= 0 {
-			return c, fmt.Errorf("%s: backoff[%d] %q is not a duration like 1s", path, i, b)
-		}
-	}
-	return c, nil
+	cfg, err := dispatchconfig.Load(path)
+	return Connector{cfg}, err
 }
 
 // Targets maps each route's queue to the function and path it POSTs to
@@ -162,9 +137,6 @@ func (c Connector) Targets() (map[string]Sink, []string) {
 		if r.Parallelism < 1 {
 			problems = append(problems, fmt.Sprintf("connector route %s: parallelism %d, want at least 1", r.Queue, r.Parallelism))
 		}
-		if err := dispatch.Order(r.Order).Valid(); err != nil {
-			problems = append(problems, fmt.Sprintf("connector route %s: %v", r.Queue, err))
-		}
 		out[r.Queue] = Sink{Kind: "Function", Name: fn, Path: "/" + p}
 	}
 	return out, problems
@@ -179,7 +151,7 @@ func (c Connector) Parallelism() map[string]int {
 	out := map[string]int{}
 	for _, r := range c.Routes {
 		out[r.Queue] = r.Parallelism
-		if r.Order == string(dispatch.OrderDocument) {
+		if r.Order == dispatch.OrderDocument {
 			out[r.Queue] = 1
 		}
 	}

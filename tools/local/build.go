@@ -15,6 +15,8 @@ import (
 // crypto is the build's crypto, as scripts/gobuild.sh's CRYPTO: "" or
 // "std", or "boringcrypto" for the functions that sign (sign and submit
 // then link BoringCrypto through cgo; enqueue and notify stay CGO off).
+// Not scripts/gobuild.sh itself: it strips the binaries, and the
+// benchmarks' profiles (DTE_BENCH_PROFILE) need their symbols.
 func BuildFunctions(ctx context.Context, dir, crypto string) error {
 	if crypto != "" && crypto != "std" && crypto != "boringcrypto" {
 		return fmt.Errorf("CRYPTO=%s: want std or boringcrypto", crypto)

@@ -7,27 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"time"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/dtecl/pipeline/shared/config"
 	"github.com/dtecl/pipeline/shared/dispatch"
 	"github.com/dtecl/pipeline/shared/serve"
 	"github.com/dtecl/pipeline/shared/telemetry"
+	"github.com/dtecl/pipeline/tools/dispatchconfig"
 )
-
-// dispatchFile is the dispatcher's configuration file (openfaas/connector.yaml).
-type dispatchFile struct {
-	Attempts int      `json:"attempts"`
-	Backoff  []string `json:"backoff"`
-	Routes   []struct {
-		Queue       string `json:"queue"`
-		URL         string `json:"url"`
-		Parallelism int    `json:"parallelism"`
-		Order       string `json:"order"`
-	} `json:"routes"`
-}
 
 func runDispatch(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "dispatch", "--config FILE")
@@ -46,7 +32,7 @@ func runDispatch(ctx context.Context, env *cliEnv, args []string) error {
 		fs.Usage()
 		return exitError{code: 2}
 	}
-	cfg, err := loadDispatchConfig(*file)
+	cfg, err := dispatchconfig.Load(*file)
 	if err != nil {
 		return err
 	}
@@ -92,37 +78,4 @@ func telemetryConfig(env *cliEnv) (config.Telemetry, error) {
 	src := config.Source{Lookup: func(k string) (string, bool) { v := env.getenv(k); return v, v != "" }, ReadFile: os.ReadFile}
 	_, err := config.Load(src, &tcfg)
 	return tcfg, err
-}
-
-func loadDispatchConfig(path string) (dispatch.Config, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return dispatch.Config{}, err
-	}
-	var f dispatchFile
-	if err := yaml.UnmarshalStrict(raw, &f); err != nil {
-		return dispatch.Config{}, fmt.Errorf("%s: %w", path, err)
-	}
-	cfg := dispatch.Config{Attempts: f.Attempts}
-	for i, b := range f.Backoff {
-		d, err := time.ParseDuration(b)
-		if err != nil || d <= 0 {
-			return cfg, fmt.Errorf("%s: backoff[%d] %q is not a duration like 1s", path, i, b)
-		}
-		cfg.Backoff = append(cfg.Backoff, d)
-	}
-	if len(f.Routes) == 0 {
-		return cfg, fmt.Errorf("%s: no routes", path)
-	}
-	for i, r := range f.Routes {
-		if r.Queue == "" || r.URL == "" {
-			return cfg, fmt.Errorf("%s: routes[%d] needs queue and url", path, i)
-		}
-		route := dispatch.Route{Queue: r.Queue, URL: r.URL, Parallelism: r.Parallelism, Order: dispatch.Order(r.Order)}
-		if err := route.Order.Valid(); err != nil {
-			return cfg, fmt.Errorf("%s: routes[%d]: %w", path, i, err)
-		}
-		cfg.Routes = append(cfg.Routes, route)
-	}
-	return cfg, nil
 }
