@@ -28,9 +28,9 @@ func (f *Function) onCheck(ctx context.Context, e events.Event, seeded bool) ([]
 	if err != nil {
 		return nil, err
 	}
-	from := archive.VersionOf(k, d.State)
-	if !seeded {
-		from = nil
+	var from *archive.Version
+	if seeded {
+		from = archive.VersionOf(k, d.State)
 	}
 	var st archive.State
 	if from != nil {
