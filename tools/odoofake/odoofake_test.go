@@ -86,10 +86,7 @@ func TestContractAndTransitions(t *testing.T) {
 // an older one is stale; a retrying callback must say when the next
 // attempt comes, and only a retrying one.
 func TestRetrying(t *testing.T) {
-	s := New(secret, "odoo", nil)
-	s.AddMove(1, "76086428-5-33-1")
-	t0 := time.Now().UTC().Truncate(time.Second)
-	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
+	s, at := oneMove()
 	steps := []struct {
 		body               string
 		wantCode           int
@@ -125,10 +122,7 @@ func TestRetrying(t *testing.T) {
 // on, so a "queued" handled after the "error" of the same second stays
 // ignored; an error replaces an error only when newer.
 func TestAfterError(t *testing.T) {
-	s := New(secret, "odoo", nil)
-	s.AddMove(1, "76086428-5-33-1")
-	t0 := time.Now().UTC().Truncate(time.Second)
-	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
+	s, at := oneMove()
 	steps := []struct {
 		body               string
 		wantResult, status string
@@ -150,4 +144,13 @@ func TestAfterError(t *testing.T) {
 			t.Fatalf("step %d: status %q, want %q", i, m.Status, st.status)
 		}
 	}
+}
+
+// oneMove is a fake Odoo with move 1, and the time d after the start of
+// the current second, as a callback's occurred_at.
+func oneMove() (*Server, func(d time.Duration) string) {
+	s := New(secret, "odoo", nil)
+	s.AddMove(1, "76086428-5-33-1")
+	t0 := time.Now().UTC().Truncate(time.Second)
+	return s, func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
 }
