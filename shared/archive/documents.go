@@ -19,6 +19,10 @@ const (
 	MetaSHA256  = "sha256"         // hex SHA-256 of the body
 	MetaDTEKey  = "dtekey"         // for a signed DTE
 	MetaRequest = "request-sha256" // for a signed DTE: the digest of the request it was built from
+	// MetaUploadStarted is, for an EnvioDTE, when its upload to the SII
+	// began (RFC 3339, UTC): its create-only write is the mark that an
+	// upload may be in progress (submit).
+	MetaUploadStarted = "upload-started"
 )
 
 // Document is an archived XML document.
@@ -30,6 +34,9 @@ type Document struct {
 	// built from (stored with it), so that a redelivered request can tell
 	// its own document from another request's under the same folio.
 	RequestDigest string
+	// UploadStarted is, for an EnvioDTE, when its upload began (zero when
+	// not recorded).
+	UploadStarted time.Time
 }
 
 // PutDTE archives the signed DTE of k at DTEObjectKey, only if nothing is
@@ -63,15 +70,21 @@ func (a *Archive) GetDTE(ctx context.Context, k dtekey.Key) (Document, error) {
 	return doc, nil
 }
 
-// PutEnvio archives a signed EnvioDTE at EnvioObjectKey, only if absent
-// (ErrExists otherwise: envelope IDs are meant to be unique).
-func (a *Archive) PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, envioID string, signed []byte) (Document, error) {
+// PutEnvio archives a signed EnvioDTE at EnvioObjectKey(issuer, at,
+// envioID), only if absent (ErrExists otherwise). started, when not zero,
+// is stored with it (MetaUploadStarted): the moment its upload begins,
+// which whoever finds the envelope there reads back (Document.UploadStarted).
+func (a *Archive) PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, envioID string, signed []byte, started time.Time) (Document, error) {
 	key, err := EnvioObjectKey(issuer, at, envioID)
 	if err != nil {
 		return Document{}, err
 	}
 	doc := Document{Key: key, Body: signed, Digest: Digest(signed)}
 	meta := map[string]string{MetaSHA256: doc.Digest}
+	if !started.IsZero() {
+		doc.UploadStarted = started.UTC()
+		meta[MetaUploadStarted] = doc.UploadStarted.Format(time.RFC3339Nano)
+	}
 	if err := a.putIfAbsent(ctx, key, signed, PutOptions{ContentType: contentTypeXML, Metadata: meta}); err != nil {
 		return Document{}, fmt.Errorf("archive EnvioDTE %s: %w", envioID, err)
 	}
@@ -117,7 +130,13 @@ func (a *Archive) GetDocument(ctx context.Context, key string) (Document, error)
 	if err != nil {
 		return Document{}, err
 	}
-	return Document{Key: key, Body: obj.Body, Digest: Digest(obj.Body), RequestDigest: obj.Metadata[MetaRequest]}, nil
+	doc := Document{Key: key, Body: obj.Body, Digest: Digest(obj.Body), RequestDigest: obj.Metadata[MetaRequest]}
+	if v := obj.Metadata[MetaUploadStarted]; v != "" {
+		// Unreadable: zero, which its reader takes as "just now" (it then
+		// waits a whole grace before taking the upload for lost).
+		doc.UploadStarted, _ = time.Parse(time.RFC3339Nano, v)
+	}
+	return doc, nil
 }
 
 // putIfAbsent is a create-only write; on a server that ignores

@@ -77,19 +77,28 @@ func TestPutEnvio(t *testing.T) {
 	a := archive.New(mem)
 	issuer := rut.MustParse("76086428-5")
 	at := time.Date(2025, 1, 31, 23, 30, 0, 0, time.UTC)
-	doc, err := a.PutEnvio(testCtx(t), issuer, at, "SetDoc_1", []byte("<EnvioDTE/>"))
+	doc, err := a.PutEnvio(testCtx(t), issuer, at, "SetDoc_1", []byte("<EnvioDTE/>"), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if doc.Key != "envio/76086428-5/2025/01/SetDoc_1.xml" {
 		t.Fatalf("key %s", doc.Key)
 	}
-	if _, err := a.PutEnvio(testCtx(t), issuer, at, "SetDoc_1", []byte("<EnvioDTE/>")); !errors.Is(err, archive.ErrExists) {
+	if _, err := a.PutEnvio(testCtx(t), issuer, at, "SetDoc_1", []byte("<EnvioDTE/>"), time.Time{}); !errors.Is(err, archive.ErrExists) {
 		t.Fatalf("second PutEnvio = %v, want ErrExists", err)
 	}
 	got, err := a.GetDocument(testCtx(t), doc.Key)
-	if err != nil || string(got.Body) != "<EnvioDTE/>" {
-		t.Fatalf("GetDocument = %q, %v", got.Body, err)
+	if err != nil || string(got.Body) != "<EnvioDTE/>" || !got.UploadStarted.IsZero() {
+		t.Fatalf("GetDocument = %q, %v, upload started %s", got.Body, err, got.UploadStarted)
+	}
+	// The moment its upload began travels with the envelope.
+	started := time.Date(2025, 1, 31, 23, 31, 2, 5e8, time.FixedZone("CLT", -3*3600))
+	if _, err := a.PutEnvio(testCtx(t), issuer, at, "SetDoc_2", []byte("<EnvioDTE/>"), started); err != nil {
+		t.Fatal(err)
+	}
+	got, err = a.GetDocument(testCtx(t), "envio/76086428-5/2025/01/SetDoc_2.xml")
+	if err != nil || !got.UploadStarted.Equal(started) {
+		t.Fatalf("upload started %s, %v; want %s", got.UploadStarted, err, started)
 	}
 }
 

@@ -86,6 +86,18 @@ func EnvioObjectKey(issuer rut.RUT, at time.Time, envioID string) (string, error
 	return fmt.Sprintf("%s%s/%04d/%02d/%s.xml", PrefixEnvio, issuer, at.Year(), int(at.Month()), envioID), nil
 }
 
+// DocumentEnvioID is the SetDTE ID, and the object name, of the EnvioDTE
+// that carries document k alone to the SII. It is fixed per document, so
+// that the envelope's create-only write is also the mark that its upload
+// began: a second delivery cannot make a second envelope, it finds the
+// first (submit).
+func DocumentEnvioID(k dtekey.Key) (string, error) {
+	if err := checkDTEKey(k); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("EnvioDTE-%d-%d-%d", k.Issuer.Number, k.Type, k.Folio), nil
+}
+
 // CAFObjectKey is where a CAF file lives: caf/{rut}/{type}/{desde}-{hasta}.xml.
 func CAFObjectKey(issuer rut.RUT, docType int, from, to int64) (string, error) {
 	if err := checkRUT(issuer); err != nil {

@@ -255,7 +255,7 @@ func (p *pipeline) send(t *testing.T, body []byte, traceparent string) {
 type envelopes struct{ s *dte.Signer }
 
 func (e envelopes) Envelope(ctx context.Context, dteXML []byte, c submit.Caratula, _ time.Time) ([]byte, string, error) {
-	env, err := e.s.Envelope(ctx, dte.Header{Issuer: c.Issuer, Resolution: c.Resolution}, dteXML)
+	env, err := e.s.Envelope(ctx, dte.Header{Issuer: c.Issuer, Resolution: c.Resolution, SetID: c.SetID}, dteXML)
 	if err != nil {
 		return nil, "", err
 	}

@@ -104,8 +104,12 @@ func TestTrackIDSurvivesAnArchiveOutage(t *testing.T) {
 	if err == nil || !errors.As(err, &carry) || carry.Ext[ExtTrackID] != "4711" {
 		t.Fatalf("the failed record must carry the TrackID: %v", err)
 	}
-	if st := x.state(t); st.TrackID != "" || st.UploadStartedAt == nil {
+	// What marks the upload is the envelope, archived with its start.
+	if st := x.state(t); st.TrackID != "" || st.UploadStartedAt != nil || st.EnvioKey != "" {
 		t.Fatalf("state %+v", st)
+	}
+	if envio := x.envelope(t); !envio.UploadStarted.Equal(x.now) {
+		t.Fatalf("the envelope records its upload began at %s, want %s", envio.UploadStarted, x.now)
 	}
 	retried := e.Clone()
 	retried.SetExtension(ExtTrackID, "4711")
@@ -117,7 +121,7 @@ func TestTrackIDSurvivesAnArchiveOutage(t *testing.T) {
 		t.Fatalf("submitted %+v", d)
 	}
 	st := x.state(t)
-	if st.TrackID != "4711" || st.Status != archive.StatusSent || st.UploadStartedAt != nil || st.EnvioKey == "" {
+	if st.TrackID != "4711" || st.Status != archive.StatusSent || st.UploadStartedAt != nil || st.EnvioKey != x.envelope(t).Key {
 		t.Fatalf("state %+v", st)
 	}
 	if x.sii.uploads != 1 || x.sii.docQs != 0 {

@@ -5,12 +5,16 @@
 // Every step is idempotent, because delivery is at least once:
 //   - the TrackID is saved before cl.dte.submitted is emitted, and a
 //     document with a TrackID is never uploaded again;
-//   - the moment an upload starts is saved first. Until LOST_UPLOAD_GRACE
-//     has passed since then (longer than EVENT_TIMEOUT, so the upload
-//     cannot still be running after it), another delivery of the document
-//     waits: the upload in progress settles it, with its TrackID. After it,
-//     the answer was lost: the SII is asked about the document before
-//     anything is sent again;
+//   - the moment an upload starts is saved first: the document's EnvioDTE
+//     is written create-only at a key fixed per document
+//     (archive.DocumentEnvioID), with that moment, so a second delivery
+//     cannot make a second envelope and finds the first. Until
+//     LOST_UPLOAD_GRACE has passed since then (longer than EVENT_TIMEOUT,
+//     so the upload cannot still be running after it), another delivery
+//     of the document waits: the upload in progress settles it, with its
+//     TrackID. After it, the answer was lost: the SII is asked about the
+//     document before anything is sent again, and only the same envelope
+//     is ever sent again;
 //   - a TrackID the SII gave but the archive could not record travels with
 //     the retried event (stage.Carry), so it is recorded later, not lost;
 //   - status checks carry an attempt number and the state records which
@@ -53,16 +57,18 @@ type SII interface {
 	GetDocumentStatus(ctx context.Context, cred sii.Credential, q sii.DocumentQuery) (*sii.DocumentStatus, error)
 }
 
-// Caratula is the envelope's cover: who issues, who sends, the resolution.
+// Caratula is the envelope's cover: who issues, who sends, the resolution,
+// and the SetDTE ID to give it.
 type Caratula struct {
 	Issuer     rut.RUT
 	Resolution request.Resolution
+	SetID      string
 }
 
 // Enveloper wraps one signed DTE in a signed EnvioDTE.
 type Enveloper interface {
-	// Envelope returns the signed EnvioDTE (ISO-8859-1) and an identifier
-	// for it that is unique enough to name the archived file.
+	// Envelope returns the signed EnvioDTE (ISO-8859-1) and its SetDTE
+	// ID, which must be c.SetID: the archived file is named after it.
 	Envelope(ctx context.Context, dte []byte, c Caratula, at time.Time) (envio []byte, envioID string, err error)
 }
 
@@ -72,7 +78,7 @@ type Archive interface {
 	UpdateState(ctx context.Context, k dtekey.Key, fn func(*archive.State) error) (archive.State, error)
 	UpdateStateFrom(ctx context.Context, k dtekey.Key, from *archive.Version, fn func(*archive.State) error) (archive.Version, error)
 	GetDocument(ctx context.Context, key string) (archive.Document, error)
-	PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, envioID string, signed []byte) (archive.Document, error)
+	PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, envioID string, signed []byte, started time.Time) (archive.Document, error)
 }
 
 // Config holds the stage's timing (its defaults: config.Submit).

@@ -16,6 +16,7 @@ import (
 	"github.com/dtecl/pipeline/shared/request"
 	"github.com/dtecl/pipeline/shared/rut"
 	"github.com/dtecl/pipeline/shared/sii"
+	"github.com/dtecl/pipeline/shared/stage"
 )
 
 // fakeSII scripts the SII's answers and counts uploads.
@@ -75,7 +76,7 @@ type fakeEnveloper struct{ n int }
 
 func (e *fakeEnveloper) Envelope(_ context.Context, dte []byte, c Caratula, at time.Time) ([]byte, string, error) {
 	e.n++
-	return append([]byte("<EnvioDTE>"), dte...), "env" + at.Format("150405") + "-" + string(rune('a'+e.n)), nil
+	return append([]byte("<EnvioDTE>"), dte...), c.SetID, nil
 }
 
 type scheduled struct {
@@ -209,6 +210,24 @@ func (x *fixture) signedEvent(t *testing.T, refs ...string) events.Event {
 	return e
 }
 
+// envelope is the document's EnvioDTE as archived.
+func (x *fixture) envelope(t *testing.T) archive.Document {
+	t.Helper()
+	id, err := archive.DocumentEnvioID(x.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := archive.EnvioObjectKey(x.key.Issuer, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := x.arch.GetDocument(context.Background(), key)
+	if err != nil {
+		t.Fatalf("the document's envelope at %s: %v", key, err)
+	}
+	return doc
+}
+
 func (x *fixture) state(t *testing.T) archive.State {
 	t.Helper()
 	st, _, err := x.arch.LoadState(context.Background(), x.key)
@@ -290,12 +309,59 @@ func TestLostAnswerAsksTheSIIFirst(t *testing.T) {
 			t.Fatal("a second envelope was signed instead of resending the first")
 		}
 	})
-	t.Run("refused connection: nothing arrived, no mark", func(t *testing.T) {
+	t.Run("refused connection: nothing arrived, no mark, the same envelope at once", func(t *testing.T) {
 		x := setup(t, "76086428-5-33-3")
 		x.sii.uploadErr = []error{&sii.Error{Op: "upload", Code: sii.CodeHTTP, HTTPStatus: 503, Transient: true}}
 		_, _ = x.handle(context.Background(), x.signedEvent(t))
-		if x.state(t).UploadStartedAt != nil {
+		st := x.state(t)
+		if st.UploadStartedAt != nil {
 			t.Fatal("an upload the SII answered with 503 left the lost-answer mark")
+		}
+		if st.EnvioKey != x.envelope(t).Key {
+			t.Fatalf("the state does not record the envelope: %+v", st)
+		}
+		// The retry (its seed stale, and known to be a retry) resends.
+		next, err := x.handle(stage.WithAttempt(context.Background(), 2), x.seededEvent(t))
+		if err != nil || next == nil || next.Type() != events.TypeSubmitted {
+			t.Fatalf("the retry: next %v err %v", next, err)
+		}
+		if x.sii.uploads != 2 || x.sii.docQs != 0 || x.env.n != 1 {
+			t.Fatalf("%d uploads, %d document queries, %d envelopes; want 2, 0 and 1", x.sii.uploads, x.sii.docQs, x.env.n)
+		}
+	})
+	t.Run("crash between the envelope and the upload: wait, ask, the same envelope", func(t *testing.T) {
+		x := setup(t, "76086428-5-33-4")
+		// The first delivery archived the envelope, then died before
+		// sending it: nothing else of it is anywhere.
+		crashed := errors.New("the process died")
+		x.sii.onUpload = func() { panic(crashed) }
+		func() {
+			defer func() {
+				if r := recover(); r != crashed {
+					panic(r)
+				}
+			}()
+			_, _ = x.handle(context.Background(), x.seededEvent(t))
+		}()
+		x.sii.onUpload, x.sii.uploads = nil, 0
+		x.sii.docStatus = &sii.DocumentStatus{Result: sii.Rejected, Estado: "FAU"}
+		x.now = x.now.Add(time.Minute)
+		if next, err := x.handle(context.Background(), x.seededEvent(t)); err != nil || next != nil || x.sii.uploads != 0 || x.sii.docQs != 0 {
+			t.Fatalf("within the grace: next %v err %v, %d uploads, %d queries", next, err, x.sii.uploads, x.sii.docQs)
+		}
+		if len(x.sched.got) != 1 || x.sched.got[0].delay != time.Minute {
+			t.Fatalf("want another look when the grace ends, a minute later: %+v", x.sched.got)
+		}
+		x.now = x.now.Add(time.Minute)
+		next, err := x.handle(context.Background(), x.signedEvent(t))
+		if err != nil || next == nil || next.Type() != events.TypeSubmitted {
+			t.Fatalf("after the grace: next %v err %v", next, err)
+		}
+		if x.sii.uploads != 1 || x.sii.docQs != 1 || x.env.n != 2 {
+			t.Fatalf("%d uploads, %d queries, %d envelopes built; want 1, 1 and 2 (the second refused by the archive)", x.sii.uploads, x.sii.docQs, x.env.n)
+		}
+		if st := x.state(t); st.TrackID != "4711" || st.EnvioKey != x.envelope(t).Key {
+			t.Fatalf("state %+v", st)
 		}
 	})
 }

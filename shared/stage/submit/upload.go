@@ -26,9 +26,10 @@ const ExtTrackID = "trackid"
 //
 // With seeded set, the state sign wrote and the event carries (the usual
 // case: nothing has happened to the document since) stands for the stored
-// one: the upload's first write is conditional on its ETag. When that write
-// finds the state changed, the event is handled again from the stored
-// state.
+// one, and the happy path is two writes: the envelope, create-only at the
+// document's fixed key (the upload mark), and the TrackID, conditional on
+// the seed's ETag. When the envelope is there already, the event is
+// handled again from the stored state.
 func (f *Function) onSigned(ctx context.Context, e events.Event, seeded bool) ([]stage.Emit, error) {
 	k, d, err := decode[events.Signed](e)
 	if err != nil {
@@ -40,31 +41,58 @@ func (f *Function) onSigned(ctx context.Context, e events.Event, seeded bool) ([
 		if wait, err := f.referencesReady(ctx, e, k, d); err != nil || wait != nil {
 			return wait, err
 		}
-		out, err := f.upload(ctx, e, k, v.State, v, d)
-		if !errors.Is(err, errStale) {
+		out, err := f.upload(ctx, k, v, d)
+		if !errors.Is(err, errEnvelopeThere) {
 			return out, err
 		}
-		return f.onSigned(ctx, e, false)
+		return f.fromStored(ctx, e, k, d, true)
 	}
-	st, _, err := f.archive.LoadState(ctx, k)
+	return f.fromStored(ctx, e, k, d, false)
+}
+
+// fromStored decides from the stored state. envelopeThere says that the
+// document's envelope is known to be archived already.
+func (f *Function) fromStored(ctx context.Context, e events.Event, k dtekey.Key, d events.Signed, envelopeThere bool) ([]stage.Emit, error) {
+	st, etag, err := f.archive.LoadState(ctx, k)
 	if err != nil {
 		// sign saves the state before it emits cl.dte.signed.
 		return nil, fmt.Errorf("submit %s: read state: %w", k, err)
 	}
-	switch {
-	case archive.FinalStatus(st.Status):
-		return stage.One(f.settledFromState(k, st, d.Odoo))
-	case st.TrackID != "":
-		return f.announce(k, st, d)
-	case carriedTrackID(e) != "":
-		return f.recordTrackID(ctx, k, carriedTrackID(e), d)
-	case st.UploadStartedAt != nil:
-		return f.lostAnswer(ctx, e, k, st, d)
+	v := archive.Version{State: st, ETag: etag}
+	for range 2 {
+		switch {
+		case archive.FinalStatus(v.State.Status):
+			return stage.One(f.settledFromState(k, v.State, d.Odoo))
+		case v.State.TrackID != "":
+			return f.announce(k, v.State, d)
+		case carriedTrackID(e) != "":
+			return f.recordTrackID(ctx, k, carriedTrackID(e), d)
+		case v.State.UploadStartedAt != nil:
+			return f.lostAnswer(ctx, e, k, v.State, d)
+		}
+		if wait, err := f.referencesReady(ctx, e, k, d); err != nil || wait != nil {
+			return wait, err
+		}
+		if v.State.EnvioKey != "" {
+			// An upload of this envelope failed before it reached the
+			// SII: the same envelope goes again.
+			return f.resend(ctx, e, k, v, d)
+		}
+		if !envelopeThere {
+			out, err := f.upload(ctx, k, &v, d)
+			if !errors.Is(err, errEnvelopeThere) {
+				return out, err
+			}
+		}
+		// The envelope is there and the state does not record it: an
+		// upload began when it was written. Recorded as the upload mark,
+		// it is the case above.
+		if v, err = f.adopt(ctx, k, d); err != nil {
+			return nil, err
+		}
+		envelopeThere = true
 	}
-	if wait, err := f.referencesReady(ctx, e, k, d); err != nil || wait != nil {
-		return wait, err
-	}
-	return f.upload(ctx, e, k, st, nil, d)
+	return nil, fmt.Errorf("submit %s: the state records an envelope %s but no upload of it", k, v.State.EnvioKey)
 }
 
 // untouched reports whether a state shows nothing of an upload: what sign
@@ -73,9 +101,9 @@ func untouched(st archive.State) bool {
 	return !archive.FinalStatus(st.Status) && st.TrackID == "" && st.UploadStartedAt == nil && st.EnvioKey == ""
 }
 
-// errStale is an upload that found, at its first write, that the state
-// carried by the event was not the stored one.
-var errStale = errors.New("the state the event carries is not current")
+// errEnvelopeThere is an upload that found the document's envelope
+// archived already: another delivery began to upload it.
+var errEnvelopeThere = errors.New("the document's envelope is archived already")
 
 func carriedTrackID(e events.Event) string {
 	s, _ := e.Extensions()[ExtTrackID].(string)
@@ -101,9 +129,16 @@ func (f *Function) announce(k dtekey.Key, st archive.State, d events.Signed) ([]
 // but could not write (it travelled in the retried event), then announces
 // it as the upload would have.
 func (f *Function) recordTrackID(ctx context.Context, k dtekey.Key, trackID string, d events.Signed) ([]stage.Emit, error) {
+	envioKey, err := documentEnvioKey(k, d)
+	if err != nil {
+		return nil, err
+	}
 	st, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
 		if s.TrackID != "" || archive.FinalStatus(s.Status) {
 			return archive.ErrNoUpdate
+		}
+		if s.EnvioKey == "" {
+			s.EnvioKey = envioKey // the envelope is the upload mark: it is there
 		}
 		s.TrackID, s.UploadStartedAt = trackID, nil
 		s.Record(f.now(), archive.StatusSent, "TrackID "+trackID, "")
@@ -138,47 +173,37 @@ func (f *Function) submitted(k dtekey.Key, trackID, envioKey string, attempt int
 	return []stage.Emit{stage.Now(*e), check}, nil
 }
 
-// upload builds (or reuses) the EnvioDTE, records that an upload starts,
-// sends it and records the TrackID. from, when not nil, is the version st
-// is believed to be (the event's seed): when the first write finds it is
-// not, errStale (the envelope archived meanwhile stays unused).
-func (f *Function) upload(ctx context.Context, e events.Event, k dtekey.Key, st archive.State, from *archive.Version, d events.Signed) ([]stage.Emit, error) {
-	envio, err := f.envelope(ctx, k, st, d)
-	if err != nil && from != nil && errors.Is(err, archive.ErrExists) {
-		return nil, errStale // an envelope of this second is there: a repeat
+// upload makes the document's EnvioDTE, archives it create-only at the
+// document's fixed key with the moment the upload begins (from then on it
+// is the upload mark: another delivery finds it and waits for this
+// upload's result), sends it and records the TrackID, from the version
+// from (re-read if it is not current). errEnvelopeThere when the envelope
+// is archived already.
+func (f *Function) upload(ctx context.Context, k dtekey.Key, from *archive.Version, d events.Signed) ([]stage.Emit, error) {
+	started := f.now().UTC()
+	envio, err := f.newEnvelope(ctx, k, d, started)
+	if errors.Is(err, archive.ErrExists) {
+		return nil, errEnvelopeThere
 	}
 	if err != nil {
 		return nil, err
 	}
-	// One write records the envelope and that its upload starts: from here
-	// on another delivery waits for this upload's result, and after the
-	// grace asks the SII before sending anything again.
-	started := f.now().UTC()
-	v, err := f.archive.UpdateStateFrom(ctx, k, from, func(s *archive.State) error {
-		if s.TrackID != "" || s.UploadStartedAt != nil || (s.EnvioKey != "" && s.EnvioKey != envio.Key) {
-			return errConcurrent
-		}
-		s.EnvioKey, s.UploadStartedAt = envio.Key, &started
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, errConcurrent) && from != nil {
-			return nil, errStale
-		}
-		if errors.Is(err, errConcurrent) {
-			// Another delivery got there first: its result wins; look
-			// again once it must be known.
-			return []stage.Emit{stage.Again(e, f.cfg.LostUploadGrace)}, nil
-		}
-		return nil, fmt.Errorf("submit %s: record upload start: %w", k, err)
-	}
+	return f.send(ctx, k, from, envio, started, d)
+}
+
+// send uploads an archived envelope whose upload began at started and
+// records the TrackID the SII gives, from the version from.
+func (f *Function) send(ctx context.Context, k dtekey.Key, from *archive.Version, envio archive.Document, started time.Time, d events.Signed) ([]stage.Emit, error) {
 	receipt, err := f.sii.Upload(ctx, f.cred, sii.Envelope{Company: k.Issuer, Filename: envioFilename(k), XML: envio.Body})
 	if err != nil {
-		return stage.One(f.uploadFailed(ctx, k, d, err))
+		return stage.One(f.uploadFailed(ctx, k, d, envio.Key, started, err))
 	}
-	// From the version just written: nobody else writes while the upload
-	// mark is there, so this is one conditional write, no read.
-	v, err = f.archive.UpdateStateFrom(ctx, k, &v, func(s *archive.State) error {
+	// Conditional on from: nobody else writes while the upload is marked,
+	// so on the happy path this is one write and no read.
+	v, err := f.archive.UpdateStateFrom(ctx, k, from, func(s *archive.State) error {
+		if archive.FinalStatus(s.Status) {
+			return archive.ErrNoUpdate
+		}
 		s.TrackID, s.UploadStartedAt, s.EnvioKey = receipt.TrackID, nil, envio.Key
 		s.Record(f.now(), archive.StatusSent, "TrackID "+receipt.TrackID, "")
 		return nil
@@ -188,21 +213,83 @@ func (f *Function) upload(ctx context.Context, e events.Event, k dtekey.Key, st 
 		// retried event carries it to the next attempt.
 		return nil, stage.Carry(fmt.Errorf("submit %s: record TrackID %s: %w", k, receipt.TrackID, err), map[string]string{ExtTrackID: receipt.TrackID})
 	}
+	if archive.FinalStatus(v.State.Status) {
+		return stage.One(f.settledFromState(k, v.State, d.Odoo))
+	}
 	return f.submitted(k, receipt.TrackID, envio.Key, 1, d, &v)
+}
+
+// resend uploads again the envelope the state records, after an upload of
+// it that failed before reaching the SII: the start is recorded first,
+// conditional on v, so that only one delivery sends it.
+func (f *Function) resend(ctx context.Context, e events.Event, k dtekey.Key, v archive.Version, d events.Signed) ([]stage.Emit, error) {
+	started := f.now().UTC()
+	v, err := f.archive.UpdateStateFrom(ctx, k, &v, func(s *archive.State) error {
+		if s.TrackID != "" || s.UploadStartedAt != nil || archive.FinalStatus(s.Status) || s.EnvioKey == "" {
+			return errConcurrent
+		}
+		s.UploadStartedAt = &started
+		return nil
+	})
+	if errors.Is(err, errConcurrent) {
+		// Another delivery got there first: its result wins; look again
+		// once it must be known.
+		return []stage.Emit{stage.Again(e, f.cfg.LostUploadGrace)}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("submit %s: record upload start: %w", k, err)
+	}
+	envio, err := f.archive.GetDocument(ctx, v.State.EnvioKey)
+	if err != nil {
+		return nil, fmt.Errorf("submit %s: read envelope: %w", k, err)
+	}
+	return f.send(ctx, k, &v, envio, started, d)
+}
+
+// adopt records, as the upload mark, the document's envelope that the
+// state does not know of: its upload began when it was written (the time
+// stored with it), by a delivery that may still be sending it or crashed.
+// The answer is the state now stored, which records an upload one way or
+// another.
+func (f *Function) adopt(ctx context.Context, k dtekey.Key, d events.Signed) (archive.Version, error) {
+	key, err := documentEnvioKey(k, d)
+	if err != nil {
+		return archive.Version{}, err
+	}
+	envio, err := f.archive.GetDocument(ctx, key)
+	if err != nil {
+		return archive.Version{}, fmt.Errorf("submit %s: read the envelope another delivery archived: %w", k, err)
+	}
+	started := envio.UploadStarted
+	if started.IsZero() {
+		started = f.now().UTC() // not recorded: wait a whole grace from now
+	}
+	v, err := f.archive.UpdateStateFrom(ctx, k, nil, func(s *archive.State) error {
+		if s.TrackID != "" || s.UploadStartedAt != nil || s.EnvioKey != "" || archive.FinalStatus(s.Status) {
+			return archive.ErrNoUpdate
+		}
+		s.EnvioKey, s.UploadStartedAt = key, &started
+		return nil
+	})
+	if err != nil {
+		return archive.Version{}, fmt.Errorf("submit %s: record the upload of %s: %w", k, key, err)
+	}
+	return v, nil
 }
 
 var errConcurrent = errors.New("concurrent upload")
 
-// envelope returns the document's EnvioDTE: the archived one when an
-// earlier attempt recorded it (never a second signature), else a new one,
-// archived; upload records it in the state.
-func (f *Function) envelope(ctx context.Context, k dtekey.Key, st archive.State, d events.Signed) (archive.Document, error) {
-	if st.EnvioKey != "" {
-		doc, err := f.archive.GetDocument(ctx, st.EnvioKey)
-		if err != nil {
-			return archive.Document{}, fmt.Errorf("submit %s: read envelope: %w", k, err)
-		}
-		return doc, nil
+// newEnvelope makes the document's EnvioDTE and archives it, create-only,
+// at the document's fixed key (ErrExists when it is there already: never a
+// second signature), with the moment its upload begins.
+func (f *Function) newEnvelope(ctx context.Context, k dtekey.Key, d events.Signed, started time.Time) (archive.Document, error) {
+	id, err := archive.DocumentEnvioID(k)
+	if err != nil {
+		return archive.Document{}, errs.Permanent(fmt.Errorf("submit %s: %w", k, err))
+	}
+	folder, err := issueMonth(k, d)
+	if err != nil {
+		return archive.Document{}, err
 	}
 	dte, err := f.signedDTE(ctx, k, d)
 	if err != nil {
@@ -211,16 +298,45 @@ func (f *Function) envelope(ctx context.Context, k dtekey.Key, st archive.State,
 	if dte.Digest != d.Digest {
 		return archive.Document{}, errs.Permanentf("submit %s: the archived DTE (%s) is not the one signed (%s)", k, dte.Digest, d.Digest)
 	}
-	now := f.now()
-	signed, id, err := f.envelopes.Envelope(ctx, dte.Body, Caratula{Issuer: k.Issuer, Resolution: d.Resolution}, now)
+	signed, got, err := f.envelopes.Envelope(ctx, dte.Body, Caratula{Issuer: k.Issuer, Resolution: d.Resolution, SetID: id}, started)
 	if err != nil {
 		return archive.Document{}, fmt.Errorf("submit %s: build EnvioDTE: %w", k, err)
 	}
-	doc, err := f.archive.PutEnvio(ctx, k.Issuer, now, id, signed)
+	if got != id {
+		return archive.Document{}, errs.Permanentf("submit %s: the EnvioDTE was given SetDTE ID %q, not %q", k, got, id)
+	}
+	doc, err := f.archive.PutEnvio(ctx, k.Issuer, folder, id, signed, started)
 	if err != nil {
 		return archive.Document{}, fmt.Errorf("submit %s: %w", k, err)
 	}
 	return doc, nil
+}
+
+// documentEnvioKey is where the document's envelope is archived.
+func documentEnvioKey(k dtekey.Key, d events.Signed) (string, error) {
+	id, err := archive.DocumentEnvioID(k)
+	if err != nil {
+		return "", errs.Permanent(fmt.Errorf("submit %s: %w", k, err))
+	}
+	folder, err := issueMonth(k, d)
+	if err != nil {
+		return "", err
+	}
+	key, err := archive.EnvioObjectKey(k.Issuer, folder, id)
+	if err != nil {
+		return "", errs.Permanent(fmt.Errorf("submit %s: %w", k, err))
+	}
+	return key, nil
+}
+
+// issueMonth is the envelope's folder (envio/{rut}/{yyyy}/{mm}): the
+// document's issue date, fixed like the rest of its key.
+func issueMonth(k dtekey.Key, d events.Signed) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, d.IssueDate)
+	if err != nil {
+		return time.Time{}, errs.Permanentf("submit %s: issue_date %q is not a date (YYYY-MM-DD)", k, d.IssueDate)
+	}
+	return t, nil
 }
 
 // signedDTE is the signed DTE the event carries when its bytes are the
@@ -239,15 +355,22 @@ func (f *Function) signedDTE(ctx context.Context, k dtekey.Key, d events.Signed)
 // uploadFailed decides what a failed upload means. A refusal of the file
 // (schema, signature) is the SII's verdict on this document: settled,
 // rejected. Other permanent refusals (authorisation) are failures. A
-// transient error keeps the upload mark only when the file may have
+// transient error leaves the upload marked only when the file may have
 // reached the SII (a timeout or a broken connection mid-request).
-func (f *Function) uploadFailed(ctx context.Context, k dtekey.Key, d events.Signed, err error) (*events.Event, error) {
+func (f *Function) uploadFailed(ctx context.Context, k dtekey.Key, d events.Signed, envioKey string, started time.Time, err error) (*events.Event, error) {
 	se, _ := sii.AsError(err)
 	mayHaveArrived := se != nil && (se.Code == sii.CodeTimeout || se.Code == sii.CodeNetwork) && !errors.Is(err, syscall.ECONNREFUSED)
 	verdict := errs.IsPermanent(err) && se != nil && (se.Code == "7" || se.Code == "8")
 	_, uerr := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
-		if !mayHaveArrived {
+		// The state records the envelope, and the upload mark only when
+		// the file may have reached the SII: a retry then resends the same
+		// envelope at once, or waits and asks the SII first.
+		s.EnvioKey = envioKey
+		switch {
+		case !mayHaveArrived:
 			s.UploadStartedAt = nil
+		case s.UploadStartedAt == nil || s.UploadStartedAt.Before(started):
+			s.UploadStartedAt = &started
 		}
 		switch {
 		case verdict:
@@ -302,21 +425,35 @@ func (f *Function) lostAnswer(ctx context.Context, e events.Event, k dtekey.Key,
 		}
 		return []stage.Emit{stage.Again(e, f.cfg.LostUploadGrace)}, nil
 	}
-	if _, err := f.archive.UpdateState(ctx, k, func(s *archive.State) error {
-		if s.TrackID != "" || s.UploadStartedAt == nil || !s.UploadStartedAt.Equal(started) {
+	// The SII does not have it: the same envelope goes again, marked anew
+	// in one write that only succeeds while nobody else moved on.
+	again := f.now().UTC()
+	v, err := f.archive.UpdateStateFrom(ctx, k, nil, func(s *archive.State) error {
+		if s.TrackID != "" || s.UploadStartedAt == nil || !s.UploadStartedAt.Equal(started) || archive.FinalStatus(s.Status) {
 			return errConcurrent // someone else moved on meanwhile
 		}
-		s.UploadStartedAt = nil
-		return nil
-	}); err != nil {
-		if errors.Is(err, errConcurrent) {
-			return []stage.Emit{stage.Again(e, f.cfg.LostUploadGrace)}, nil
+		if s.EnvioKey == "" {
+			return errNoEnvelope
 		}
-		return nil, fmt.Errorf("submit %s: clear lost upload: %w", k, err)
+		s.UploadStartedAt = &again
+		return nil
+	})
+	switch {
+	case errors.Is(err, errConcurrent):
+		return []stage.Emit{stage.Again(e, f.cfg.LostUploadGrace)}, nil
+	case errors.Is(err, errNoEnvelope):
+		return nil, errs.Permanentf("submit %s: an upload is marked since %s without the envelope it sent; ask the SII (dte status %s)", k, started.Format(time.RFC3339), k)
+	case err != nil:
+		return nil, fmt.Errorf("submit %s: mark the upload again: %w", k, err)
 	}
-	st.UploadStartedAt = nil
-	return f.upload(ctx, e, k, st, nil, d)
+	envio, err := f.archive.GetDocument(ctx, v.State.EnvioKey)
+	if err != nil {
+		return nil, fmt.Errorf("submit %s: read envelope: %w", k, err)
+	}
+	return f.send(ctx, k, &v, envio, again, d)
 }
+
+var errNoEnvelope = errors.New("upload marked without its envelope")
 
 func envioFilename(k dtekey.Key) string {
 	return fmt.Sprintf("EnvioDTE-%s-%d-%d.xml", k.Issuer, k.Type, k.Folio)
