@@ -107,11 +107,7 @@ func TestHandlerWiring(t *testing.T) {
 	// The archive reaches the handler: a folio signed from another request
 	// is refused at once.
 	k, _ := dtekey.Parse("76086428-5-33-1042")
-	if _, err := arch.UpdateState(t.Context(), k, func(s *archive.State) error {
-		s.DTEKey, s.RequestDigest = k.String(), "another-request"
-		s.Record(time.Now(), archive.StatusAccepted, "", "")
-		return nil
-	}); err != nil {
+	if _, err := arch.PutDTE(t.Context(), k, []byte("<DTE/>"), "another-request"); err != nil {
 		t.Fatal(err)
 	}
 	if got := post("s3cret", body); got != http.StatusConflict || len(pub.got) != 1 {

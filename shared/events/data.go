@@ -25,8 +25,16 @@ type Signed struct {
 	// event without it (or whose bytes do not match Digest) makes submit
 	// read ArchiveKey.
 	DTE []byte `json:"dte,omitempty"`
-	// State is the document's state as sign left it (StateSeed).
+	// State is the document's state as sign left it (StateSeed). A sign
+	// that writes no state (since issue 17) leaves it out and sends
+	// RequestDigest and SignedAt instead: submit's first write creates the
+	// state with them.
 	State *StateSeed `json:"state,omitempty"`
+	// RequestDigest is the hex SHA-256 of the request the DTE was built
+	// from (archive.State.RequestDigest).
+	RequestDigest string `json:"request_digest,omitempty"`
+	// SignedAt is when sign archived the DTE: the state's "signed" step.
+	SignedAt time.Time `json:"signed_at,omitzero"`
 }
 
 // StateSeed is a document's state as the stage that emitted the event

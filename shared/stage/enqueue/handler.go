@@ -36,9 +36,11 @@ type Publisher interface {
 	PublishEvent(ctx context.Context, e events.Event) error
 }
 
-// Archive is what enqueue reads from the archive: a document's state,
-// which names the request its DTE was signed from.
+// Archive is what enqueue reads from the archive: the signed DTE of a
+// folio, which names the request it was signed from, and, only to tell a
+// refused sender where that document stands, its state.
 type Archive interface {
+	GetDTE(ctx context.Context, k dtekey.Key) (archive.Document, error)
 	LoadState(ctx context.Context, k dtekey.Key) (archive.State, string, error)
 }
 
@@ -54,7 +56,8 @@ type Handler struct {
 	Now            func() time.Time
 	Logger         *slog.Logger
 	// Archive, when set, lets enqueue refuse at once (409) a different
-	// request for a folio the archive already holds a signed DTE for;
+	// request for a folio the archive already holds a signed DTE for (one
+	// read of the DTE, a 404 for a new folio);
 	// ArchiveTimeout bounds that read. When the archive cannot answer, the
 	// request is queued and sign refuses it (Odoo is told `error`).
 	Archive        Archive
@@ -182,25 +185,31 @@ func (h *Handler) folioUsed(ctx context.Context, w http.ResponseWriter, k dtekey
 	}
 	actx, cancel := context.WithTimeout(ctx, h.ArchiveTimeout)
 	defer cancel()
-	st, _, err := h.Archive.LoadState(actx, k)
+	doc, err := h.Archive.GetDTE(actx, k)
 	switch {
 	case errors.Is(err, archive.ErrNotFound):
 		return 0, "", false
 	case err != nil:
 		h.Logger.Warn("enqueue: could not ask the archive whether the folio is used; queued anyway (sign checks it)", "dtekey", k.String(), "error", err)
 		return 0, "", false
-	case st.RequestDigest == "" || st.RequestDigest == digest:
+	case doc.RequestDigest == "" || doc.RequestDigest == digest:
 		return 0, "", false
+	}
+	// Refused: where the document stands, for the sender. Signed and not
+	// yet uploaded has no state (sign writes none).
+	docStatus := archive.StatusSigned
+	if st, _, err := h.Archive.LoadState(actx, k); err == nil && st.Status != "" {
+		docStatus = st.Status
 	}
 	c := Conflict{
 		Problem: Problem{
 			Type: problemTypeBase + "folio-used", Title: "Folio already used", Status: http.StatusConflict,
-			Detail: fmt.Sprintf("the archive holds a DTE for %s signed from a different request (its status: %s); nothing was queued. Issue this document with a new folio", k, st.Status),
+			Detail: fmt.Sprintf("the archive holds a DTE for %s signed from a different request (its status: %s); nothing was queued. Issue this document with a new folio", k, docStatus),
 		},
-		DTEKey: k.String(), DocumentStatus: st.Status,
+		DTEKey: k.String(), DocumentStatus: docStatus,
 	}
 	writeJSON(w, http.StatusConflict, "application/problem+json", c)
-	return http.StatusConflict, "folio already used (" + st.Status + ")", true
+	return http.StatusConflict, "folio already used (" + docStatus + ")", true
 }
 
 // event builds cl.dte.requested. Its id derives from the body, so the same

@@ -67,14 +67,23 @@ func TestIdenticalRequestsPublishedOnce(t *testing.T) {
 	}
 }
 
-// stateArchive answers LoadState from a fixed state, or an error.
-type stateArchive struct {
-	st  archive.State
-	err error
+// fixedArchive answers GetDTE from a fixed request digest, or an error,
+// and LoadState from a fixed status (none: no state yet).
+type fixedArchive struct {
+	request string
+	status  string
+	err     error
 }
 
-func (a stateArchive) LoadState(context.Context, dtekey.Key) (archive.State, string, error) {
-	return a.st, `"etag"`, a.err
+func (a fixedArchive) GetDTE(_ context.Context, k dtekey.Key) (archive.Document, error) {
+	return archive.Document{Key: "dte/" + k.String(), RequestDigest: a.request}, a.err
+}
+
+func (a fixedArchive) LoadState(_ context.Context, k dtekey.Key) (archive.State, string, error) {
+	if a.status == "" {
+		return archive.State{}, "", archive.ErrNotFound
+	}
+	return archive.State{DTEKey: k.String(), Status: a.status}, `"etag"`, nil
 }
 
 // TestFolioAlreadySignedIs409: a different request for a folio the
@@ -94,15 +103,17 @@ func TestFolioAlreadySignedIs409(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name string
-		arch Archive
-		want int
+		name       string
+		arch       Archive
+		want       int
+		wantStatus string // of the document, in a 409
 	}{
-		{"signed from another request", stateArchive{st: archive.State{RequestDigest: "other", Status: archive.StatusAccepted}}, http.StatusConflict},
-		{"signed from this request", stateArchive{st: archive.State{RequestDigest: same, Status: archive.StatusSent}}, http.StatusAccepted},
-		{"not signed yet", stateArchive{err: archive.ErrNotFound}, http.StatusAccepted},
-		{"the archive does not answer", stateArchive{err: errors.New("connection refused")}, http.StatusAccepted},
-		{"a real archive, empty", archive.New(archivetest.NewMem()), http.StatusAccepted},
+		{"signed from another request, accepted", fixedArchive{request: "other", status: archive.StatusAccepted}, http.StatusConflict, archive.StatusAccepted},
+		{"signed from another request, not uploaded yet (no state)", fixedArchive{request: "other"}, http.StatusConflict, archive.StatusSigned},
+		{"signed from this request", fixedArchive{request: same, status: archive.StatusSent}, http.StatusAccepted, ""},
+		{"not signed yet", fixedArchive{err: archive.ErrNotFound}, http.StatusAccepted, ""},
+		{"the archive does not answer", fixedArchive{err: errors.New("connection refused")}, http.StatusAccepted, ""},
+		{"a real archive, empty", archive.New(archivetest.NewMem()), http.StatusAccepted, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +134,7 @@ func TestFolioAlreadySignedIs409(t *testing.T) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &c); err != nil {
 				t.Fatal(err)
 			}
-			if rec.Header().Get("Content-Type") != "application/problem+json" || c.DTEKey != req.Key().String() || c.DocumentStatus != archive.StatusAccepted ||
+			if rec.Header().Get("Content-Type") != "application/problem+json" || c.DTEKey != req.Key().String() || c.DocumentStatus != tt.wantStatus ||
 				c.Problem.Status != http.StatusConflict || c.Detail == "" || len(pub.got) != 0 {
 				t.Fatalf("409 %+v, %d published", c, len(pub.got))
 			}

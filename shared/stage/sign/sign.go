@@ -7,8 +7,11 @@
 // refused and the archived document is announced (no second signature with
 // a new timestamp is ever archived or sent), while a different request
 // under the same dtekey is refused for good ("folio already used"). The
-// happy path reads nothing from the archive: one create-only write of the
-// DTE, one of its state, both carried on in cl.dte.signed.
+// happy path reads nothing from the archive and writes one object: the
+// DTE, create-only, carried on in cl.dte.signed with what the state needs
+// (the request's digest, the signing time). sign writes no state: the
+// archived DTE is the record that the folio is signed, and submit's first
+// write creates the state.
 package sign
 
 import (
@@ -37,8 +40,6 @@ type Signer interface {
 
 // Archive is what sign needs from the archive.
 type Archive interface {
-	LoadState(ctx context.Context, k dtekey.Key) (archive.State, string, error)
-	UpdateStateFrom(ctx context.Context, k dtekey.Key, from *archive.Version, fn func(*archive.State) error) (archive.Version, error)
 	PutDTE(ctx context.Context, k dtekey.Key, signed []byte, requestDigest string) (archive.Document, error)
 	GetDTE(ctx context.Context, k dtekey.Key) (archive.Document, error)
 	CAFs(ctx context.Context, issuer rut.RUT, docType int) ([]archive.CAFFile, error)
@@ -101,11 +102,9 @@ func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, er
 	// write finds a repeat out. A delivery known to be a repeat looks
 	// first, and signs only when nothing was archived.
 	var doc archive.Document
-	from := &archive.Version{} // "no state yet", the usual case: one create-only write
 	err = archive.ErrNotFound
 	if stage.Attempt(ctx) > 1 {
 		doc, err = f.existing(ctx, k, digest)
-		from = nil
 	}
 	if errors.Is(err, archive.ErrNotFound) {
 		doc, err = f.sign(ctx, k, req, digest)
@@ -113,20 +112,7 @@ func (f *Function) Handle(ctx context.Context, e events.Event) ([]stage.Emit, er
 	if err != nil {
 		return nil, err
 	}
-	v, err := f.archive.UpdateStateFrom(ctx, k, from, func(s *archive.State) error {
-		if s.ArchiveKey == doc.Key && s.Digest == doc.Digest {
-			return archive.ErrNoUpdate // a redelivery: recorded already
-		}
-		s.DTEKey, s.RequestDigest, s.ArchiveKey, s.Digest = k.String(), digest, doc.Key, doc.Digest
-		if s.Status == "" || s.Status == archive.StatusQueued || s.Status == archive.StatusError {
-			s.Record(f.now(), archive.StatusSigned, "signed DTE "+doc.Key, e.ID())
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, archive.ErrNoUpdate) {
-		return nil, fmt.Errorf("sign %s: record state: %w", k, err)
-	}
-	return stage.One(signedEvent(k, req, doc, v))
+	return stage.One(signedEvent(k, req, doc, digest, f.now()))
 }
 
 // existing returns the document already signed for this request, or
@@ -192,10 +178,10 @@ func (f *Function) make(ctx context.Context, k dtekey.Key, req *request.Request)
 	return signed, nil
 }
 
-// signedEvent is cl.dte.signed, carrying the signed DTE and the state
-// written (so that submit reads neither back). Its id depends only on the
-// document.
-func signedEvent(k dtekey.Key, req *request.Request, doc archive.Document, v archive.Version) (*events.Event, error) {
+// signedEvent is cl.dte.signed, carrying the signed DTE (so that submit
+// does not read it back) and what the state will record of this stage.
+// Its id depends only on the document.
+func signedEvent(k dtekey.Key, req *request.Request, doc archive.Document, digest string, at time.Time) (*events.Event, error) {
 	var refs []string
 	for _, r := range req.References {
 		t, terr := strconv.Atoi(r.Type)
@@ -209,7 +195,7 @@ func signedEvent(k dtekey.Key, req *request.Request, doc archive.Document, v arc
 		DTEKey: k.String(), ArchiveKey: doc.Key, Digest: doc.Digest,
 		Receiver: req.Receiver.RUT, IssueDate: req.Document.IssueDate, Total: req.Totals.Total,
 		Resolution: req.Issuer.Resolution, References: refs, Odoo: req.OdooForEvents(),
-		DTE: doc.Body, State: v.Seed(),
+		DTE: doc.Body, RequestDigest: digest, SignedAt: at.UTC(),
 	})
 	if err != nil {
 		return nil, err

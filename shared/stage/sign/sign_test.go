@@ -108,9 +108,16 @@ func TestSignOnceAndReuse(t *testing.T) {
 		t.Fatalf("references %v", d.References)
 	}
 	k, _ := events.Key(*next)
-	st, _, _ := a.LoadState(ctx, k)
-	if st.Status != archive.StatusSigned || st.Digest != d.Digest || st.RequestDigest == "" {
-		t.Fatalf("state %+v", st)
+	// One object written: the DTE, carrying its request's digest. The
+	// state is submit's to create, from what the event carries.
+	if d.State != nil || d.RequestDigest == "" || d.SignedAt.IsZero() {
+		t.Fatalf("the event carries state %v, request digest %q, signed at %s", d.State, d.RequestDigest, d.SignedAt)
+	}
+	if _, _, err := a.LoadState(ctx, k); !errors.Is(err, archive.ErrNotFound) {
+		t.Fatalf("sign wrote a state: %v", err)
+	}
+	if doc, err := a.GetDTE(ctx, k); err != nil || doc.RequestDigest != d.RequestDigest || doc.Digest != d.Digest {
+		t.Fatalf("archived DTE %+v, %v", doc, err)
 	}
 	// Redelivered, and the same request re-sent with other formatting.
 	var generic map[string]any
@@ -146,10 +153,10 @@ func TestSameFolioOtherContentIsRefused(t *testing.T) {
 	}
 }
 
-// TestCrashAfterArchiveBeforeState: sign crashed after archiving the DTE
-// and before recording the state; the delivery that comes again (attempt
-// 2) finds the archived DTE and uses it without signing again.
-func TestCrashAfterArchiveBeforeState(t *testing.T) {
+// TestCrashAfterArchiveBeforeAnnouncing: sign crashed after archiving the
+// DTE and before its event was published; the delivery that comes again
+// (attempt 2) finds the archived DTE and uses it without signing again.
+func TestCrashAfterArchiveBeforeAnnouncing(t *testing.T) {
 	f, s, a := setup(t)
 	ctx := stage.WithAttempt(context.Background(), 2)
 	body := sample(t, "guia-despacho-52.json")

@@ -2,6 +2,7 @@ package submit
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/dtecl/pipeline/shared/archive"
@@ -17,9 +18,22 @@ import (
 // messages delivered again, their seeds stale by then, change nothing: no
 // second upload, the same events.
 func TestSeededPathReadsNothing(t *testing.T) {
-	x := setup(t, "76086428-5-33-77")
+	for _, tt := range []struct {
+		name  string
+		event func(*fixture, *testing.T) events.Event
+	}{
+		{"sign wrote no state", (*fixture).seededEvent},
+		{"an older sign wrote the state and sent its seed", (*fixture).olderSeededEvent},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			x := setup(t, "76086428-5-33-77")
+			seededPathReadsNothing(t, x, tt.event(x, t))
+		})
+	}
+}
+
+func seededPathReadsNothing(t *testing.T, x *fixture, signed events.Event) {
 	ctx := context.Background()
-	signed := x.seededEvent(t)
 	gets, puts := x.mem.Calls("get"), x.mem.Calls("put")
 	next, err := x.handle(ctx, signed)
 	if err != nil || next == nil || next.Type() != events.TypeSubmitted {
@@ -45,8 +59,16 @@ func TestSeededPathReadsNothing(t *testing.T) {
 	if g, p := x.mem.Calls("get")-gets, x.mem.Calls("put")-puts; g != 0 || p != 1 {
 		t.Errorf("check: %d reads and %d writes, want 0 and 1", g, p)
 	}
-	if st := x.state(t); st.Status != archive.StatusAccepted || st.TrackID != "4711" || st.Checks != 1 {
+	st := x.state(t)
+	if st.Status != archive.StatusAccepted || st.TrackID != "4711" || st.Checks != 1 || st.RequestDigest != "req" || st.ArchiveKey == "" {
 		t.Fatalf("state %+v", st)
+	}
+	var steps []string
+	for _, h := range st.History {
+		steps = append(steps, h.Status)
+	}
+	if fmt.Sprint(steps) != "[signed sent accepted]" {
+		t.Fatalf("history %v, want [signed sent accepted]", steps)
 	}
 
 	// Delivered again: stale seeds, found out by the conditional writes.

@@ -27,12 +27,15 @@
 //   - event ids derive from the document and the TrackID, so a repeated
 //     event is the same event, which Odoo drops.
 //
-// The events carry the state as the stage before wrote it (a seed, with its
-// ETag) and cl.dte.signed the signed DTE: on the happy path submit reads
-// nothing from the archive, and each state write is conditional on the
-// ETag of the last one. A seed that is not current any more (a redelivered
-// or duplicated event) is found out by that condition, and the event is
-// then handled from the stored state, as above.
+// cl.dte.signed carries the signed DTE and no state (sign writes none: the
+// first write here creates it, create-only, with what sign knew), and each
+// status check the state as the check's sender wrote it (a seed, with its
+// ETag): on the happy path submit reads nothing from the archive, and each
+// state write is conditional on the version it starts from. A version that
+// is not current any more (a redelivered or duplicated event) is found out
+// by that condition, and the event is then handled from the stored state,
+// as above. The happy path writes three objects: the envelope, the state
+// with the TrackID, and the verdict.
 package submit
 
 import (

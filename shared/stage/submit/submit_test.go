@@ -105,7 +105,6 @@ type fixture struct {
 	arch  *archive.Archive
 	now   time.Time
 	key   dtekey.Key
-	seed  archive.Version // the state as sign wrote it
 }
 
 // testConfig is the stage's timing in these tests.
@@ -155,38 +154,53 @@ func (x *fixture) handle(ctx context.Context, e events.Event) (*events.Event, er
 	return next, nil
 }
 
-// signed archives a signed DTE for k and its state, as sign leaves them.
+// signed archives a signed DTE for k, as sign leaves it (no state).
 func (x *fixture) signed(t *testing.T, k dtekey.Key) {
 	t.Helper()
-	ctx := context.Background()
-	doc, err := x.arch.PutDTE(ctx, k, []byte("<DTE>"+k.String()+"</DTE>"), "req")
+	if _, err := x.arch.PutDTE(context.Background(), k, []byte("<DTE>"+k.String()+"</DTE>"), "req"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seededEvent is cl.dte.signed as sign emits it: with the signed DTE and
+// what the state will record of sign, no state.
+func (x *fixture) seededEvent(t *testing.T) events.Event {
+	t.Helper()
+	return x.withData(t, x.signedEvent(t), func(d *events.Signed) {
+		d.RequestDigest, d.SignedAt = "req", x.now.Add(-time.Second)
+	})
+}
+
+// olderSeededEvent is cl.dte.signed as a sign that wrote the state
+// emitted it: with the signed DTE and that state's seed (written here).
+func (x *fixture) olderSeededEvent(t *testing.T) events.Event {
+	t.Helper()
+	doc, err := x.arch.GetDTE(context.Background(), x.key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := x.arch.UpdateStateFrom(ctx, k, &archive.Version{}, func(s *archive.State) error {
-		s.DTEKey, s.ArchiveKey, s.Digest, s.RequestDigest = k.String(), doc.Key, doc.Digest, "req"
+	v, err := x.arch.UpdateStateFrom(context.Background(), x.key, &archive.Version{}, func(s *archive.State) error {
+		s.DTEKey, s.ArchiveKey, s.Digest, s.RequestDigest = x.key.String(), doc.Key, doc.Digest, "req"
 		s.Record(x.now, archive.StatusSigned, "", "")
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k == x.key {
-		x.seed = v
-	}
+	return x.withData(t, x.signedEvent(t), func(d *events.Signed) { d.State = v.Seed() })
 }
 
-// seededEvent is cl.dte.signed as sign emits it: with the signed DTE and
-// the state it wrote.
-func (x *fixture) seededEvent(t *testing.T) events.Event {
+// withData is e with its cl.dte.signed data changed by fn, and the
+// signed DTE's bytes in it.
+func (x *fixture) withData(t *testing.T, e events.Event, fn func(*events.Signed)) events.Event {
 	t.Helper()
-	e := x.signedEvent(t)
 	d, _ := events.Decode[events.Signed](e)
 	doc, err := x.arch.GetDTE(context.Background(), x.key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.DTE, d.State = doc.Body, x.seed.Seed()
+	d.DTE = doc.Body
+	fn(&d)
 	if err := e.SetData(events.ContentTypeJSON, d); err != nil {
 		t.Fatal(err)
 	}
@@ -448,6 +462,12 @@ func TestNoteWaitsForItsDocument(t *testing.T) {
 	}
 	if len(x.sched.got) != 1 || x.sched.got[0].key != "dte.submit" || x.sched.got[0].delay != 30*time.Second {
 		t.Fatalf("not rescheduled: %+v", x.sched.got)
+	}
+	// Signed and not yet uploaded has no state, only the DTE: that is a
+	// document in flight, not one issued elsewhere, even after the grace.
+	x.now = x.now.Add(testConfig.NoteRefGrace + time.Second)
+	if next, err := x.handle(ctx, note); err != nil || next != nil || x.sii.uploads != 0 {
+		t.Fatalf("signed, no state, after the grace: next %v err %v uploads %d", next, err, x.sii.uploads)
 	}
 	setStatus := func(status string) {
 		_, _ = x.arch.UpdateState(ctx, ref, func(s *archive.State) error { s.Record(x.now, status, "", ""); return nil })

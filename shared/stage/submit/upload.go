@@ -37,11 +37,11 @@ func (f *Function) onSigned(ctx context.Context, e events.Event, seeded bool) ([
 	}
 	// The seed is used on a first attempt only: a retry or a redelivery
 	// has most likely found the state changed.
-	if v := archive.VersionOf(k, d.State); seeded && v != nil && stage.Attempt(ctx) == 1 && carriedTrackID(e) == "" && untouched(v.State) {
+	if from := seedOf(k, d); seeded && from != nil && stage.Attempt(ctx) == 1 && carriedTrackID(e) == "" && untouched(from.State) {
 		if wait, err := f.referencesReady(ctx, e, k, d); err != nil || wait != nil {
 			return wait, err
 		}
-		out, err := f.upload(ctx, k, v, d)
+		out, err := f.upload(ctx, k, from, d)
 		if !errors.Is(err, errEnvelopeThere) {
 			return out, err
 		}
@@ -50,12 +50,44 @@ func (f *Function) onSigned(ctx context.Context, e events.Event, seeded bool) ([
 	return f.fromStored(ctx, e, k, d, false)
 }
 
+// seedOf is the version cl.dte.signed says the state is in: the seed an
+// older sign wrote, or none at all (an empty version: the first write
+// creates the state) from a sign that writes no state. nil when unknown.
+func seedOf(k dtekey.Key, d events.Signed) *archive.Version {
+	if v := archive.VersionOf(k, d.State); v != nil {
+		return v
+	}
+	if d.State == nil && d.RequestDigest != "" {
+		return &archive.Version{}
+	}
+	return nil
+}
+
+// fromSign fills in what sign knows of the document, in a state that
+// submit's write creates (sign writes none; an older sign did, and then
+// its record stays).
+func fromSign(s *archive.State, d events.Signed, now time.Time) {
+	if s.ArchiveKey == "" {
+		s.RequestDigest, s.ArchiveKey, s.Digest = d.RequestDigest, d.ArchiveKey, d.Digest
+	}
+	if s.Status == "" || s.Status == archive.StatusQueued {
+		at := d.SignedAt
+		if at.IsZero() {
+			at = now
+		}
+		s.Record(at, archive.StatusSigned, "signed DTE "+d.ArchiveKey, "")
+	}
+}
+
 // fromStored decides from the stored state. envelopeThere says that the
 // document's envelope is known to be archived already.
 func (f *Function) fromStored(ctx context.Context, e events.Event, k dtekey.Key, d events.Signed, envelopeThere bool) ([]stage.Emit, error) {
 	st, etag, err := f.archive.LoadState(ctx, k)
-	if err != nil {
-		// sign saves the state before it emits cl.dte.signed.
+	switch {
+	case errors.Is(err, archive.ErrNotFound):
+		// Nothing recorded yet: sign writes no state.
+		st, etag = archive.State{DTEKey: k.String(), History: []archive.Entry{}}, ""
+	case err != nil:
 		return nil, fmt.Errorf("submit %s: read state: %w", k, err)
 	}
 	v := archive.Version{State: st, ETag: etag}
@@ -137,6 +169,7 @@ func (f *Function) recordTrackID(ctx context.Context, k dtekey.Key, trackID stri
 		if s.TrackID != "" || archive.FinalStatus(s.Status) {
 			return archive.ErrNoUpdate
 		}
+		fromSign(s, d, f.now())
 		if s.EnvioKey == "" {
 			s.EnvioKey = envioKey // the envelope is the upload mark: it is there
 		}
@@ -204,6 +237,7 @@ func (f *Function) send(ctx context.Context, k dtekey.Key, from *archive.Version
 		if archive.FinalStatus(s.Status) {
 			return archive.ErrNoUpdate
 		}
+		fromSign(s, d, f.now())
 		s.TrackID, s.UploadStartedAt, s.EnvioKey = receipt.TrackID, nil, envio.Key
 		s.Record(f.now(), archive.StatusSent, "TrackID "+receipt.TrackID, "")
 		return nil
@@ -268,6 +302,7 @@ func (f *Function) adopt(ctx context.Context, k dtekey.Key, d events.Signed) (ar
 		if s.TrackID != "" || s.UploadStartedAt != nil || s.EnvioKey != "" || archive.FinalStatus(s.Status) {
 			return archive.ErrNoUpdate
 		}
+		fromSign(s, d, f.now())
 		s.EnvioKey, s.UploadStartedAt = key, &started
 		return nil
 	})
@@ -365,6 +400,7 @@ func (f *Function) uploadFailed(ctx context.Context, k dtekey.Key, d events.Sign
 		// The state records the envelope, and the upload mark only when
 		// the file may have reached the SII: a retry then resends the same
 		// envelope at once, or waits and asks the SII first.
+		fromSign(s, d, f.now())
 		s.EnvioKey = envioKey
 		switch {
 		case !mayHaveArrived:

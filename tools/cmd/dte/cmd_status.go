@@ -36,6 +36,13 @@ func runStatus(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	notFound := func() error {
+		// sign writes no state: a signed DTE without one is a document
+		// between sign and its upload (or stuck there).
+		if key, err := archive.DTEObjectKey(k); err == nil {
+			if _, err := store.Get(ctx, key); err == nil {
+				return fmt.Errorf("%s: no state in the archive (%s) yet: its DTE is signed (%s) and nothing of its upload to the SII is recorded; look for it in dte.submit or dte.dead", k, where(store), key)
+			}
+		}
 		return fmt.Errorf("%s: no state in the archive (%s): the pipeline has not seen this document", k, where(store))
 	}
 	if *asJSON {

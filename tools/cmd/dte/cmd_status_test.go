@@ -51,6 +51,10 @@ func TestStatus(t *testing.T) {
 	if _, err := arc.store.Put(context.Background(), "pdf/76086428-5/33/1042.pdf", []byte("%PDF-1.4 printout"), archive.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Signed, not yet uploaded: the DTE and no state (sign writes none).
+	if _, err := arc.store.Put(context.Background(), "dte/76086428-5/33/1044.xml", []byte("<DTE/>"), archive.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("table", func(t *testing.T) {
 		stdout, stderr, code := runArchiveCmd(t, arc.env, "status", "76086428-5-33-1042")
@@ -94,6 +98,7 @@ func TestStatus(t *testing.T) {
 	}{
 		{"unknown document", arc.env, []string{"status", "76086428-5-33-1043"}, 1, "76086428-5-33-1043: no state in the archive (bucket dte-archive at http://"},
 		{"unknown document, json", arc.env, []string{"status", "--json", "76086428-5-33-1043"}, 1, "no state in the archive"},
+		{"signed, nothing of its upload yet", arc.env, []string{"status", "76086428-5-33-1044"}, 1, ") yet: its DTE is signed (dte/76086428-5/33/1044.xml)"},
 		{"bad dtekey", arc.env, []string{"status", "76086428-4-33-1042"}, 2, "check digit"},
 		{"no dtekey", arc.env, []string{"status"}, 2, "want exactly one DTEKEY"},
 		{"endpoint not a URL", arc.env, []string{"status", "--s3-endpoint", "127.0.0.1:7070", "76086428-5-33-1042"}, 1, "not an http(s) URL"},
