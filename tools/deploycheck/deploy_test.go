@@ -2,6 +2,7 @@ package deploycheck
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -387,6 +388,18 @@ func TestBuildContexts(t *testing.T) {
 	stages, err := ParseDockerfile(filepath.Join(root, "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The builds run offline, from the module cache, as an image build
+	// does after its download step: fill the cache first (through the
+	// proxy as configured), or on a fresh machine they depend on another
+	// test having done it.
+	for _, fn := range f.functions {
+		cmd := exec.CommandContext(t.Context(), "go", "mod", "download")
+		cmd.Dir = filepath.Join(root, "functions", fn)
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go mod download in functions/%s: %v\n%s", fn, err, out)
+		}
 	}
 	for _, fn := range f.functions {
 		t.Run(fn+"/faas-cli", func(t *testing.T) {
