@@ -98,21 +98,18 @@ func TestKillSubmitMidUpload(t *testing.T) {
 }
 
 // TestKillSignMidWork crashes sign after it archived the signed DTE and
-// before it recorded the document's state (its S3 traffic goes through a
-// proxy that holds that write, which never reaches S3). Restarted and
-// handed the request again, sign finds its signed DTE in the archive and
-// uses it: one signature, one upload.
+// before it announced it (its S3 traffic goes through a proxy that lets
+// that write reach S3 and holds the answer). Restarted and handed the
+// request again, sign finds its signed DTE in the archive and uses it: one
+// signature, one upload, and the state submit creates names the request.
 func TestKillSignMidWork(t *testing.T) {
 	t.Parallel()
 	p := newHoldProxy(t)
 	p.setTarget(t, envOr("TEST_S3_ENDPOINT", "http://127.0.0.1:7070"))
 	s := newStack(t, stackOptions{functionEnv: map[string][]string{"sign": {"S3_ENDPOINT=" + p.URL()}}})
 	d := s.request(33, nil)
-	path := func(prefix, ext string) string {
-		return fmt.Sprintf("/%s/%s%s/%d/%d.%s", testBucket, prefix, d.key.Issuer, d.key.Type, d.key.Folio, ext)
-	}
-	dtePath, statePath := path("dte/", "xml"), path("state/", "json")
-	held := p.arm(http.MethodPut, statePath, false)
+	dtePath := fmt.Sprintf("/%s/dte/%s/%d/%d.xml", testBucket, d.key.Issuer, d.key.Type, d.key.Folio)
+	held := p.arm(http.MethodPut, dtePath, true)
 	s.send(d)
 	s.crashAndRestart("sign", held, p)
 	s.waitStatus("accepted", d)
@@ -120,8 +117,8 @@ func TestKillSignMidWork(t *testing.T) {
 	if puts := p.answered(http.MethodPut, dtePath); !slices.Equal(puts, []int{200}) {
 		t.Errorf("PUTs of the signed DTE answered %v, want one, [200]: a second signature was attempted", puts)
 	}
-	if puts := p.answered(http.MethodPut, statePath); !slices.Contains(puts, 200) {
-		t.Errorf("the redelivery did not record the state: PUTs answered %v", puts)
+	if st, err := s.state(d.key); err != nil || st.RequestDigest == "" || st.ArchiveKey == "" || len(st.History) == 0 || st.History[0].Status != "signed" {
+		t.Errorf("the state submit created: %+v, %v; want the request's digest, the DTE's key and the signed step", st, err)
 	}
 	ds := s.deliveries(func(x delivery) bool { return x.Queue == bus.QueueSign && x.DTEKey == d.key.String() })
 	if len(ds) < 2 || ds[0].Action != "retry" || ds[0].Status != 0 || ds[len(ds)-1].Action != "delivered" {
