@@ -48,7 +48,7 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
-	// Reads only (a document's state): no probe of conditional writes.
+	// Reads only (a folio's signed DTE; its state for a 409): no probe of conditional writes.
 	arch := archive.New(tel.Store(store), archive.WithLogger(logger))
 	// cl.dte.requested carries enqueue's span (the child of Odoo's).
 	h, err := newHandler(cfg, telemetry.EventsFromSpan(pub), arch, logger)
@@ -64,15 +64,20 @@ func run(ctx context.Context, src config.Source) error {
 const readyTTL = 5 * time.Second
 
 // newHandler is enqueue's handler with its configuration; arch is read to
-// refuse at once a different request for a folio already signed.
+// refuse at once a different request for a folio already signed, unless
+// FOLIO_CHECK=off.
 func newHandler(cfg config.Enqueue, pub enqueue.Publisher, arch enqueue.Archive, logger *slog.Logger) (*enqueue.Handler, error) {
 	validator, err := request.NewValidator()
 	if err != nil {
 		return nil, err
 	}
-	return &enqueue.Handler{
+	h := &enqueue.Handler{
 		Validator: validator, Publisher: pub, Secret: []byte(cfg.Secret),
 		Window: cfg.Window, PublishTimeout: cfg.PublishTimeout, MaxBody: cfg.MaxBody,
 		Now: time.Now, Logger: logger, Archive: arch, ArchiveTimeout: cfg.ArchiveTimeout,
-	}, nil
+	}
+	if cfg.FolioCheck == "off" {
+		h.Archive = nil // sign refuses a reused folio; Odoo is told error
+	}
+	return h, nil
 }

@@ -114,3 +114,51 @@ func TestHandlerWiring(t *testing.T) {
 		t.Errorf("a request for a folio signed from another request: %d, %d published; want 409 and nothing more", got, len(pub.got))
 	}
 }
+
+// TestFolioCheckOff: with FOLIO_CHECK=off enqueue does not read the
+// archive: a request for a folio signed from another request is queued
+// (sign refuses it), and the archive sees no call.
+func TestFolioCheckOff(t *testing.T) {
+	for _, tt := range []struct {
+		check     string
+		wantCode  int
+		wantReads int
+	}{
+		{"archive", http.StatusConflict, 2}, // the DTE, then its state for the 409's document_status
+		{"off", http.StatusAccepted, 0},
+	} {
+		t.Run(tt.check, func(t *testing.T) {
+			var cfg config.Enqueue
+			if _, err := config.Load(config.Map(map[string]string{"ENQUEUE_SECRET": "s3cret", "FOLIO_CHECK": tt.check}), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			mem := archivetest.NewMem()
+			arch := archive.New(mem)
+			k, _ := dtekey.Parse("76086428-5-33-1042")
+			if _, err := arch.PutDTE(t.Context(), k, []byte("<DTE/>"), "another-request"); err != nil {
+				t.Fatal(err)
+			}
+			h, err := newHandler(cfg, &recorder{}, arch, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := os.ReadFile("../../samples/requests/factura-33.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set(webhook.Header, webhook.Sign([]byte("s3cret"), time.Now(), body))
+			rec := httptest.NewRecorder()
+			reads := mem.Calls("get")
+			serve.Mux(h, nil).ServeHTTP(rec, req)
+			if rec.Code != tt.wantCode || mem.Calls("get")-reads != tt.wantReads {
+				t.Fatalf("%d with %d archive reads, want %d with %d: %s", rec.Code, mem.Calls("get")-reads, tt.wantCode, tt.wantReads, rec.Body)
+			}
+		})
+	}
+	var cfg config.Enqueue
+	if _, err := config.Load(config.Map(map[string]string{"ENQUEUE_SECRET": "s3cret", "FOLIO_CHECK": "maybe"}), &cfg); err == nil || !strings.Contains(err.Error(), "FOLIO_CHECK") {
+		t.Fatalf("FOLIO_CHECK=maybe: %v, want an error naming it", err)
+	}
+}

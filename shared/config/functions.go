@@ -15,6 +15,7 @@ type Enqueue struct {
 	PublishChannels int           `env:"PUBLISH_CHANNELS" default:"16" help:"confirm channels used in parallel"`
 	// The archive, read to refuse at once a different request for a folio
 	// already signed (409).
+	FolioCheck     string `env:"FOLIO_CHECK" default:"archive" enum:"archive,off" help:"archive: refuse at once (409) a different request for a folio already signed, one archive read per request; off: no read (one S3 call and its wait less per document), and sign refuses such a request (Odoo is told error)"`
 	S3             S3
 	ArchiveTimeout time.Duration `env:"ARCHIVE_TIMEOUT" default:"2s" help:"longest wait for the archive when checking whether a folio is already signed from another request (then the request is queued and sign checks)"`
 }

@@ -53,7 +53,8 @@ var defaulted = map[string]string{
 	"RETRY_DELAYS":         "the fast retry tier of docs/design.md: 3 attempts, 1 s and 5 s apart",
 	"SLOW_RETRY_DELAYS":    "the slow retry tier of docs/design.md: 1, 5, 15, 30 min, then hourly",
 	"RETRY_BUDGET":         "24 h of automatic retries before a document goes to error",
-	"ARCHIVE_TIMEOUT":      "2 s for enqueue's read of a document's state, within its 30 s request timeout",
+	"ARCHIVE_TIMEOUT":      "2 s for enqueue's read of a folio's signed DTE, within its 30 s request timeout",
+	"FOLIO_CHECK":          "archive: the 409 at once for a folio reused with other content (off saves one S3 read per document)",
 	// Traces are exported only where a collector is configured (kn/README.md,
 	// "Monitoring"): until then trace ids still reach logs and Odoo.
 	"OTEL_TRACES_EXPORTER":               "unset: otlp once an endpoint is set, else none",
