@@ -70,6 +70,22 @@ func (a *Archive) GetDTE(ctx context.Context, k dtekey.Key) (Document, error) {
 	return doc, nil
 }
 
+// DTERequest is the digest of the request the signed DTE of k was built
+// from, read from its metadata without its body (ErrNotFound when k has no
+// signed DTE): what tells a repeated request from a different one under
+// the same folio.
+func (a *Archive) DTERequest(ctx context.Context, k dtekey.Key) (string, error) {
+	key, err := DTEObjectKey(k)
+	if err != nil {
+		return "", err
+	}
+	obj, err := a.store.Head(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("read DTE %s: %w", k, err)
+	}
+	return obj.Metadata[MetaRequest], nil
+}
+
 // PutEnvio archives a signed EnvioDTE at EnvioObjectKey(issuer, at,
 // envioID), only if absent (ErrExists otherwise). started, when not zero,
 // is stored with it (MetaUploadStarted): the moment its upload begins,

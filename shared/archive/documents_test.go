@@ -172,3 +172,40 @@ func TestCAFs(t *testing.T) {
 		})
 	}
 }
+
+// TestDTERequest: the request digest of a signed DTE comes from its
+// metadata, through a HEAD (no body read); a folio with no DTE is
+// ErrNotFound, on every server.
+func TestDTERequest(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			s := b.open(t)
+			ctx := testCtx(t)
+			a := archive.New(s)
+			issuer := randomIssuer(t)
+			cleanupPrefixes(t, s, archive.PrefixDTE+issuer.String()+"/")
+			k := mustKey(t, issuer, 33, 7)
+			if _, err := a.DTERequest(ctx, k); !errors.Is(err, archive.ErrNotFound) {
+				t.Fatalf("no DTE yet: %v, want ErrNotFound", err)
+			}
+			doc, err := a.PutDTE(ctx, k, []byte("<DTE/>"), "the-request")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := a.DTERequest(ctx, k); err != nil || got != "the-request" {
+				t.Fatalf("DTERequest = %q, %v; want the-request", got, err)
+			}
+			head, err := s.Head(ctx, doc.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			get, err := s.Get(ctx, doc.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if head.Body != nil || head.ETag != get.ETag || head.ContentType != get.ContentType || head.Metadata[archive.MetaSHA256] != doc.Digest {
+				t.Fatalf("HEAD %+v does not describe what GET reads (%q, %q)", head, get.ETag, get.ContentType)
+			}
+		})
+	}
+}

@@ -111,6 +111,17 @@ func (s *S3) Get(ctx context.Context, key string) (Object, error) {
 	}, nil
 }
 
+// Head implements Store.
+func (s *S3) Head(ctx context.Context, key string) (Object, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+	if err != nil {
+		return Object{}, s.classify("head", key, err)
+	}
+	return Object{Key: key, ETag: aws.ToString(out.ETag), ContentType: aws.ToString(out.ContentType), Metadata: out.Metadata}, nil
+}
+
 // Put implements Store.
 func (s *S3) Put(ctx context.Context, key string, body []byte, opts PutOptions) (string, error) {
 	if int64(len(body)) > s.cfg.MaxObjectSize {

@@ -12,6 +12,9 @@ import (
 type Store interface {
 	// Get reads a whole object. A missing key is ErrNotFound.
 	Get(ctx context.Context, key string) (Object, error)
+	// Head reads an object's ETag, content type and metadata, not its
+	// body (Object.Body is nil). A missing key is ErrNotFound.
+	Head(ctx context.Context, key string) (Object, error)
 	// Put writes an object and returns its new ETag. With
 	// opts.IfNoneMatch == "*" it fails with ErrExists when the key exists;
 	// with opts.IfMatch set it fails with ErrConflict unless the current

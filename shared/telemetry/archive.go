@@ -30,6 +30,13 @@ func (s store) Get(ctx context.Context, key string) (archive.Object, error) {
 	return o, err
 }
 
+func (s store) Head(ctx context.Context, key string) (archive.Object, error) {
+	ctx, done := s.start(ctx, "head", key)
+	o, err := s.next.Head(ctx, key)
+	done(err)
+	return o, err
+}
+
 func (s store) Put(ctx context.Context, key string, body []byte, opts archive.PutOptions) (string, error) {
 	ctx, done := s.start(ctx, "put", key)
 	etag, err := s.next.Put(ctx, key, body, opts)

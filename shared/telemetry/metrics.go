@@ -133,7 +133,7 @@ func newMetrics(reg prometheus.Registerer, service string) (*Metrics, error) {
 	m.SentAge = b.histogram("sent_document_age_seconds", "How long documents in status sent (TrackID known, no verdict) have waited since the upload, observed each time submit looks at one (each status check).", ageBuckets)
 
 	b.group = groupS3
-	m.S3Requests = b.counterVec("s3_requests_total", "Calls to the archive's S3 server, by operation (get, put, list, delete) and outcome (ok, not_found, exists, conflict, error).", "operation", "outcome")
+	m.S3Requests = b.counterVec("s3_requests_total", "Calls to the archive's S3 server, by operation (get, head, put, list, delete) and outcome (ok, not_found, exists, conflict, error).", "operation", "outcome")
 	m.S3Duration = b.histogramVec("s3_request_duration_seconds", "Time of one call to the S3 server.", fastBuckets, "operation")
 
 	b.group = groupCallback

@@ -122,6 +122,20 @@ func (m *Mem) Get(ctx context.Context, key string) (archive.Object, error) {
 	}, nil
 }
 
+// Head implements archive.Store.
+func (m *Mem) Head(ctx context.Context, key string) (archive.Object, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.begin(ctx, "head"); err != nil {
+		return archive.Object{}, err
+	}
+	o, ok := m.objects[key]
+	if !ok {
+		return archive.Object{}, fmt.Errorf("mem head %s: %w", key, archive.ErrNotFound)
+	}
+	return archive.Object{Key: key, ETag: o.etag, ContentType: o.contentType, Metadata: maps.Clone(o.meta)}, nil
+}
+
 // Put implements archive.Store.
 func (m *Mem) Put(ctx context.Context, key string, body []byte, opts archive.PutOptions) (string, error) {
 	m.mu.Lock()

@@ -36,11 +36,11 @@ type Publisher interface {
 	PublishEvent(ctx context.Context, e events.Event) error
 }
 
-// Archive is what enqueue reads from the archive: the signed DTE of a
-// folio, which names the request it was signed from, and, only to tell a
-// refused sender where that document stands, its state.
+// Archive is what enqueue reads from the archive: the request a folio's
+// signed DTE was built from (its metadata), and, only to tell a refused
+// sender where that document stands, its state.
 type Archive interface {
-	GetDTE(ctx context.Context, k dtekey.Key) (archive.Document, error)
+	DTERequest(ctx context.Context, k dtekey.Key) (string, error)
 	LoadState(ctx context.Context, k dtekey.Key) (archive.State, string, error)
 }
 
@@ -57,7 +57,7 @@ type Handler struct {
 	Logger         *slog.Logger
 	// Archive, when set, lets enqueue refuse at once (409) a different
 	// request for a folio the archive already holds a signed DTE for (one
-	// read of the DTE, a 404 for a new folio);
+	// HEAD of the DTE, a 404 for a new folio);
 	// ArchiveTimeout bounds that read. When the archive cannot answer, the
 	// request is queued and sign refuses it (Odoo is told `error`).
 	Archive        Archive
@@ -185,14 +185,14 @@ func (h *Handler) folioUsed(ctx context.Context, w http.ResponseWriter, k dtekey
 	}
 	actx, cancel := context.WithTimeout(ctx, h.ArchiveTimeout)
 	defer cancel()
-	doc, err := h.Archive.GetDTE(actx, k)
+	signedFrom, err := h.Archive.DTERequest(actx, k)
 	switch {
 	case errors.Is(err, archive.ErrNotFound):
 		return 0, "", false
 	case err != nil:
 		h.Logger.Warn("enqueue: could not ask the archive whether the folio is used; queued anyway (sign checks it)", "dtekey", k.String(), "error", err)
 		return 0, "", false
-	case doc.RequestDigest == "" || doc.RequestDigest == digest:
+	case signedFrom == "" || signedFrom == digest:
 		return 0, "", false
 	}
 	// Refused: where the document stands, for the sender. Signed and not

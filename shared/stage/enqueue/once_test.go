@@ -67,7 +67,7 @@ func TestIdenticalRequestsPublishedOnce(t *testing.T) {
 	}
 }
 
-// fixedArchive answers GetDTE from a fixed request digest, or an error,
+// fixedArchive answers DTERequest with a fixed request digest, or an error,
 // and LoadState from a fixed status (none: no state yet).
 type fixedArchive struct {
 	request string
@@ -75,8 +75,8 @@ type fixedArchive struct {
 	err     error
 }
 
-func (a fixedArchive) GetDTE(_ context.Context, k dtekey.Key) (archive.Document, error) {
-	return archive.Document{Key: "dte/" + k.String(), RequestDigest: a.request}, a.err
+func (a fixedArchive) DTERequest(context.Context, dtekey.Key) (string, error) {
+	return a.request, a.err
 }
 
 func (a fixedArchive) LoadState(_ context.Context, k dtekey.Key) (archive.State, string, error) {
