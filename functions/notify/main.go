@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/archive"
@@ -34,6 +35,7 @@ func run(ctx context.Context, src config.Source) error {
 	if err != nil {
 		return err
 	}
+	debug.SetGCPercent(cfg.GCPercent) // the same value when GOGC is set
 	logger := serve.NewLogger("notify", cfg.LogLevel)
 	serve.WarnDevValues(logger, dev)
 	tel, err := telemetry.Start(ctx, "notify", cfg.Telemetry, logger)

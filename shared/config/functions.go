@@ -75,6 +75,12 @@ type Notify struct {
 	Probe      S3Probe
 	Cert       Cert
 	SIIKeysDir string `env:"SII_CAF_KEYS" help:"a directory of extra CAF-signing keys (the local run's test SII); the SII's IDK 100 and 300 keys are built in"`
+	// Printing allocates about 4 MB per accepted document (fpdf makes a
+	// new compressor for every page), so with the runtime's default the
+	// collector ran every few documents: 400 took notify's CPU per
+	// printed document from 7.1–7.4 to 4.0–4.3 ms (make bench-notify) and
+	// its peak RSS in the pipeline benchmark from 38 to 69 MB.
+	GCPercent int `env:"GOGC" default:"400" help:"the Go collector's target (percent of live heap)"`
 }
 
 // Dashboard is the operations dashboard's configuration.

@@ -48,7 +48,7 @@ var defaulted = map[string]string{
 	"CAF_EXPIRY_WARNING":   "the dashboard warns 30 days before a CAF expires, as dte caf list does",
 	"STUCK_AFTER":          "the dashboard flags documents in sent for more than 1 h",
 	"GOMAXPROCS":           "the dashboard's default of 1 (measured cheaper than more)",
-	"GOGC":                 "the dashboard's default of 400",
+	"GOGC":                 "400, the dashboard's and notify's default (measured: notify's printing halves its collector's share)",
 	"NOTE_REFERENCE_GRACE": "15 min for a late referenced document (its signing retried) before a note goes anyway",
 	"RETRY_DELAYS":         "the fast retry tier of docs/design.md: 3 attempts, 1 s and 5 s apart",
 	"SLOW_RETRY_DELAYS":    "the slow retry tier of docs/design.md: 1, 5, 15, 30 min, then hourly",
