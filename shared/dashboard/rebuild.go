@@ -19,7 +19,8 @@ type RebuildProgress func(read, total int)
 
 // Rebuild fills the projection from the archive's state objects
 // (state/{rut}/{type}/{folio}.json): each entry of a state's history
-// becomes a fact. It is what an empty projection starts from; the queue
+// becomes a fact, and a signed DTE without a state (between sign and its
+// upload) a signed one. It is what an empty projection starts from; the queue
 // then adds what happened since (facts are idempotent, so an overlap is
 // harmless). A state that cannot be read is counted as unreadable, never
 // skipped silently. It returns how many states it read.
@@ -98,6 +99,15 @@ func (s *Store) Rebuild(ctx context.Context, store archive.Store, progress Rebui
 	if err := flush(); err != nil {
 		return read, fmt.Errorf("rebuild: %w", err)
 	}
+	dtes, err := store.List(ctx, archive.PrefixDTE)
+	if err != nil {
+		return read, fmt.Errorf("rebuild: list %s: %w", archive.PrefixDTE, err)
+	}
+	if b = signedOnly(dtes, objs); len(b.Facts) > 0 || len(b.Unreadable) > 0 {
+		if _, err := s.Apply(ctx, b); err != nil {
+			return read, fmt.Errorf("rebuild: %w", err)
+		}
+	}
 	if progress != nil {
 		progress(read, len(objs))
 	}
@@ -128,11 +138,22 @@ func readState(ctx context.Context, store archive.Store, key string) ([]Fact, st
 
 // stateKey reads the dtekey back from state/{rut}/{type}/{folio}.json.
 func stateKey(key string) (dtekey.Key, error) {
-	rest, _ := strings.CutPrefix(key, archive.PrefixState)
-	rest, ok := strings.CutSuffix(rest, ".json")
+	return documentKey(key, archive.PrefixState, ".json", "state", archive.StateObjectKey)
+}
+
+// dteKey reads the dtekey back from dte/{rut}/{type}/{folio}.xml.
+func dteKey(key string) (dtekey.Key, error) {
+	return documentKey(key, archive.PrefixDTE, ".xml", "DTE", archive.DTEObjectKey)
+}
+
+// documentKey reads the dtekey back from {prefix}{rut}/{type}/{folio}{ext},
+// a key canon would give (what: the object's kind, for the error).
+func documentKey(key, prefix, ext, what string, canon func(dtekey.Key) (string, error)) (dtekey.Key, error) {
+	rest, _ := strings.CutPrefix(key, prefix)
+	rest, ok := strings.CutSuffix(rest, ext)
 	parts := strings.Split(rest, "/")
 	if !ok || len(parts) != 3 {
-		return dtekey.Key{}, fmt.Errorf("%s: not a state key (state/{rut}/{type}/{folio}.json)", key)
+		return dtekey.Key{}, fmt.Errorf("%s: not a %s key (%s{rut}/{type}/{folio}%s)", key, what, prefix, ext)
 	}
 	typ, err1 := strconv.Atoi(parts[1])
 	folio, err2 := strconv.ParseInt(parts[2], 10, 64)
@@ -143,10 +164,39 @@ func stateKey(key string) (dtekey.Key, error) {
 	if err != nil {
 		return dtekey.Key{}, fmt.Errorf("%s: %w", key, err)
 	}
-	if canon, err := archive.StateObjectKey(k); err != nil || canon != key {
-		return dtekey.Key{}, fmt.Errorf("%s: not a canonical state key", key)
+	if c, err := canon(k); err != nil || c != key {
+		return dtekey.Key{}, fmt.Errorf("%s: not a canonical %s key", key, what)
 	}
 	return k, nil
+}
+
+// signedOnly is what the archive shows of documents that sign archived and
+// submit has recorded nothing of yet (sign writes no state; submit's first
+// write creates it): signed, at the DTE's time, from the listings alone.
+// A key under dte/ that is not a DTE's is unreadable.
+func signedOnly(dtes, states []archive.ObjectInfo) Batch {
+	stated := make(map[dtekey.Key]bool, len(states))
+	for _, o := range states {
+		if k, err := stateKey(o.Key); err == nil {
+			stated[k] = true
+		}
+	}
+	var b Batch
+	for _, o := range dtes {
+		k, err := dteKey(o.Key)
+		switch {
+		case err != nil:
+			b.Unreadable = append(b.Unreadable, err.Error())
+		case !stated[k] && !o.LastModified.IsZero():
+			at := o.LastModified.UTC()
+			b.Facts = append(b.Facts, Fact{
+				ID:   "archive:" + k.String() + ":dte:" + archive.StatusSigned + ":" + at.Format(time.RFC3339Nano),
+				Kind: KindArchive, Key: k, At: at, Status: archive.StatusSigned, Detail: "signed DTE " + o.Key,
+				ArchiveKey: o.Key,
+			})
+		}
+	}
+	return b
 }
 
 // StateFacts reads an archived state (JSON) as facts: one per history

@@ -44,6 +44,14 @@ func TestRebuildFromArchive(t *testing.T) {
 	write("76086428-5-33-1", signed(t0), sent(t0.Add(time.Second)), accepted(t0.Add(5*time.Second)))
 	write("76086428-5-33-2", signed(t0), sent(t0.Add(time.Second)))
 	write("76086428-5-61-3", signed(t0))
+	// Signed and not yet uploaded: a DTE and no state (sign writes none).
+	// A DTE with a state counts once.
+	if _, err := a.PutDTE(ctx, mustKey(t, "76086428-5-33-4"), []byte("<DTE/>"), "req"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PutDTE(ctx, mustKey(t, "76086428-5-33-1"), []byte("<DTE/>"), "req"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := mem.Put(ctx, "state/76086428-5/33/x.json", []byte("{}"), archive.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +71,7 @@ func TestRebuildFromArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Counts["accepted"] != 1 || p.Counts["sent"] != 1 || p.Counts["signed"] != 1 || p.Documents != 3 {
+	if p.Counts["accepted"] != 1 || p.Counts["sent"] != 1 || p.Counts["signed"] != 2 || p.Documents != 4 {
 		t.Errorf("counts after the rebuild: %v", p.Counts)
 	}
 	if p.Unreadable != 2 || !strings.Contains(p.UnreadableAt, "state/76086428-5/33/") {
@@ -79,7 +87,7 @@ func TestRebuildFromArchive(t *testing.T) {
 		apply(t, s, f)
 	}
 	p, _ = s.Project(ctx, t0.Add(time.Minute), time.Hour)
-	if p.Counts["accepted"] != 2 || p.Documents != 3 {
+	if p.Counts["accepted"] != 2 || p.Documents != 4 {
 		t.Errorf("after the queue's events: %v", p.Counts)
 	}
 	for _, h := range p.Hours {
@@ -101,6 +109,21 @@ func TestStateKey(t *testing.T) {
 		_, err := stateKey(key)
 		if (err == nil) != ok {
 			t.Errorf("stateKey(%q): %v", key, err)
+		}
+	}
+}
+
+func TestDTEKey(t *testing.T) {
+	for key, ok := range map[string]bool{
+		"dte/76086428-5/33/1042.xml":   true,
+		"dte/76086428-5/33/01042.xml":  false,
+		"dte/76086428-5/33/1042.json":  false,
+		"state/76086428-5/33/1042.xml": false,
+		"dte/76086428-5/1042.xml":      false,
+	} {
+		_, err := dteKey(key)
+		if (err == nil) != ok {
+			t.Errorf("dteKey(%q): %v", key, err)
 		}
 	}
 }
