@@ -24,12 +24,13 @@ const ExtTrackID = "trackid"
 // already (then it only re-announces the TrackID) or is being uploaded by
 // another delivery (then it waits for that upload's result).
 //
-// With seeded set, the state sign wrote and the event carries (the usual
-// case: nothing has happened to the document since) stands for the stored
-// one, and the happy path is two writes: the envelope, create-only at the
-// document's fixed key (the upload mark), and the TrackID, conditional on
-// the seed's ETag. When the envelope is there already, the event is
-// handled again from the stored state.
+// With seeded set, what the event says of the state (none yet, from a
+// sign that writes none; an older sign's seed) stands for the stored one
+// (the usual case: nothing has happened to the document since), and the
+// happy path is two writes: the envelope, create-only at the document's
+// fixed key (the upload mark), and the state with the TrackID,
+// conditional on that version. When the envelope is there already, the
+// event is handled again from the stored state.
 func (f *Function) onSigned(ctx context.Context, e events.Event, seeded bool) ([]stage.Emit, error) {
 	k, d, err := decode[events.Signed](e)
 	if err != nil {
@@ -124,7 +125,7 @@ func (f *Function) fromStored(ctx context.Context, e events.Event, k dtekey.Key,
 		}
 		envelopeThere = true
 	}
-	return nil, fmt.Errorf("submit %s: the state records an envelope %s but no upload of it", k, v.State.EnvioKey)
+	return nil, fmt.Errorf("submit %s: the document's envelope is archived and the state shows nothing of its upload, even after recording it", k)
 }
 
 // untouched reports whether a state shows nothing of an upload: what sign
