@@ -187,7 +187,10 @@ func signedOnly(dtes, states []archive.ObjectInfo) Batch {
 		switch {
 		case err != nil:
 			b.Unreadable = append(b.Unreadable, err.Error())
-		case !stated[k] && !o.LastModified.IsZero():
+		case stated[k]: // its state's history tells more
+		case o.LastModified.IsZero():
+			b.Unreadable = append(b.Unreadable, o.Key+": the listing gives no time for it")
+		default:
 			at := o.LastModified.UTC()
 			b.Facts = append(b.Facts, Fact{
 				ID:   "archive:" + k.String() + ":dte:" + archive.StatusSigned + ":" + at.Format(time.RFC3339Nano),

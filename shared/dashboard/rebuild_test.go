@@ -8,6 +8,7 @@ import (
 
 	"github.com/dtecl/pipeline/shared/archive"
 	"github.com/dtecl/pipeline/shared/archive/archivetest"
+	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/events"
 )
 
@@ -97,33 +98,48 @@ func TestRebuildFromArchive(t *testing.T) {
 	}
 }
 
-func TestStateKey(t *testing.T) {
-	for key, ok := range map[string]bool{
-		"state/76086428-5/33/1042.json":  true,
-		"state/76086428-5/33/01042.json": false,
-		"state/76086428-4/33/1042.json":  false,
-		"state/76086428-5/33/1042.xml":   false,
-		"state/76086428-5/1042.json":     false,
-		"state/76086428-5/x/1042.json":   false,
+// TestDocumentKeys: state and DTE keys are read back only in their
+// canonical form.
+func TestDocumentKeys(t *testing.T) {
+	for _, tt := range []struct {
+		key   string
+		parse func(string) (dtekey.Key, error)
+		ok    bool
+	}{
+		{"state/76086428-5/33/1042.json", stateKey, true},
+		{"state/76086428-5/33/01042.json", stateKey, false},
+		{"state/76086428-4/33/1042.json", stateKey, false},
+		{"state/76086428-5/33/1042.xml", stateKey, false},
+		{"state/76086428-5/1042.json", stateKey, false},
+		{"state/76086428-5/x/1042.json", stateKey, false},
+		{"dte/76086428-5/33/1042.xml", dteKey, true},
+		{"dte/76086428-5/33/01042.xml", dteKey, false},
+		{"dte/76086428-5/33/1042.json", dteKey, false},
+		{"state/76086428-5/33/1042.xml", dteKey, false},
+		{"dte/76086428-5/1042.xml", dteKey, false},
 	} {
-		_, err := stateKey(key)
-		if (err == nil) != ok {
-			t.Errorf("stateKey(%q): %v", key, err)
+		if _, err := tt.parse(tt.key); (err == nil) != tt.ok {
+			t.Errorf("%q: %v, want ok=%v", tt.key, err, tt.ok)
 		}
 	}
 }
 
-func TestDTEKey(t *testing.T) {
-	for key, ok := range map[string]bool{
-		"dte/76086428-5/33/1042.xml":   true,
-		"dte/76086428-5/33/01042.xml":  false,
-		"dte/76086428-5/33/1042.json":  false,
-		"state/76086428-5/33/1042.xml": false,
-		"dte/76086428-5/1042.xml":      false,
-	} {
-		_, err := dteKey(key)
-		if (err == nil) != ok {
-			t.Errorf("dteKey(%q): %v", key, err)
-		}
+// TestSignedOnly: from the listings, a DTE without a state is signed at
+// its time; one with a state adds nothing; a stray key, or one the listing
+// gives no time for, is unreadable, never dropped.
+func TestSignedOnly(t *testing.T) {
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	b := signedOnly([]archive.ObjectInfo{
+		{Key: "dte/76086428-5/33/1.xml", LastModified: at},
+		{Key: "dte/76086428-5/33/2.xml", LastModified: at},
+		{Key: "dte/76086428-5/33/x.xml", LastModified: at},
+		{Key: "dte/76086428-5/33/3.xml"},
+	}, []archive.ObjectInfo{{Key: "state/76086428-5/33/2.json"}})
+	if len(b.Facts) != 1 || b.Facts[0].Key != mustKey(t, "76086428-5-33-1") || b.Facts[0].Status != archive.StatusSigned ||
+		!b.Facts[0].At.Equal(at) || b.Facts[0].ArchiveKey != "dte/76086428-5/33/1.xml" {
+		t.Errorf("facts %+v, want folio 1 signed at %s", b.Facts, at)
+	}
+	if len(b.Unreadable) != 2 || !strings.Contains(b.Unreadable[0], "x.xml") || !strings.Contains(b.Unreadable[1], "3.xml") {
+		t.Errorf("unreadable %q, want the stray key and the one without a time", b.Unreadable)
 	}
 }

@@ -63,11 +63,7 @@ func (f *Function) referencesReady(ctx context.Context, e events.Event, k dtekey
 // signedOnly is the state of a document that sign archived and submit has
 // not recorded anything of yet: signed. ErrNotFound when no DTE either.
 func (f *Function) signedOnly(ctx context.Context, k dtekey.Key) (archive.State, error) {
-	key, err := archive.DTEObjectKey(k)
-	if err != nil {
-		return archive.State{}, errs.Permanent(err)
-	}
-	if _, err := f.archive.GetDocument(ctx, key); err != nil {
+	if _, err := f.archive.DTERequest(ctx, k); err != nil {
 		return archive.State{}, err
 	}
 	return archive.State{DTEKey: k.String(), Status: archive.StatusSigned}, nil

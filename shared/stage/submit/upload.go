@@ -319,11 +319,7 @@ var errConcurrent = errors.New("concurrent upload")
 // at the document's fixed key (ErrExists when it is there already: never a
 // second signature), with the moment its upload begins.
 func (f *Function) newEnvelope(ctx context.Context, k dtekey.Key, d events.Signed, started time.Time) (archive.Document, error) {
-	id, err := archive.DocumentEnvioID(k)
-	if err != nil {
-		return archive.Document{}, errs.Permanent(fmt.Errorf("submit %s: %w", k, err))
-	}
-	folder, err := issueMonth(k, d)
+	id, folder, err := envelopePlace(k, d)
 	if err != nil {
 		return archive.Document{}, err
 	}
@@ -350,11 +346,7 @@ func (f *Function) newEnvelope(ctx context.Context, k dtekey.Key, d events.Signe
 
 // documentEnvioKey is where the document's envelope is archived.
 func documentEnvioKey(k dtekey.Key, d events.Signed) (string, error) {
-	id, err := archive.DocumentEnvioID(k)
-	if err != nil {
-		return "", errs.Permanent(fmt.Errorf("submit %s: %w", k, err))
-	}
-	folder, err := issueMonth(k, d)
+	id, folder, err := envelopePlace(k, d)
 	if err != nil {
 		return "", err
 	}
@@ -365,14 +357,17 @@ func documentEnvioKey(k dtekey.Key, d events.Signed) (string, error) {
 	return key, nil
 }
 
-// issueMonth is the envelope's folder (envio/{rut}/{yyyy}/{mm}): the
-// document's issue date, fixed like the rest of its key.
-func issueMonth(k dtekey.Key, d events.Signed) (time.Time, error) {
-	t, err := time.Parse(time.DateOnly, d.IssueDate)
-	if err != nil {
-		return time.Time{}, errs.Permanentf("submit %s: issue_date %q is not a date (YYYY-MM-DD)", k, d.IssueDate)
+// envelopePlace is the document's envelope's ID (its SetDTE ID and object
+// name) and folder (envio/{rut}/{yyyy}/{mm}: the issue date's month), both
+// fixed per document.
+func envelopePlace(k dtekey.Key, d events.Signed) (id string, folder time.Time, err error) {
+	if id, err = archive.DocumentEnvioID(k); err != nil {
+		return "", time.Time{}, errs.Permanent(fmt.Errorf("submit %s: %w", k, err))
 	}
-	return t, nil
+	if folder, err = time.Parse(time.DateOnly, d.IssueDate); err != nil {
+		return "", time.Time{}, errs.Permanentf("submit %s: issue_date %q is not a date (YYYY-MM-DD)", k, d.IssueDate)
+	}
+	return id, folder, nil
 }
 
 // signedDTE is the signed DTE the event carries when its bytes are the
