@@ -67,9 +67,30 @@ func decode(m amqp.Delivery) *events.Event {
 // confirmed retry, or after a confirmed dead letter. If the broker cannot
 // take the retry or dead letter, the message goes back to its queue.
 // ev is the message's event, from decode.
-func (d *Dispatcher) handle(r Route, m amqp.Delivery, ev *events.Event) {
-	start := time.Now()
+//
+// On a route that keeps each document's order, a retry is held in the
+// lane: the message stays unacknowledged, the backoff is waited here and
+// the POST made again, so that none of the document's later messages
+// overtakes it (a retry through the delay queues would come back behind
+// them: Odoo, which never moves a document backwards, would then drop the
+// earlier status). Only when stop ends during the wait does the retry go
+// through the delay queues, as on any other route.
+func (d *Dispatcher) handle(stop context.Context, r Route, m amqp.Delivery, ev *events.Event) {
 	attempt := attemptOf(m)
+	for {
+		held := d.attempt(stop, r, m, ev, attempt)
+		if !held {
+			return
+		}
+		attempt++
+	}
+}
+
+// attempt makes one delivery of m and settles it, or, on a route that
+// keeps each document's order, waits the backoff and reports held: the
+// caller posts it again.
+func (d *Dispatcher) attempt(stop context.Context, r Route, m amqp.Delivery, ev *events.Event, attempt int) (held bool) {
+	start := time.Now()
 	ctx, end := d.observe(r, m, ev, attempt)
 	res := d.post(ctx, r, m, ev, attempt)
 	log := d.cfg.Logger.With("queue", r.Queue, "message_id", m.MessageId, "attempt", attempt, "status", res.status, "took", time.Since(start).String())
@@ -83,6 +104,10 @@ func (d *Dispatcher) handle(r Route, m amqp.Delivery, ev *events.Event) {
 	switch {
 	case res.ok():
 		action = ActionDelivered
+	case res.retry() && attempt < d.cfg.Attempts && r.Order == OrderDocument && d.holdBackoff(stop, attempt):
+		end(Outcome{Action: ActionRetryHeld, Status: res.status, Err: res.err})
+		log.WarnContext(ctx, "delivery", "action", ActionRetryHeld, "last", res.String())
+		return true
 	case res.retry() && attempt < d.cfg.Attempts:
 		action = ActionRetry
 		err = d.retry(ctx, r, m, attempt)
@@ -97,7 +122,7 @@ func (d *Dispatcher) handle(r Route, m amqp.Delivery, ev *events.Event) {
 		end(Outcome{Action: ActionReturned, Status: res.status, Err: res.err})
 		time.Sleep(time.Second) // the broker is in trouble: do not spin
 		_ = m.Nack(false, true)
-		return
+		return false
 	}
 	if ackErr := m.Ack(false); ackErr != nil {
 		log.WarnContext(ctx, "ack failed; the message will be delivered again", "error", ackErr)
@@ -111,12 +136,32 @@ func (d *Dispatcher) handle(r Route, m amqp.Delivery, ev *events.Event) {
 	default:
 		log.ErrorContext(ctx, "delivery", "action", action, "last", res.String())
 	}
+	return false
+}
+
+// backoff is the wait before the attempt after attempt.
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	return d.cfg.Backoff[min(attempt-1, len(d.cfg.Backoff)-1)]
+}
+
+// holdBackoff waits the backoff after attempt, holding the delivery; false
+// when stop ended first (the retry then goes through the delay queues).
+func (d *Dispatcher) holdBackoff(stop context.Context, attempt int) bool {
+	t := time.NewTimer(d.backoff(attempt))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-stop.Done():
+		return false
+	}
 }
 
 // Actions an Outcome reports: what became of a delivery.
 const (
 	ActionDelivered    = "delivered"     // the function answered 2xx
 	ActionRetry        = "retry"         // published to come back after a backoff
+	ActionRetryHeld    = "retry-held"    // posted again after a backoff, held in its lane (order: document)
 	ActionDeadLettered = "dead-lettered" // published to dte.dlx
 	ActionDropped      = "dropped"       // a dead letter that could not be delivered (its copy stays parked)
 	ActionReturned     = "returned"      // could not be settled: back to its queue
@@ -184,7 +229,7 @@ func (d *Dispatcher) post(ctx context.Context, r Route, m amqp.Delivery, e *even
 func (d *Dispatcher) retry(ctx context.Context, r Route, m amqp.Delivery, attempt int) error {
 	msg := republish(m)
 	msg.Headers[bus.HeaderAttempts] = int32(attempt + 1)
-	delay := d.cfg.Backoff[min(attempt-1, len(d.cfg.Backoff)-1)]
+	delay := d.backoff(attempt)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := d.pub.PublishDelayed(ctx, r.Queue, msg, delay); err != nil {

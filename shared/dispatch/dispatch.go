@@ -8,7 +8,9 @@
 //   - retryable answers (network errors, 404, 413, 425, 429, 502, 503, 504 —
 //     the Knative source's set) are retried up to Attempts deliveries in all,
 //     waiting in the delay queues between attempts, never by holding the
-//     delivery;
+//     delivery — except on a route that keeps each document's order
+//     (OrderDocument), where the retry waits in the document's lane so
+//     that none of its later messages overtakes it;
 //   - anything else, and the last failed attempt, is dead-lettered to dte.dlx
 //     with the queue it died in and the last error;
 //   - a message from dte.dead that cannot be delivered is dropped after its

@@ -63,7 +63,7 @@ func (d *Dispatcher) consume(stop context.Context, r Route, deliveries <-chan am
 			go func() {
 				defer wg.Done()
 				for m := range deliveries {
-					d.handle(r, m, decode(m))
+					d.handle(stop, r, m, decode(m))
 				}
 				stopped()
 			}()
@@ -88,7 +88,7 @@ func (d *Dispatcher) consume(stop context.Context, r Route, deliveries <-chan am
 				if stop.Err() != nil {
 					continue
 				}
-				d.handle(r, ld.m, ld.ev)
+				d.handle(stop, r, ld.m, ld.ev)
 			}
 		}(lanes[i])
 	}

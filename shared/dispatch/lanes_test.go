@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dtecl/pipeline/shared/bus"
+	"github.com/dtecl/pipeline/shared/delivery"
 	"github.com/dtecl/pipeline/shared/dtekey"
 	"github.com/dtecl/pipeline/shared/events"
 )
@@ -181,4 +183,98 @@ func TestOrderDocumentStopLeavesTheLaneToTheBroker(t *testing.T) {
 		t.Errorf("%d deliveries posted after the stop began, want only the one in hand", posted)
 	}
 	eventually(t, fmt.Sprintf("%d messages back in %s", n-posted, bus.QueueNotify), func() bool { return e.depth(t, bus.QueueNotify) == n-posted })
+}
+
+// A retry on a route that keeps each document's order is held in its lane:
+// the document's later messages wait for it (through the delay queues they
+// would overtake it, and Odoo would drop the earlier status). Both ways a
+// route can keep order are covered: lanes, and one delivery at a time.
+func TestOrderDocumentRetryHoldsTheLane(t *testing.T) {
+	t.Parallel()
+	for _, par := range []int{1, 4} {
+		t.Run(fmt.Sprintf("parallelism %d", par), func(t *testing.T) {
+			t.Parallel()
+			const n = 4
+			e := setup(t)
+			var mu sync.Mutex
+			var arrivals []string // "seq/attempt"
+			done := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				seq, attempt := r.Header.Get("Ce-Subject"), r.Header.Get(delivery.HeaderAttempt)
+				arrivals = append(arrivals, seq+"/"+attempt)
+				if seq == "0" && attempt == "1" {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				w.WriteHeader(http.StatusAccepted)
+				if seq == strconv.Itoa(n-1) {
+					close(done)
+				}
+			}))
+			defer srv.Close()
+			k, err := dtekey.Parse("76086428-5-33-300")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < n; i++ {
+				ev, err := events.New(fmt.Sprintf("ev-held-%d", i), events.TypeSubmitted, events.SourceSubmit, k, map[string]any{"trackid": "1"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ev.SetSubject(strconv.Itoa(i))
+				e.publish(t, bus.QueueNotify, ev)
+			}
+			e.run(t, Route{Queue: bus.QueueNotify, URL: srv.URL, Parallelism: par, Order: OrderDocument})
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the last message never arrived")
+			}
+			mu.Lock()
+			got := strings.Join(arrivals, " ")
+			mu.Unlock()
+			if want := "0/1 0/2 1/1 2/1 3/1"; got != want {
+				t.Errorf("arrivals (sequence/attempt) %s, want %s", got, want)
+			}
+			eventually(t, "queue empty", func() bool { return e.depth(t, bus.QueueNotify) == 0 })
+			if d := e.depth(t, bus.QueueDead); d != 0 {
+				t.Errorf("%d dead letters", d)
+			}
+		})
+	}
+}
+
+// A dispatcher that stops while it holds a retry does not wait out the
+// backoff, and the message is not lost: its retry goes through the delay
+// queues, as on a route without order.
+func TestOrderDocumentStopDuringAHeldRetry(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	const backoff = 30 * time.Second
+	fn := newScripted(http.StatusServiceUnavailable, http.StatusAccepted)
+	srv := httptest.NewServer(fn)
+	defer srv.Close()
+	k, err := dtekey.Parse("76086428-5-33-301")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := events.New("ev-held-stop", events.TypeSubmitted, events.SourceSubmit, k, map[string]any{"trackid": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, bus.QueueNotify, ev)
+	stop := e.start(t, Config{Routes: []Route{{Queue: bus.QueueNotify, URL: srv.URL, Parallelism: 4, Order: OrderDocument}}, Backoff: []time.Duration{backoff}})
+	waitCalls(t, fn, 1)
+	began := time.Now()
+	stop()
+	if took := time.Since(began); took > backoff/2 {
+		t.Errorf("stopping took %s: the held backoff was waited out", took)
+	}
+	delay := bus.DelayQueue(bus.TierFor(backoff))
+	eventually(t, "the retry in "+delay, func() bool { return e.depth(t, delay) == 1 && e.depth(t, bus.QueueNotify) == 0 })
+	if n := len(fn.snapshot()); n != 1 {
+		t.Errorf("%d deliveries, want 1", n)
+	}
 }

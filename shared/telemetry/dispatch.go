@@ -57,7 +57,7 @@ func (o dispatchObserver) Delivery(r dispatch.Route, m amqp.Delivery, e *events.
 		o.t.M.DeliveryDuration.WithLabelValues(r.Queue).Observe(time.Since(start).Seconds())
 		stage, reason := StageOf(r.Queue, typ), reasonClass(out)
 		switch out.Action {
-		case dispatch.ActionRetry:
+		case dispatch.ActionRetry, dispatch.ActionRetryHeld:
 			o.t.M.Retries.WithLabelValues(stage, reason).Inc()
 		case dispatch.ActionDeadLettered:
 			o.t.M.DeadLetters.WithLabelValues(stage, reason).Inc()
@@ -78,7 +78,7 @@ func actionLabel(a string) string {
 	switch a {
 	case dispatch.ActionDelivered:
 		return "delivered"
-	case dispatch.ActionRetry:
+	case dispatch.ActionRetry, dispatch.ActionRetryHeld: // held or through the delay queues, a retry
 		return "retried"
 	case dispatch.ActionDeadLettered:
 		return "dead_lettered"

@@ -109,7 +109,7 @@ func (s *stack) checkLedger(docs []doc, wantOf func(doc) want) {
 
 func (s *stack) checkDocument(d doc, w want) {
 	s.t.Helper()
-	t := s.t
+	t := s.about(d.key)
 	st, err := s.state(d.key)
 	if err != nil {
 		t.Errorf("%s: no state in the archive: %v", d.key, err)
@@ -177,7 +177,7 @@ func (s *stack) checkDocument(d doc, w want) {
 // in order of occurrence, the TrackID the archive has.
 func (s *stack) checkCallbacks(d doc, w want, st archive.State) {
 	s.t.Helper()
-	t := s.t
+	t := s.about(d.key)
 	cbs := s.callbacksOf(d.move)
 	events := map[string]map[string]bool{} // status → event ids
 	var applied []odoofake.Callback
@@ -255,7 +255,7 @@ func uploadList(ups []siisim.Received) string {
 func callbackList(cbs []odoofake.Callback) string {
 	var b strings.Builder
 	for _, c := range cbs {
-		fmt.Fprintf(&b, "\n  %s %s %s track %q at %s: %s", c.Result, c.Status, c.EventID, c.TrackID, c.OccurredAt, c.Message)
+		fmt.Fprintf(&b, "\n  %s %s %s track %q occurred %s, received %s: %s", c.Result, c.Status, c.EventID, c.TrackID, c.OccurredAt, c.Received.UTC().Format("15:04:05.000"), c.Message)
 	}
 	return b.String()
 }

@@ -84,6 +84,9 @@ type stack struct {
 	amqpURL string // the test's own vhost
 	work    string
 	log     *logBuffer // the dispatcher's and the simulator's lines
+	// suspects are the documents a check failed on (shared by the
+	// stack's copies in subtests).
+	suspects *suspects
 }
 
 // newStack starts a stack for t and stops it when t ends. It skips (fails
@@ -97,7 +100,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	dtetest.NeedTool(t, "xmllint") // the simulator validates every upload
 	vhost := bustest.VHost(t)
 	work := t.TempDir()
-	s := &stack{t: t, issuer: randomIssuer(), amqpURL: vhost, work: work, log: &logBuffer{}}
+	s := &stack{t: t, issuer: randomIssuer(), amqpURL: vhost, work: work, log: &logBuffer{}, suspects: &suspects{}}
 	var cafs []local.CAFRange
 	for _, typ := range docTypes {
 		cafs = append(cafs, local.CAFRange{Issuer: s.issuer.String(), Type: typ, From: 1, To: 100000})
@@ -120,6 +123,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		st.Stop()
 		if t.Failed() {
 			s.dumpLogs()
+			s.dumpSuspects()
 			t.Logf("archive kept for inspection: s3://%s/{dte,state,envio}/%s/ at %s", s3.Bucket, s.issuer, s3.Endpoint)
 			return
 		}
