@@ -73,8 +73,8 @@ func decode(m amqp.Delivery) *events.Event {
 // the POST made again, so that none of the document's later messages
 // overtakes it (a retry through the delay queues would come back behind
 // them: Odoo, which never moves a document backwards, would then drop the
-// earlier status). Only when stop ends during the wait does the retry go
-// through the delay queues, as on any other route.
+// earlier status). When stop ends during the wait, the message goes back
+// to its queue, still ahead of the document's later messages.
 func (d *Dispatcher) handle(stop context.Context, r Route, m amqp.Delivery, ev *events.Event) {
 	attempt := attemptOf(m)
 	for {
@@ -104,10 +104,16 @@ func (d *Dispatcher) attempt(stop context.Context, r Route, m amqp.Delivery, ev 
 	switch {
 	case res.ok():
 		action = ActionDelivered
-	case res.retry() && attempt < d.cfg.Attempts && r.Order == OrderDocument && d.holdBackoff(stop, attempt):
+	case res.retry() && attempt < d.cfg.Attempts && r.Order == OrderDocument:
 		end(Outcome{Action: ActionRetryHeld, Status: res.status, Err: res.err})
 		log.WarnContext(ctx, "delivery", "action", ActionRetryHeld, "last", res.String())
-		return true
+		if d.holdBackoff(stop, attempt) {
+			return true
+		}
+		// The dispatcher stops: back to the queue, ahead of the
+		// document's later messages, for the next consumer.
+		_ = m.Nack(false, true)
+		return false
 	case res.retry() && attempt < d.cfg.Attempts:
 		action = ActionRetry
 		err = d.retry(ctx, r, m, attempt)
@@ -145,7 +151,7 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 }
 
 // holdBackoff waits the backoff after attempt, holding the delivery; false
-// when stop ended first (the retry then goes through the delay queues).
+// when stop ended first.
 func (d *Dispatcher) holdBackoff(stop context.Context, attempt int) bool {
 	t := time.NewTimer(d.backoff(attempt))
 	defer t.Stop()
