@@ -34,6 +34,12 @@ const (
 // HeaderDatabase picks the Odoo database for the public callback route.
 const HeaderDatabase = "X-Odoo-Database"
 
+// HeaderIdempotencyKey carries the callback's event id. Odoo applies an
+// event once however often it comes, so the POST is idempotent; saying so
+// lets Go's HTTP transport send it again at once on a fresh connection
+// when a kept-alive one that Odoo had just closed fails it.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
 // Payload is the callback body.
 type Payload struct {
 	EventID    string `json:"event_id"`
@@ -122,13 +128,13 @@ func (c *Client) Send(ctx context.Context, db string, p Payload) error {
 	if err != nil {
 		return errs.Permanent(fmt.Errorf("encode callback: %w", err))
 	}
-	if err := c.post(ctx, db, body); err != nil {
+	if err := c.post(ctx, db, p.EventID, body); err != nil {
 		return fmt.Errorf("callback %s for %s: %w", p.Status, p.DTEKey, err)
 	}
 	return nil
 }
 
-func (c *Client) post(ctx context.Context, db string, body []byte) error {
+func (c *Client) post(ctx context.Context, db, eventID string, body []byte) error {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
@@ -147,6 +153,9 @@ func (c *Client) post(ctx context.Context, db string, body []byte) error {
 	req.Header.Set(webhook.Header, webhook.Sign(c.Secret, now(), body))
 	if db != "" {
 		req.Header.Set(HeaderDatabase, db)
+	}
+	if eventID != "" {
+		req.Header.Set(HeaderIdempotencyKey, eventID)
 	}
 	hc := c.HTTP
 	if hc == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/dtecl/pipeline/shared/errs"
 	"github.com/dtecl/pipeline/shared/events"
 	"github.com/dtecl/pipeline/shared/request"
+	"github.com/dtecl/pipeline/shared/serve/servetest"
 	"github.com/dtecl/pipeline/shared/webhook"
 )
 
@@ -44,7 +45,7 @@ func TestSend(t *testing.T) {
 				if err := webhook.Verify(secret, r.Header.Get(webhook.Header), body, time.Now(), webhook.DefaultWindow); err != nil {
 					t.Errorf("signature: %v", err)
 				}
-				if r.Header.Get(HeaderDatabase) != "odoo19" || r.Header.Get("Content-Type") != "application/json" {
+				if r.Header.Get(HeaderDatabase) != "odoo19" || r.Header.Get("Content-Type") != "application/json" || r.Header.Get(HeaderIdempotencyKey) != "e1" {
 					t.Errorf("headers %v", r.Header)
 				}
 				var p Payload
@@ -63,6 +64,24 @@ func TestSend(t *testing.T) {
 				t.Fatalf("%d calls, want %d", calls.Load(), tt.calls)
 			}
 		})
+	}
+}
+
+// A kept-alive connection that Odoo closed just as it was reused (its idle
+// timeout, a worker restart) does not fail the callback: the POST says it
+// is idempotent, and the HTTP transport sends it again on a new connection.
+func TestSendResendsOnAReusedConnectionOdooClosed(t *testing.T) {
+	odoo := &servetest.DropSecond{Status: http.StatusOK}
+	srv := httptest.NewServer(odoo)
+	defer srv.Close()
+	c := &Client{URL: srv.URL, Secret: secret, HTTP: &http.Client{}}
+	for i, id := range []string{"e1", "e2"} {
+		if err := c.Send(context.Background(), "odoo19", Payload{EventID: id, DTEKey: "76086428-5-33-1", MoveID: 3, Status: StatusQueued}); err != nil {
+			t.Fatalf("callback %d: %v", i+1, err)
+		}
+	}
+	if n := odoo.Requests(); n != 3 {
+		t.Errorf("%d requests reached Odoo, want 3 (the second sent again)", n)
 	}
 }
 

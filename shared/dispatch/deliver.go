@@ -28,6 +28,11 @@ const (
 	HeaderDeadAttempts = "dte-dead-attempts" // deliveries it had in that queue
 )
 
+// HeaderIdempotencyKey marks a POST as safe to send twice (Go's HTTP
+// transport then resends it on a fresh connection when a reused one fails
+// before the answer).
+const HeaderIdempotencyKey = "Idempotency-Key"
+
 // retryable is the Knative source's set of HTTP statuses worth retrying.
 var retryable = map[int]bool{404: true, 413: true, 425: true, 429: true, 502: true, 503: true, 504: true}
 
@@ -214,10 +219,18 @@ func (d *Dispatcher) post(ctx context.Context, r Route, m amqp.Delivery, e *even
 		// Not a CloudEvent: pass it on as is; the function refuses it and
 		// it is dead-lettered, like any poison message.
 		req.Body = io.NopCloser(bytes.NewReader(m.Body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(m.Body)), nil }
 		req.ContentLength = int64(len(m.Body))
 		req.Header.Set("Content-Type", m.ContentType)
 	}
 	req.Header.Set(delivery.HeaderAttempt, strconv.Itoa(attempt))
+	// A function handles an event once however often it gets it, so the
+	// POST is idempotent; saying so lets the HTTP transport send it again
+	// at once when a kept-alive connection the function had just closed
+	// fails it, instead of a retry a backoff later.
+	if m.MessageId != "" {
+		req.Header.Set(HeaderIdempotencyKey, m.MessageId)
+	}
 	// The trace context of this delivery (an Observer's span), so that the
 	// function's handling is its child.
 	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
