@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -189,12 +190,9 @@ func clearIssuer(store archive.Store, issuer rut.RUT) error {
 
 // dumpLogs shows the end of every log when a test failed.
 func (s *stack) dumpLogs() {
-	for _, fn := range append(slices.Clone(local.Functions), local.DashboardName, "dispatcher") {
-		b, err := os.ReadFile(filepath.Join(s.work, "logs", fn+".log"))
-		if err != nil {
-			continue
-		}
-		s.t.Logf("--- %s.log (last lines)\n%s", fn, tail(b, 40))
+	logs := s.processLogs()
+	for _, name := range slices.Sorted(maps.Keys(logs)) {
+		s.t.Logf("--- %s.log (last lines)\n%s", name, tail(logs[name], 40))
 	}
 	s.t.Logf("--- dispatcher and simulator (last lines)\n%s", tail(s.log.bytes(), 60))
 }

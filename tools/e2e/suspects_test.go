@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,14 +69,9 @@ func (s *stack) dumpSuspects() {
 	}
 	logs := s.processLogs()
 	logs["dispatcher and simulator"] = s.log.bytes()
-	names := make([]string, 0, len(logs))
-	for n := range logs {
-		names = append(names, n)
-	}
-	slices.Sort(names)
 	for _, k := range keys {
 		needle := []byte(`"` + k.String())
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(logs)) {
 			var lines [][]byte
 			for line := range bytes.Lines(logs[n]) {
 				if bytes.Contains(line, needle) {
