@@ -189,7 +189,8 @@ func TestCAFs(t *testing.T) {
 
 // TestDTERequest: the request digest of a signed DTE comes from its
 // metadata, through a HEAD (no body read); a folio with no DTE is
-// ErrNotFound, on every server.
+// ErrNotFound, on every server. DocumentState follows the document along:
+// nothing, signed (a DTE and no state, as sign leaves it), then its state.
 func TestDTERequest(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
@@ -202,12 +203,29 @@ func TestDTERequest(t *testing.T) {
 			if _, err := a.DTERequest(ctx, k); !errors.Is(err, archive.ErrNotFound) {
 				t.Fatalf("no DTE yet: %v, want ErrNotFound", err)
 			}
+			if st, err := a.DocumentState(ctx, k); !errors.Is(err, archive.ErrNotFound) {
+				t.Fatalf("no DTE yet: DocumentState = %+v, %v; want ErrNotFound", st, err)
+			}
 			doc, err := a.PutDTE(ctx, k, []byte("<DTE/>"), "the-request")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got, err := a.DTERequest(ctx, k); err != nil || got != "the-request" {
 				t.Fatalf("DTERequest = %q, %v; want the-request", got, err)
+			}
+			st, err := a.DocumentState(ctx, k)
+			if err != nil || st.Status != archive.StatusSigned || st.RequestDigest != "the-request" || st.ArchiveKey != doc.Key || st.DTEKey != k.String() {
+				t.Fatalf("signed, no state: DocumentState = %+v, %v; want signed from the-request at %s", st, err, doc.Key)
+			}
+			cleanupPrefixes(t, s, archive.PrefixState+issuer.String()+"/")
+			if _, err := a.UpdateState(ctx, k, func(s *archive.State) error {
+				s.Record(time.Now(), archive.StatusAccepted, "", "")
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := a.DocumentState(ctx, k); err != nil || st.Status != archive.StatusAccepted {
+				t.Fatalf("with a state: DocumentState = %+v, %v; want the state (accepted)", st, err)
 			}
 			head, err := s.Head(ctx, doc.Key)
 			if err != nil {

@@ -34,6 +34,26 @@ func (a *Archive) LoadState(ctx context.Context, k dtekey.Key) (State, string, e
 	return st, obj.ETag, nil
 }
 
+// DocumentState is where document k stands: its state, or, for a DTE that
+// sign archived and nothing has been recorded of since (sign writes no
+// state; submit's first write creates it), a signed state read from the
+// DTE's metadata. ErrNotFound when the archive has neither.
+func (a *Archive) DocumentState(ctx context.Context, k dtekey.Key) (State, error) {
+	st, _, err := a.LoadState(ctx, k)
+	if !errors.Is(err, ErrNotFound) {
+		return st, err
+	}
+	digest, err := a.DTERequest(ctx, k)
+	if err != nil {
+		return State{}, err
+	}
+	key, err := DTEObjectKey(k)
+	if err != nil {
+		return State{}, err
+	}
+	return State{DTEKey: k.String(), Status: StatusSigned, RequestDigest: digest, ArchiveKey: key}, nil
+}
+
 // UpdateState is a read-modify-write of the state of k that never silently
 // loses an update: it reads the state (a new document starts from a zero
 // State with DTEKey set), calls fn on a copy, and writes the result only if

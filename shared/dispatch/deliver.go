@@ -82,12 +82,8 @@ func decode(m amqp.Delivery) *events.Event {
 // to its queue, still ahead of the document's later messages.
 func (d *Dispatcher) handle(stop context.Context, r Route, m amqp.Delivery, ev *events.Event) {
 	attempt := attemptOf(m)
-	for {
-		held := d.attempt(stop, r, m, ev, attempt)
-		if !held {
-			return
-		}
-		attempt++
+	for d.attempt(stop, r, m, ev, attempt) {
+		attempt++ // held in its lane: post it again
 	}
 }
 

@@ -28,12 +28,7 @@ func (f *Function) referencesReady(ctx context.Context, e events.Event, k dtekey
 		if err != nil {
 			return nil, errs.Permanentf("submit %s: reference %q: %w", k, ref, err)
 		}
-		st, _, err := f.archive.LoadState(ctx, rk)
-		if errors.Is(err, archive.ErrNotFound) {
-			// Signed and not yet uploaded has no state (sign writes none):
-			// the archived DTE tells that case apart.
-			st, err = f.signedOnly(ctx, rk)
-		}
+		st, err := f.archive.DocumentState(ctx, rk)
 		switch {
 		case errors.Is(err, archive.ErrNotFound) && f.now().Sub(e.Time()) >= f.cfg.NoteRefGrace:
 			continue // not issued through this pipeline: the SII decides
@@ -58,13 +53,4 @@ func (f *Function) referencesReady(ctx context.Context, e events.Event, k dtekey
 		return []stage.Emit{stage.Again(e, f.cfg.NoteWait)}, nil
 	}
 	return nil, nil
-}
-
-// signedOnly is the state of a document that sign archived and submit has
-// not recorded anything of yet: signed. ErrNotFound when no DTE either.
-func (f *Function) signedOnly(ctx context.Context, k dtekey.Key) (archive.State, error) {
-	if _, err := f.archive.DTERequest(ctx, k); err != nil {
-		return archive.State{}, err
-	}
-	return archive.State{DTEKey: k.String(), Status: archive.StatusSigned}, nil
 }

@@ -81,7 +81,7 @@ type Archive interface {
 	UpdateState(ctx context.Context, k dtekey.Key, fn func(*archive.State) error) (archive.State, error)
 	UpdateStateFrom(ctx context.Context, k dtekey.Key, from *archive.Version, fn func(*archive.State) error) (archive.Version, error)
 	GetDocument(ctx context.Context, key string) (archive.Document, error)
-	DTERequest(ctx context.Context, k dtekey.Key) (string, error)
+	DocumentState(ctx context.Context, k dtekey.Key) (archive.State, error)
 	PutEnvio(ctx context.Context, issuer rut.RUT, at time.Time, envioID string, signed []byte, started time.Time) (archive.Document, error)
 }
 

@@ -274,6 +274,12 @@ func (f *Function) resend(ctx context.Context, e events.Event, k dtekey.Key, v a
 	if err != nil {
 		return nil, fmt.Errorf("submit %s: record upload start: %w", k, err)
 	}
+	return f.sendRecorded(ctx, k, v, started, d)
+}
+
+// sendRecorded sends again the envelope the state v records, whose upload
+// v marks as begun at started.
+func (f *Function) sendRecorded(ctx context.Context, k dtekey.Key, v archive.Version, started time.Time, d events.Signed) ([]stage.Emit, error) {
 	envio, err := f.archive.GetDocument(ctx, v.State.EnvioKey)
 	if err != nil {
 		return nil, fmt.Errorf("submit %s: read envelope: %w", k, err)
@@ -478,11 +484,7 @@ func (f *Function) lostAnswer(ctx context.Context, e events.Event, k dtekey.Key,
 	case err != nil:
 		return nil, fmt.Errorf("submit %s: mark the upload again: %w", k, err)
 	}
-	envio, err := f.archive.GetDocument(ctx, v.State.EnvioKey)
-	if err != nil {
-		return nil, fmt.Errorf("submit %s: read envelope: %w", k, err)
-	}
-	return f.send(ctx, k, &v, envio, again, d)
+	return f.sendRecorded(ctx, k, v, again, d)
 }
 
 var errNoEnvelope = errors.New("upload marked without its envelope")

@@ -38,10 +38,9 @@ func runStatus(ctx context.Context, env *cliEnv, args []string) error {
 	notFound := func() error {
 		// sign writes no state: a signed DTE without one is a document
 		// between sign and its upload (or stuck there).
-		if key, err := archive.DTEObjectKey(k); err == nil {
-			if _, err := store.Head(ctx, key); err == nil {
-				return fmt.Errorf("%s: no state in the archive (%s) yet: its DTE is signed (%s) and nothing of its upload to the SII is recorded; look for it in dte.submit or dte.dead", k, where(store), key)
-			}
+		if _, err := archive.New(store).DTERequest(ctx, k); err == nil {
+			key, _ := archive.DTEObjectKey(k) // DTERequest found it there
+			return fmt.Errorf("%s: no state in the archive (%s) yet: its DTE is signed (%s) and nothing of its upload to the SII is recorded; look for it in dte.submit or dte.dead", k, where(store), key)
 		}
 		return fmt.Errorf("%s: no state in the archive (%s): the pipeline has not seen this document", k, where(store))
 	}
